@@ -1,0 +1,11 @@
+// Everything public in one include.
+#ifndef REFERKIT_REFERKIT_HPP
+#define REFERKIT_REFERKIT_HPP
+
+#include "referkit/links.hpp"
+#include "referkit/status.hpp"
+#include "referkit/time.hpp"
+#include "referkit/version.hpp"
+#include "referkit/webhooks.hpp"
+
+#endif  // REFERKIT_REFERKIT_HPP

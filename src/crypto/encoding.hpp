@@ -1,0 +1,26 @@
+// Byte-to-text encodings used on the wire and in tokens. Decoders are strict: they accept only
+// the canonical form, so one token or header has exactly one spelling.
+#ifndef REFERKIT_SRC_CRYPTO_ENCODING_HPP
+#define REFERKIT_SRC_CRYPTO_ENCODING_HPP
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace referkit::detail {
+
+std::string hex_encode(std::string_view bytes);
+// Lower- or upper-case hex of even length; nullopt on anything else.
+std::optional<std::string> hex_decode(std::string_view text);
+
+// RFC 4648 section 5 alphabet, no padding.
+std::string base64url_encode(std::string_view bytes);
+// Rejects padding, characters outside the alphabet, impossible lengths and non-zero trailing bits.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+// RFC 4648 section 4 with padding (HTTP Basic credentials).
+std::string base64_encode(std::string_view bytes);
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_CRYPTO_ENCODING_HPP

@@ -1,0 +1,126 @@
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "crypto/encoding.hpp"
+#include "links/link_text.hpp"
+#include "referkit/links.hpp"
+
+namespace referkit {
+inline namespace v1 {
+namespace {
+
+constexpr std::size_t kMaxKeyId = 16;
+constexpr std::size_t kMinSecretBytes = 16;  // 128 bits
+constexpr std::size_t kMaxSecretBytes = 64;
+
+bool valid_key_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxKeyId) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Keyring::add(std::string id, std::string secret) {
+  if (!valid_key_id(id)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "key id must be 1-16 characters of [A-Za-z0-9._-], got \"" +
+                      detail::printable_excerpt(id) + "\"");
+  }
+  if (find(id) != nullptr) {
+    return Status(StatusCode::kInvalidArgument, "duplicate key id \"" + id + "\"");
+  }
+  if (secret.size() < kMinSecretBytes || secret.size() > kMaxSecretBytes) {
+    return Status(StatusCode::kInvalidArgument,
+                  "secret of key \"" + id + "\" must be 16-64 bytes (32-128 hex digits), got " +
+                      std::to_string(secret.size()) + " bytes");
+  }
+  keys_.push_back(Key{std::move(id), std::move(secret)});
+  return {};
+}
+
+Status Keyring::add_hex(std::string id, std::string_view hex_secret) {
+  auto bytes = detail::hex_decode(hex_secret);
+  if (!bytes) {
+    return Status(StatusCode::kInvalidArgument,
+                  "secret of key \"" + detail::printable_excerpt(id) +
+                      "\" is not hex (an even number of 0-9a-f digits)");
+  }
+  return add(std::move(id), std::move(*bytes));
+}
+
+Status Keyring::set_primary(std::string_view id) {
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    if (keys_[i].id == id) {
+      std::rotate(keys_.begin(), keys_.begin() + static_cast<std::ptrdiff_t>(i),
+                  keys_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      return {};
+    }
+  }
+  return Status(StatusCode::kNotFound, "no key with id \"" + detail::printable_excerpt(id) + "\"");
+}
+
+const Keyring::Key* Keyring::find(std::string_view id) const noexcept {
+  for (const Key& k : keys_) {
+    if (k.id == id) return &k;
+  }
+  return nullptr;
+}
+
+Result<Keyring> Keyring::parse(std::string_view text) {
+  Keyring ring;
+  std::size_t line_no = 1;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find_first_of(",\n", pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view entry = text.substr(pos, end - pos);
+    if (std::size_t hash = entry.find('#'); hash != std::string_view::npos) entry = entry.substr(0, hash);
+    entry = detail::trim(entry);
+    if (!entry.empty()) {
+      std::size_t colon = entry.find(':');
+      if (colon == std::string_view::npos) {
+        return Status(StatusCode::kInvalidArgument,
+                      "line " + std::to_string(line_no) + ": expected key_id:hex_secret");
+      }
+      Status s = ring.add_hex(std::string(detail::trim(entry.substr(0, colon))),
+                              detail::trim(entry.substr(colon + 1)));
+      if (!s.ok()) {
+        return Status(s.code(), "line " + std::to_string(line_no) + ": " + s.message());
+      }
+    }
+    if (end < text.size() && text[end] == '\n') ++line_no;
+    pos = end + 1;
+  }
+  if (ring.empty()) return Status(StatusCode::kInvalidArgument, "no keys given");
+  return ring;
+}
+
+Result<Keyring> Keyring::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(StatusCode::kNotFound, "cannot open key file " + path);
+  std::ostringstream content;
+  content << in.rdbuf();
+  auto ring = parse(content.str());
+  if (!ring) return Status(ring.status().code(), path + ": " + ring.status().message());
+  return ring;
+}
+
+Result<Keyring> Keyring::from_env(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') {
+    return Status(StatusCode::kNotFound, std::string(variable) + " is not set");
+  }
+  auto ring = parse(value);
+  if (!ring) return Status(ring.status().code(), std::string(variable) + ": " + ring.status().message());
+  return ring;
+}
+
+}  // namespace v1
+}  // namespace referkit

@@ -1,0 +1,243 @@
+#include <chrono>
+
+#include "common/utf8.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/hmac_sha256.hpp"
+#include "links/link_text.hpp"
+#include "links/share_code.hpp"
+#include "links/token_codec.hpp"
+#include "referkit/links.hpp"
+
+namespace referkit {
+inline namespace v1 {
+namespace {
+
+using detail::HmacSha256;
+using detail::Sha256Digest;
+
+// Share codes are at most 16 + 9 symbols + 2 separators; the shortest token is 32 characters.
+constexpr std::size_t kMaxShareCodeText = 27;
+constexpr std::size_t kMaxUtmParams = 16;
+constexpr std::size_t kMaxUtmBytes = 256;
+
+// Independent keys for each purpose, derived from the one secret the merchant manages.
+struct DerivedKey {
+  std::string id;
+  HmacSha256 tag;
+  HmacSha256 seal;
+  HmacSha256 code;
+};
+
+HmacSha256 derive(const HmacSha256& master, std::string_view purpose) {
+  Sha256Digest k = master.mac(purpose);
+  return HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+}
+
+// XORs data in place with the keystream HMAC(seal, tag || block counter): deterministic
+// encryption whose IV is the authentication tag (a synthetic IV), so equal inputs give equal
+// tokens and the referrer is still hidden from anyone without the key.
+void apply_keystream(const HmacSha256& seal, std::string_view tag, std::string& data) {
+  for (std::size_t block = 0; block * 32 < data.size(); ++block) {
+    const char counter = static_cast<char>(block);
+    Sha256Digest ks = seal.mac({tag, std::string_view(&counter, 1)});
+    for (std::size_t i = block * 32; i < data.size() && i < block * 32 + 32; ++i) {
+      data[i] = static_cast<char>(data[i] ^ static_cast<char>(ks[i - block * 32]));
+    }
+  }
+}
+
+std::string tag_of(const HmacSha256& key, std::string_view header, std::string_view referrer) {
+  Sha256Digest full = key.mac({header, referrer});
+  return std::string(reinterpret_cast<const char*>(full.data()), detail::kTagBytes);
+}
+
+std::int64_t to_seconds(TimePoint t) {
+  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_seconds(std::int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+
+Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
+
+Status check_text_field(const char* name, std::string_view value, std::size_t max_bytes) {
+  if (value.empty()) return invalid(std::string(name) + " is required");
+  if (value.size() > max_bytes) {
+    return invalid(std::string(name) + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (!detail::is_printable_utf8(value)) {
+    return invalid(std::string(name) + " must be printable UTF-8 (no control characters)");
+  }
+  return {};
+}
+
+bool valid_base_url(std::string_view url) {
+  std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view s = url.substr(0, scheme);
+  if (s != "http" && s != "https") return false;
+  std::string_view host = url.substr(scheme + 3);
+  if (host.empty() || host.front() == '/') return false;
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f || c == '?' || c == '#') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+struct LinkSigner::Impl {
+  std::vector<DerivedKey> keys;  // the primary first
+  LinkSignerOptions options;
+  detail::Blocklist blocklist;
+
+  const DerivedKey* find(std::string_view id) const {
+    for (const DerivedKey& k : keys) {
+      if (k.id == id) return &k;
+    }
+    return nullptr;
+  }
+
+  LinkVerification verify_token(std::string_view text, QueryParams utm, TimePoint now) const;
+  LinkVerification verify_share_code(std::string_view text, QueryParams utm) const;
+};
+
+LinkSigner::LinkSigner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LinkSigner::LinkSigner(LinkSigner&&) noexcept = default;
+LinkSigner& LinkSigner::operator=(LinkSigner&&) noexcept = default;
+LinkSigner::~LinkSigner() = default;
+
+Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions options) {
+  if (keys.empty()) return invalid("the keyring is empty");
+  if (!valid_base_url(options.base_url)) {
+    return invalid("base_url must be http(s)://host[/path] without query or spaces, got \"" +
+                   detail::printable_excerpt(options.base_url) + "\"");
+  }
+  if (options.max_name_prefix > detail::kMaxPrefixLetters) {
+    return invalid("max_name_prefix must be at most 16");
+  }
+  std::vector<DerivedKey> derived;
+  for (const Keyring::Key& k : keys.keys()) {
+    HmacSha256 master(k.secret);
+    derived.push_back(DerivedKey{k.id, derive(master, "referkit/v1 link tag"),
+                                 derive(master, "referkit/v1 link seal"),
+                                 derive(master, "referkit/v1 share code")});
+  }
+  detail::Blocklist blocklist(options.extra_blocklist);
+  return LinkSigner(std::make_unique<Impl>(Impl{std::move(derived), std::move(options), std::move(blocklist)}));
+}
+
+Result<Link> LinkSigner::create(const LinkRequest& request) const {
+  if (Status s = check_text_field("campaign", request.campaign, detail::kMaxCampaignBytes); !s.ok()) return s;
+  if (Status s = check_text_field("referrer", request.referrer, detail::kMaxReferrerBytes); !s.ok()) return s;
+  if (request.utm.size() > kMaxUtmParams) return invalid("at most 16 UTM parameters");
+  for (const auto& [key, value] : request.utm) {
+    if (Status s = check_text_field("UTM parameter name", key, kMaxUtmBytes); !s.ok()) return s;
+    if (!detail::is_printable_utf8(value) || value.size() > kMaxUtmBytes) {
+      return invalid("UTM parameter " + detail::printable_excerpt(key) + " must be printable UTF-8, at most 256 bytes");
+    }
+  }
+  const TimePoint issued = request.issued_at ? *request.issued_at : now_ms();
+  const std::int64_t issued_s = to_seconds(issued);
+  if (issued_s < 0 || issued_s > detail::kMaxTokenSeconds) return invalid("issued_at out of range");
+  std::optional<std::int64_t> expires_s;
+  if (request.expires_at) {
+    expires_s = to_seconds(*request.expires_at);
+    if (*expires_s <= issued_s) return invalid("expires_at must be at least a second after issued_at");
+    if (*expires_s > detail::kMaxTokenSeconds) return invalid("expires_at out of range");
+  }
+  auto prefix = detail::name_prefix(request.name, impl_->options.max_name_prefix, impl_->blocklist);
+  if (!prefix) return prefix.status();
+
+  const DerivedKey& key = impl_->keys.front();
+  std::string raw;
+  raw.reserve(64 + request.campaign.size() + request.referrer.size());
+  detail::append_token_header({key.id, request.campaign, issued_s, expires_s, request.referrer.size()}, raw);
+  const std::string tag = tag_of(key.tag, raw, request.referrer);
+  std::string sealed = request.referrer;
+  apply_keystream(key.seal, tag, sealed);
+  raw += sealed;
+  raw += tag;
+
+  Link link;
+  link.token = detail::base64url_encode(raw);
+  link.url = detail::build_link_url(impl_->options.base_url, link.token, request.utm);
+  detail::ShareCode code{*prefix, detail::share_code_value(key.code, request.campaign, request.referrer,
+                                                           *prefix, impl_->blocklist)};
+  link.share_code = detail::format_share_code(code);
+  link.key_id = key.id;
+  link.issued_at = from_seconds(issued_s);
+  if (expires_s) link.expires_at = from_seconds(*expires_s);
+  return link;
+}
+
+LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const {
+  auto pasted = detail::parse_pasted_link(input);
+  if (!pasted) return {pasted.status(), std::nullopt};
+  if (pasted->credential.size() <= kMaxShareCodeText) {
+    return impl_->verify_share_code(pasted->credential, std::move(pasted->utm));
+  }
+  return impl_->verify_token(pasted->credential, std::move(pasted->utm), now);
+}
+
+LinkVerification LinkSigner::Impl::verify_token(std::string_view text, QueryParams utm, TimePoint now) const {
+  auto raw = detail::base64url_decode(text);
+  if (!raw) return {Status(StatusCode::kMalformed, "token is not base64url"), std::nullopt};
+  auto view = detail::parse_token(*raw);
+  if (!view) return {view.status(), std::nullopt};
+  const DerivedKey* key = find(view->header.key_id);
+  if (key == nullptr) {
+    return {Status(StatusCode::kUnknownKey,
+                   "no key with id \"" + detail::printable_excerpt(view->header.key_id) + "\" in the keyring"),
+            std::nullopt};
+  }
+  std::string referrer(view->sealed_referrer);
+  apply_keystream(key->seal, view->tag, referrer);
+  const std::string expected = tag_of(key->tag, view->header_bytes, referrer);
+  if (!detail::constant_time_equal(expected.data(), view->tag.data(), detail::kTagBytes)) {
+    return {Status(StatusCode::kBadSignature, "token signature does not match"), std::nullopt};
+  }
+  LinkClaims claims;
+  claims.kind = LinkClaims::Kind::kToken;
+  claims.key_id = std::string(view->header.key_id);
+  claims.campaign = std::string(view->header.campaign);
+  claims.referrer = std::move(referrer);
+  claims.issued_at = from_seconds(view->header.issued_at);
+  if (view->header.expires_at) claims.expires_at = from_seconds(*view->header.expires_at);
+  claims.utm = std::move(utm);
+  if (claims.expires_at && now >= *claims.expires_at) {
+    return {Status(StatusCode::kExpired, "link expired at " + format_rfc3339(*claims.expires_at)),
+            std::move(claims)};
+  }
+  return {Status(), std::move(claims)};
+}
+
+LinkVerification LinkSigner::Impl::verify_share_code(std::string_view text, QueryParams utm) const {
+  auto code = detail::parse_share_code(text);
+  if (!code) return {code.status(), std::nullopt};
+  LinkClaims claims;
+  claims.kind = LinkClaims::Kind::kShareCode;
+  claims.share_code = detail::format_share_code(*code);
+  claims.name_prefix = code->prefix;
+  claims.utm = std::move(utm);
+  return {Status(), std::move(claims)};
+}
+
+bool LinkSigner::share_code_matches(std::string_view code, std::string_view campaign,
+                                    std::string_view referrer) const {
+  auto parsed = detail::parse_share_code(detail::trim(code));
+  if (!parsed || campaign.size() > detail::kMaxCampaignBytes || referrer.size() > detail::kMaxReferrerBytes) {
+    return false;
+  }
+  bool match = false;
+  for (const DerivedKey& key : impl_->keys) {
+    std::uint64_t expected = detail::share_code_value(key.code, campaign, referrer, parsed->prefix, impl_->blocklist);
+    // Compare all keys' values without an early exit, so timing does not tell which key matched.
+    match |= detail::constant_time_equal(&expected, &parsed->value, sizeof expected);
+  }
+  return match;
+}
+
+}  // namespace v1
+}  // namespace referkit

@@ -1,0 +1,227 @@
+#include "links/share_code.hpp"
+
+
+#include "common/utf8.hpp"
+
+namespace referkit::detail {
+namespace {
+
+constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr std::size_t kBodySymbols = 8;
+constexpr std::size_t kCodeSymbols = kBodySymbols + 1;  // plus the check symbol
+constexpr unsigned kMaxDerivations = 32;  // a blocked spelling is re-derived; 32 misses is ~never
+
+// Built-in list; merchants add their own through LinkSignerOptions::extra_blocklist.
+constexpr const char* kBuiltinWords[] = {
+    "ANAL",  "ANUS",   "ARSE",  "ASS",   "BITCH", "BOOB",  "CHINK", "COCK",   "COON",
+    "CRAP",  "CUM",    "CUNT",  "DICK",  "DIE",   "DILDO", "DYKE",  "FAG",    "FCK",
+    "FUCK",  "FUK",    "HITLER","HOMO",  "JIZZ",  "KIKE",  "KILL",  "KKK",    "NAZI",
+    "NIGGA", "NIGGER", "PENIS", "PISS",  "PORN",  "PUSSY", "RAPE",  "RETARD", "SEX",
+    "SHIT",  "SLUT",   "SPIC",  "SUX",   "TIT",   "TWAT",  "VAGINA","WANK",   "WHORE",
+};
+
+// Look-alikes folded together, so "5H1T" and "SHIT" compare equal.
+char fold_lookalike(char c) {
+  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  switch (c) {
+    case '0': return 'O';
+    case '1': case 'L': return 'I';
+    case '2': return 'Z';
+    case '3': return 'E';
+    case '4': return 'A';
+    case '5': return 'S';
+    case '6': case '9': return 'G';
+    case '7': return 'T';
+    case '8': return 'B';
+    default: return c;
+  }
+}
+
+std::string fold_word(std::string_view w) {
+  std::string out;
+  for (char c : w) out += fold_lookalike(c);
+  return out;
+}
+
+// ASCII base letters of U+00C0..U+00FF and U+0100..U+017F; '*' marks a two-letter fold, '.' a
+// non-letter.
+constexpr std::string_view kLatin1Fold = "AAAAAA*CEEEEIIIIDNOOOOO.OUUUUY**aaaaaa*ceeeeiiiidnooooo.ouuuuy*y";
+constexpr std::string_view kLatinExtAFold =
+    "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi**JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo**RrRrRr"
+    "SsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+static_assert(kLatin1Fold.size() == 64 && kLatinExtAFold.size() == 128);
+
+// Appends the upper-case ASCII letters a code point folds to (none for non-letters).
+void append_folded(std::int32_t cp, std::string& out) {
+  auto put = [&](char c) { out += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; };
+  if ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z')) return put(static_cast<char>(cp));
+  char folded = '.';
+  if (cp >= 0xc0 && cp <= 0xff) folded = kLatin1Fold[static_cast<std::size_t>(cp - 0xc0)];
+  if (cp >= 0x100 && cp <= 0x17f) folded = kLatinExtAFold[static_cast<std::size_t>(cp - 0x100)];
+  if (folded != '*') {
+    if (folded != '.') put(folded);
+    return;
+  }
+  switch (cp) {
+    case 0xc6: case 0xe6: out += "AE"; break;
+    case 0xde: case 0xfe: out += "TH"; break;
+    case 0xdf: out += "SS"; break;
+    case 0x132: case 0x133: out += "IJ"; break;
+    case 0x152: case 0x153: out += "OE"; break;
+    default: break;
+  }
+}
+
+bool is_space(std::int32_t cp) {
+  return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0xa0 || cp == 0x3000;
+}
+
+int crockford_value(char c) {
+  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  if (c == 'O') return 0;
+  if (c == 'I' || c == 'L') return 1;
+  for (int i = 0; i < 32; ++i) {
+    if (kCrockford[i] == c) return i;
+  }
+  return -1;
+}
+
+// The check symbol: Luhn mod 32 over the body, which catches every single substituted body
+// symbol, plus the sum of the prefix letters (A=1..Z=26) mod 32, which changes whenever one letter
+// is substituted, added or removed (each changes the sum by 1..26, never by a multiple of 32).
+unsigned check_value(const ShareCode& code) {
+  unsigned factor = 2;  // right to left, starting next to the check symbol
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < kBodySymbols; ++i) {
+    unsigned v = static_cast<unsigned>(code.value >> (5 * i) & 31);
+    unsigned addend = factor * v;
+    sum += addend / 32 + addend % 32;
+    factor = factor == 2 ? 1 : 2;
+  }
+  unsigned luhn = (32 - sum % 32) % 32;
+  unsigned letters = 0;
+  for (char c : code.prefix) letters += static_cast<unsigned>(c - 'A' + 1);
+  return (luhn + letters) % 32;
+}
+
+bool is_separator(char c) { return c == '-' || c == ' '; }
+
+std::string body_symbols(std::uint64_t value) {
+  std::string out;
+  for (std::size_t i = 0; i < kBodySymbols; ++i) out += kCrockford[value >> (5 * (kBodySymbols - 1 - i)) & 31];
+  return out;
+}
+
+}  // namespace
+
+Blocklist::Blocklist(const std::vector<std::string>& extra_words) {
+  for (const char* w : kBuiltinWords) words_.push_back(fold_word(w));
+  for (const std::string& w : extra_words) {
+    if (!w.empty()) words_.push_back(fold_word(w));
+  }
+}
+
+bool Blocklist::blocks_prefix(std::string_view letters) const {
+  std::string folded = fold_word(letters);
+  for (const std::string& w : words_) {
+    if (w.size() <= 3 ? folded == w : folded.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool Blocklist::blocks_body(std::string_view symbols) const {
+  std::string folded = fold_word(symbols);
+  for (const std::string& w : words_) {
+    if (w.size() >= 3 && folded.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Result<std::string> name_prefix(std::string_view name, std::size_t max_letters, const Blocklist& blocklist) {
+  if (!is_valid_utf8(name)) return Status(StatusCode::kInvalidArgument, "name is not valid UTF-8");
+  std::string letters;
+  std::size_t pos = 0;
+  while (pos < name.size() && letters.size() < max_letters) {
+    std::int32_t cp = decode_utf8(name, pos);
+    if (is_space(cp)) {
+      if (!letters.empty()) break;  // the first word only
+      continue;
+    }
+    append_folded(cp, letters);
+  }
+  if (letters.size() > max_letters) letters.resize(max_letters);
+  if (letters.size() < 2 || blocklist.blocks_prefix(letters)) return std::string();
+  return letters;
+}
+
+std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
+                               std::string_view referrer, std::string_view prefix,
+                               const Blocklist& blocklist) {
+  // Each field is length-framed; lengths are bounded by the callers (campaign 64, referrer 128).
+  const char lengths[3] = {static_cast<char>(campaign.size()), static_cast<char>(referrer.size()),
+                           static_cast<char>(prefix.size())};
+  std::uint64_t value = 0;
+  for (unsigned counter = 0; counter < kMaxDerivations; ++counter) {
+    const char counter_byte = static_cast<char>(counter);
+    Sha256Digest d = key.mac({std::string_view(&lengths[0], 1), campaign, std::string_view(&lengths[1], 1),
+                              referrer, std::string_view(&lengths[2], 1), prefix,
+                              std::string_view(&counter_byte, 1)});
+    value = 0;
+    for (int i = 0; i < 5; ++i) value = value << 8 | d[static_cast<std::size_t>(i)];
+    if (!blocklist.blocks_body(body_symbols(value))) break;
+  }
+  return value;
+}
+
+std::string format_share_code(const ShareCode& code) {
+  std::string body = body_symbols(code.value);
+  std::string out = code.prefix;
+  if (!out.empty()) out += '-';
+  out.append(body, 0, 4);
+  out += '-';
+  out.append(body, 4, 4);
+  out += kCrockford[check_value(code)];
+  return out;
+}
+
+// Separators are accepted only where format_share_code puts them (or nowhere), so that replacing
+// any one character, separators included, always changes the code or breaks its form.
+Result<ShareCode> parse_share_code(std::string_view text) {
+  auto malformed = [](const char* why) { return Status(StatusCode::kMalformed, why); };
+  if (text.size() > kMaxPrefixLetters + kCodeSymbols + 2) return malformed("share code too long");
+  auto take_symbols = [&](std::size_t n, std::uint64_t& acc) {
+    if (text.size() < n) return false;
+    for (char c : text.substr(text.size() - n)) {
+      int v = crockford_value(c);
+      if (v < 0) return false;
+      acc = acc << 5 | static_cast<unsigned>(v);
+    }
+    text.remove_suffix(n);
+    return true;
+  };
+  auto drop_separator = [&] {
+    if (!text.empty() && is_separator(text.back())) text.remove_suffix(1);
+  };
+  std::uint64_t tail = 0;  // the last four body symbols and the check symbol
+  std::uint64_t head = 0;
+  if (!take_symbols(5, tail)) return malformed("share code must end in five base32 symbols");
+  drop_separator();
+  if (!take_symbols(4, head)) return malformed("share code must have eight base32 symbols and a check");
+  drop_separator();
+  ShareCode code;
+  if (!text.empty()) {
+    if (text.size() < 2 || text.size() > kMaxPrefixLetters) return malformed("share code prefix must be 2-16 letters");
+    for (char c : text) {
+      char upper = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      if (upper < 'A' || upper > 'Z') return malformed("share code prefix must be letters");
+      code.prefix += upper;
+    }
+  }
+  code.value = head << 20 | tail >> 5;
+  if ((tail & 31) != check_value(code)) {
+    return malformed("share code check symbol does not match (a typo?)");
+  }
+  return code;
+}
+
+}  // namespace referkit::detail
