@@ -6,7 +6,7 @@ function(referkit_set_warnings target)
   else()
     target_compile_options(${target} PRIVATE
       -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
-      -Wnon-virtual-dtor -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+      -Wnon-virtual-dtor -Woverloaded-virtual -Wimplicit-fallthrough
       $<$<BOOL:${REFERKIT_WARNINGS_AS_ERRORS}>:-Werror>)
   endif()
 endfunction()

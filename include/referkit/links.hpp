@@ -111,7 +111,7 @@ struct LinkSignerOptions {
   std::string base_url = "https://refer.example";
   // Longest share-code name prefix, in letters (0 disables prefixes).
   std::size_t max_name_prefix = 8;
-  // Extra words (ASCII letters) refused as name prefixes, on top of the built-in list.
+  // Extra words (ASCII letters, at least three) refused in share codes, on top of the built-in list.
   std::vector<std::string> extra_blocklist;
 };
 

@@ -20,13 +20,13 @@ inline namespace v1 {
 
 inline constexpr std::string_view kSignatureHeader = "X-Referkit-Signature";
 
-// The header value for body signed at unix_seconds: "t=1764400000,v1=5f2c...".
+// The header value for body signed at unix_seconds (>= 0): "t=1764400000,v1=5f2c...".
 REFERKIT_EXPORT std::string sign_payload(std::string_view secret, std::int64_t unix_seconds,
                                          std::string_view body);
 
 struct WebhookVerifierOptions {
   // How far the signed timestamp may be from now, either way, before the payload counts as
-  // replayed or stale (kExpired).
+  // replayed or stale (kExpired). At most 365 days.
   std::chrono::seconds tolerance{300};
 };
 

@@ -75,15 +75,18 @@ const Keyring::Key* Keyring::find(std::string_view id) const noexcept {
 
 Result<Keyring> Keyring::parse(std::string_view text) {
   Keyring ring;
-  std::size_t line_no = 1;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    std::size_t end = text.find_first_of(",\n", pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view entry = text.substr(pos, end - pos);
-    if (std::size_t hash = entry.find('#'); hash != std::string_view::npos) entry = entry.substr(0, hash);
-    entry = detail::trim(entry);
-    if (!entry.empty()) {
+  std::size_t line_no = 0;
+  while (!text.empty()) {
+    ++line_no;
+    std::size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    line = line.substr(0, line.find('#'));  // comments run to the end of the line
+    while (!line.empty()) {
+      std::size_t comma = line.find(',');
+      std::string_view entry = detail::trim(line.substr(0, comma));
+      line = comma == std::string_view::npos ? std::string_view{} : line.substr(comma + 1);
+      if (entry.empty()) continue;
       std::size_t colon = entry.find(':');
       if (colon == std::string_view::npos) {
         return Status(StatusCode::kInvalidArgument,
@@ -91,12 +94,8 @@ Result<Keyring> Keyring::parse(std::string_view text) {
       }
       Status s = ring.add_hex(std::string(detail::trim(entry.substr(0, colon))),
                               detail::trim(entry.substr(colon + 1)));
-      if (!s.ok()) {
-        return Status(s.code(), "line " + std::to_string(line_no) + ": " + s.message());
-      }
+      if (!s.ok()) return Status(s.code(), "line " + std::to_string(line_no) + ": " + s.message());
     }
-    if (end < text.size() && text[end] == '\n') ++line_no;
-    pos = end + 1;
   }
   if (ring.empty()) return Status(StatusCode::kInvalidArgument, "no keys given");
   return ring;

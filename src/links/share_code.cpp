@@ -115,24 +115,46 @@ std::string body_symbols(std::uint64_t value) {
 }  // namespace
 
 Blocklist::Blocklist(const std::vector<std::string>& extra_words) {
-  for (const char* w : kBuiltinWords) words_.push_back(fold_word(w));
-  for (const std::string& w : extra_words) {
-    if (!w.empty()) words_.push_back(fold_word(w));
+  auto add = [this](std::string_view word) {
+    std::string folded = fold_word(word);
+    if (folded.size() >= 3 && folded[0] >= 'A' && folded[0] <= 'Z') {
+      by_first_letter_[folded[0] - 'A'].push_back(std::move(folded));
+    }
+  };
+  for (const char* w : kBuiltinWords) add(w);
+  for (const std::string& w : extra_words) add(w);
+}
+
+bool Blocklist::word_at(std::string_view folded, std::size_t pos, std::size_t min_len) const {
+  const char first = folded[pos];
+  if (first < 'A' || first > 'Z') return false;
+  for (const std::string& w : by_first_letter_[first - 'A']) {
+    if (w.size() >= min_len && folded.compare(pos, w.size(), w) == 0) return true;
   }
+  return false;
 }
 
 bool Blocklist::blocks_prefix(std::string_view letters) const {
-  std::string folded = fold_word(letters);
-  for (const std::string& w : words_) {
-    if (w.size() <= 3 ? folded == w : folded.find(w) != std::string::npos) return true;
+  char buf[kMaxPrefixLetters];
+  if (letters.empty() || letters.size() > sizeof buf) return false;
+  for (std::size_t i = 0; i < letters.size(); ++i) buf[i] = fold_lookalike(letters[i]);
+  const std::string_view folded(buf, letters.size());
+  // Words of three letters or fewer block only the whole prefix ("ASS" must not block
+  // "CASSANDRA"); every listed word has at least three letters, so a match at 0 is the whole.
+  if (folded.size() <= 3) return word_at(folded, 0, 0);
+  for (std::size_t pos = 0; pos < folded.size(); ++pos) {
+    if (word_at(folded, pos, 4)) return true;
   }
   return false;
 }
 
 bool Blocklist::blocks_body(std::string_view symbols) const {
-  std::string folded = fold_word(symbols);
-  for (const std::string& w : words_) {
-    if (w.size() >= 3 && folded.find(w) != std::string::npos) return true;
+  char buf[kBodySymbols];
+  if (symbols.size() != sizeof buf) return false;
+  for (std::size_t i = 0; i < sizeof buf; ++i) buf[i] = fold_lookalike(symbols[i]);
+  const std::string_view folded(buf, sizeof buf);
+  for (std::size_t pos = 0; pos < folded.size(); ++pos) {
+    if (word_at(folded, pos, 3)) return true;
   }
   return false;
 }

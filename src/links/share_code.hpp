@@ -26,7 +26,12 @@ class Blocklist {
   bool blocks_body(std::string_view symbols) const;
 
  private:
-  std::vector<std::string> words_;  // folded
+  // Whether a listed word of at least min_len letters starts at folded[pos].
+  bool word_at(std::string_view folded, std::size_t pos, std::size_t min_len) const;
+
+  // Folded words bucketed by first letter: every create() checks two strings, so a scan
+  // touches only the few words that can start at each position.
+  std::vector<std::string> by_first_letter_[26];
 };
 
 // The first word of a display name folded to at most max_letters upper-case ASCII letters

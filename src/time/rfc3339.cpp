@@ -130,6 +130,8 @@ Result<TimePoint> parse_rfc3339(std::string_view text) {
   }
   std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t ms = days * kMsPerDay + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
+  // An offset can push a year-0000 or year-9999 local time out of what UTC text can show.
+  if (ms < kMinMs || ms > kMaxMs) return malformed(text);
   return TimePoint(std::chrono::milliseconds(ms));
 }
 

@@ -87,7 +87,9 @@ WebhookVerifier::~WebhookVerifier() = default;
 Result<WebhookVerifier> WebhookVerifier::create(const std::vector<std::string>& secrets,
                                                 WebhookVerifierOptions options) {
   if (secrets.empty()) return Status(StatusCode::kInvalidArgument, "no webhook secrets given");
-  if (options.tolerance.count() < 0) return Status(StatusCode::kInvalidArgument, "negative tolerance");
+  if (options.tolerance.count() < 0 || options.tolerance > std::chrono::hours(24 * 365)) {
+    return Status(StatusCode::kInvalidArgument, "tolerance must be between 0 and 365 days");
+  }
   auto impl = std::make_unique<Impl>();
   for (const std::string& s : secrets) {
     if (s.size() < kMinSecretBytes) {

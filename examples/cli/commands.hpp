@@ -1,0 +1,15 @@
+#ifndef REFERKIT_EXAMPLES_CLI_COMMANDS_HPP
+#define REFERKIT_EXAMPLES_CLI_COMMANDS_HPP
+
+#include <CLI/CLI.hpp>
+
+namespace referkit::cli {
+
+// Each registers its subcommands on app; the chosen one stores its exit code in exit_code.
+void add_link_commands(CLI::App& app, int& exit_code);
+void add_webhook_commands(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+
+}  // namespace referkit::cli
+
+#endif  // REFERKIT_EXAMPLES_CLI_COMMANDS_HPP

@@ -1,0 +1,144 @@
+#include <iostream>
+#include <memory>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace referkit::cli {
+namespace {
+
+struct CreateOptions {
+  std::string campaign, referrer, name, ttl, expires_at, issued_at, keys_file;
+  std::string base_url = LinkSignerOptions{}.base_url;
+  std::vector<std::string> utm;
+};
+
+struct VerifyOptions {
+  std::string input, now, keys_file;
+};
+
+Result<TimePoint> time_option(const std::string& flag, const std::string& text) {
+  auto t = parse_rfc3339(text);
+  if (!t) return Status(StatusCode::kInvalidArgument, flag + ": " + t.status().message());
+  return t;
+}
+
+int run_create(const CreateOptions& o) {
+  auto keys = load_keys(o.keys_file);
+  if (!keys) return kExitUsage;
+  LinkSignerOptions signer_options;
+  signer_options.base_url = o.base_url;
+  auto signer = LinkSigner::create(*keys, signer_options);
+  if (!signer) return print_error(signer.status(), kExitUsage);
+
+  LinkRequest request;
+  request.campaign = o.campaign;
+  request.referrer = o.referrer;
+  request.name = o.name;
+  request.issued_at = now_ms();
+  if (!o.issued_at.empty()) {
+    auto t = time_option("--issued-at", o.issued_at);
+    if (!t) return print_error(t.status(), kExitUsage);
+    request.issued_at = *t;
+  }
+  if (!o.ttl.empty() && !o.expires_at.empty()) {
+    return print_error(Status(StatusCode::kInvalidArgument, "give --ttl or --expires-at, not both"), kExitUsage);
+  }
+  if (!o.ttl.empty()) {
+    auto ttl = parse_duration(o.ttl);
+    if (!ttl) return print_error(Status(StatusCode::kInvalidArgument, "--ttl: expected e.g. 30d, 12h, 90m"), kExitUsage);
+    request.expires_at = *request.issued_at + *ttl;
+  }
+  if (!o.expires_at.empty()) {
+    auto t = time_option("--expires-at", o.expires_at);
+    if (!t) return print_error(t.status(), kExitUsage);
+    request.expires_at = *t;
+  }
+  for (const std::string& kv : o.utm) {
+    std::size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return print_error(Status(StatusCode::kInvalidArgument, "--utm: expected key=value, got " + kv), kExitUsage);
+    }
+    std::string key = kv.substr(0, eq);
+    if (key.rfind("utm_", 0) != 0) key = "utm_" + key;  // --utm source=email means utm_source
+    request.utm.emplace_back(std::move(key), kv.substr(eq + 1));
+  }
+  auto link = signer->create(request);
+  if (!link) return print_error(link.status(), kExitUsage);
+
+  std::string out;
+  detail::JsonWriter w(out);
+  w.begin_object();
+  w.key("url").value(link->url);
+  w.key("token").value(link->token);
+  w.key("share_code").value(link->share_code);
+  w.key("key_id").value(link->key_id);
+  w.key("issued_at").value(format_rfc3339(link->issued_at));
+  w.key("expires_at");
+  if (link->expires_at) w.value(format_rfc3339(*link->expires_at)); else w.null();
+  w.end_object();
+  std::cout << out << '\n';
+  return kExitOk;
+}
+
+int run_verify(const VerifyOptions& o) {
+  auto keys = load_keys(o.keys_file);
+  if (!keys) return kExitUsage;
+  auto signer = LinkSigner::create(*keys);
+  if (!signer) return print_error(signer.status(), kExitUsage);
+  TimePoint now = now_ms();
+  if (!o.now.empty()) {
+    auto t = time_option("--now", o.now);
+    if (!t) return print_error(t.status(), kExitUsage);
+    now = *t;
+  }
+  LinkVerification v = signer->verify(o.input, now);
+  std::string out;
+  detail::JsonWriter w(out);
+  if (v.ok()) {
+    write_claims(w, *v.claims);
+  } else {
+    w.begin_object().key("error").value(to_string(v.status.code())).key("message").value(v.status.message());
+    if (v.claims) {
+      w.key("claims");
+      write_claims(w, *v.claims);
+    }
+    w.end_object();
+  }
+  std::cout << out << '\n';
+  return v.ok() ? kExitOk : kExitRejected;
+}
+
+}  // namespace
+
+void add_link_commands(CLI::App& app, int& exit_code) {
+  CLI::App* link = app.add_subcommand("link", std::string("Mint and verify referral links and share codes.\n") + kKeysHelp);
+  link->require_subcommand(1);
+
+  auto create_opts = std::make_shared<CreateOptions>();
+  CLI::App* create = link->add_subcommand(
+      "create", "Mint a signed referral link and share code; prints {url, token, share_code, key_id, issued_at, expires_at}.");
+  create->add_option("--campaign", create_opts->campaign, "Campaign id carried in the token (1-64 bytes)")->required();
+  create->add_option("--referrer", create_opts->referrer,
+                     "Referring customer's id; encrypted in the token, never shown in clear (1-128 bytes)")->required();
+  create->add_option("--name", create_opts->name, "Referrer's display name; its first word, folded to ASCII, prefixes the share code");
+  create->add_option("--ttl", create_opts->ttl, "Lifetime from the issue time: 90m, 12h, 30d, 2w (default: never expires)");
+  create->add_option("--expires-at", create_opts->expires_at, "Absolute expiry, RFC 3339 (instead of --ttl)");
+  create->add_option("--issued-at", create_opts->issued_at,
+                     "Issue time, RFC 3339 (default now); fix it to re-issue byte-identical links");
+  create->add_option("--base-url", create_opts->base_url, "Share host the link points to")->capture_default_str();
+  create->add_option("--utm", create_opts->utm, "UTM parameter key=value appended to the URL (repeatable; utm_ is implied)");
+  create->add_option("--keys", create_opts->keys_file, "Key file (default: REFERKIT_LINK_KEYS)");
+  create->callback([create_opts, &exit_code] { exit_code = run_create(*create_opts); });
+
+  auto verify_opts = std::make_shared<VerifyOptions>();
+  CLI::App* verify = link->add_subcommand(
+      "verify", "Verify a link URL, token or share code; prints the claims (exit 0) or {error, message} (exit 1), "
+                "error being malformed, bad_signature, unknown_key or expired.");
+  verify->add_option("input", verify_opts->input, "A full URL, a bare token or a share code")->required();
+  verify->add_option("--now", verify_opts->now, "Verify as of this RFC 3339 time (default now)");
+  verify->add_option("--keys", verify_opts->keys_file, "Key file (default: REFERKIT_LINK_KEYS)");
+  verify->callback([verify_opts, &exit_code] { exit_code = run_verify(*verify_opts); });
+}
+
+}  // namespace referkit::cli

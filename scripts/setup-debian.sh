@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what referkit needs to build, test and fuzz on Debian 12, as root (or with sudo).
+# Idempotent and quick when everything is already there: apt runs only for missing packages.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libssl-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev zlib1g-dev
+  doctest-dev libcli11-dev libcpp-httplib-dev libsqlite3-dev
+  clang-14 libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The fuzz preset asks for clang++; Debian's clang-14 package installs it versioned only.
+if ! command -v clang++ >/dev/null 2>&1; then
+  export PATH="/usr/lib/llvm-14/bin:$PATH"
+fi
+echo "setup: all build dependencies present"

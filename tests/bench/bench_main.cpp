@@ -1,0 +1,28 @@
+// referkit-bench [--json]: runs every benchmark and prints the figures, one JSON object with --json.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "bench_harness.hpp"
+#include "json/json_writer.hpp"
+
+int main(int argc, char** argv) {
+  const bool json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
+  if (argc > 1 && !json) {
+    std::fprintf(stderr, "usage: referkit-bench [--json]\n");
+    return 2;
+  }
+  referkit::bench::Figures figures = referkit::bench::link_benchmarks();
+  if (json) {
+    std::string out;
+    referkit::detail::JsonWriter w(out);
+    w.begin_object();
+    // Integers: the figures are rounded to whole units (ns, events/s, MiB).
+    for (const auto& [name, value] : figures) w.key(name).value(static_cast<std::int64_t>(value + 0.5));
+    w.end_object();
+    std::printf("%s\n", out.c_str());
+  } else {
+    for (const auto& [name, value] : figures) std::printf("%-28s %12.1f\n", name.c_str(), value);
+  }
+  return 0;
+}

@@ -1,0 +1,481 @@
+// Runs `referkit link create|verify` and `referkit demo` as a child process.
+#include <doctest/doctest.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "support/process.hpp"
+
+using referkit::test::Environment;
+using referkit::test::run_process;
+using referkit::test::RunOptions;
+using referkit::test::RunResult;
+
+namespace {
+
+const std::string kCli = REFERKIT_CLI_PATH;
+const std::string kKeyHex = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const std::string kOtherKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const std::string kKeys = "live-1:" + kKeyHex;
+const std::string kOtherKeys = "other:" + kOtherKeyHex;
+constexpr std::string_view kBase64UrlAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// The child never sees the developer's own REFERKIT_LINK_KEYS: each test says what it wants.
+Environment with_keys(const std::string& keys) {
+  Environment env;
+  env.set = {{"REFERKIT_LINK_KEYS", keys}};
+  return env;
+}
+
+Environment without_keys() {
+  Environment env;
+  env.unset = {"REFERKIT_LINK_KEYS"};
+  return env;
+}
+
+RunResult cli(const std::vector<std::string>& args, const Environment& env) {
+  RunOptions options;
+  options.env = env;
+  options.timeout = std::chrono::seconds(30);
+  RunResult r = run_process(kCli, args, options);
+  REQUIRE_MESSAGE(!r.timed_out, r.describe());
+  return r;
+}
+
+// Parsed JSON kept together with its parser: elements point into the parser's buffers.
+struct Json {
+  std::unique_ptr<simdjson::dom::parser> parser = std::make_unique<simdjson::dom::parser>();
+  simdjson::dom::element root;
+};
+
+Json parse_json(const std::string& text) {
+  Json j;
+  const simdjson::error_code error = j.parser->parse(text).get(j.root);
+  INFO("JSON text: ", text);
+  REQUIRE_MESSAGE(error == simdjson::SUCCESS, simdjson::error_message(error));
+  return j;
+}
+
+// The string at a JSON pointer ("/claims/referrer"), or a marker that shows up in failures.
+std::string str(const Json& j, std::string_view pointer) {
+  std::string_view v;
+  if (j.root.at_pointer(pointer).get_string().get(v) != simdjson::SUCCESS) {
+    return "<no string at " + std::string(pointer) + ">";
+  }
+  return std::string(v);
+}
+
+bool is_null(const Json& j, std::string_view pointer) {
+  simdjson::dom::element e;
+  return j.root.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
+}
+
+bool has(const Json& j, std::string_view pointer) {
+  simdjson::dom::element e;
+  return j.root.at_pointer(pointer).get(e) == simdjson::SUCCESS;
+}
+
+std::size_t object_size(const Json& j, std::string_view pointer) {
+  simdjson::dom::object o;
+  if (j.root.at_pointer(pointer).get_object().get(o) != simdjson::SUCCESS) return 999;
+  return o.size();
+}
+
+// stdout must be exactly one line of JSON.
+Json json_line(const RunResult& r) {
+  INFO(r.describe());
+  REQUIRE_FALSE(r.out.empty());
+  CHECK(r.out.back() == '\n');
+  CHECK(r.out.find('\n') == r.out.size() - 1);
+  return parse_json(r.out);
+}
+
+struct CreatedLink {
+  std::string url;
+  std::string token;
+  std::string share_code;
+  std::string key_id;
+  std::string expires_at;  // "" when null
+};
+
+CreatedLink create_link(const std::vector<std::string>& extra_args, const Environment& env) {
+  std::vector<std::string> args = {"link", "create"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  RunResult r = cli(args, env);
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  Json j = json_line(r);
+  CreatedLink link{str(j, "/url"), str(j, "/token"), str(j, "/share_code"), str(j, "/key_id"), ""};
+  if (!is_null(j, "/expires_at")) link.expires_at = str(j, "/expires_at");
+  return link;
+}
+
+RunResult verify(const std::string& input, const Environment& env, const std::string& now = "") {
+  std::vector<std::string> args = {"link", "verify", input};
+  if (!now.empty()) {
+    args.push_back("--now");
+    args.push_back(now);
+  }
+  return cli(args, env);
+}
+
+std::vector<std::string> standard_request() {
+  return {"--campaign", "spring-2026", "--referrer", "cust-42",          "--name",
+          "Jane Smith", "--utm",       "source=email", "--issued-at", "2026-03-01T10:00:00Z",
+          "--ttl",      "30d"};
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "referkit-cli-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& name, const std::string& content) const {
+    const std::filesystem::path file = path_ / name;
+    std::ofstream out(file, std::ios::binary);
+    out << content;
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+    return file.string();
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+TEST_SUITE("cli_links") {
+
+TEST_CASE("link create prints url token share_code key_id and times as JSON") {
+  std::vector<std::string> args = {"link", "create"};
+  for (const std::string& a : standard_request()) args.push_back(a);
+  RunResult r = cli(args, with_keys(kKeys));
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  CHECK(r.err.empty());
+  Json j = json_line(r);
+  const std::string token = str(j, "/token");
+  CHECK(token.size() >= 32);
+  CHECK(token.find_first_not_of(kBase64UrlAlphabet) == std::string::npos);
+  CHECK(str(j, "/url") == "https://refer.example/r/" + token + "?utm_source=email");
+  CHECK(str(j, "/share_code").rfind("JANE-", 0) == 0);
+  CHECK(str(j, "/share_code").size() == 15);  // JANE-XXXX-XXXXC
+  CHECK(str(j, "/key_id") == "live-1");
+  CHECK(str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
+  CHECK(str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
+  // The referrer is encrypted: it appears nowhere in clear.
+  CHECK(r.out.find("cust-42") == std::string::npos);
+}
+
+TEST_CASE("link create without an expiry prints expires_at null") {
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "r1", "--issued-at", "2026-03-01T10:00:00Z"},
+                                 with_keys(kKeys));
+  CHECK(link.expires_at.empty());
+  CHECK(link.url == "https://refer.example/r/" + link.token);
+  // No name: the share code has no prefix.
+  CHECK(link.share_code.size() == 10);
+}
+
+TEST_CASE("link create honours --base-url and --expires-at") {
+  RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r1", "--base-url",
+                     "https://go.shop.example/invite", "--issued-at", "2026-03-01T10:00:00Z",
+                     "--expires-at", "2026-04-01T00:00:00+02:00"},
+                    with_keys(kKeys));
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  Json j = json_line(r);
+  CHECK(str(j, "/url") == "https://go.shop.example/invite/r/" + str(j, "/token"));
+  CHECK(str(j, "/expires_at") == "2026-03-31T22:00:00.000Z");
+}
+
+TEST_CASE("link verify of a fresh link prints the claims") {
+  CreatedLink link = create_link(standard_request(), with_keys(kKeys));
+  RunResult r = verify(link.url, with_keys(kKeys), "2026-03-02T00:00:00Z");
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  Json j = json_line(r);
+  CHECK(str(j, "/kind") == "token");
+  CHECK(str(j, "/key_id") == "live-1");
+  CHECK(str(j, "/campaign") == "spring-2026");
+  CHECK(str(j, "/referrer") == "cust-42");
+  CHECK(str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
+  CHECK(str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
+  CHECK(str(j, "/utm/utm_source") == "email");
+  CHECK(object_size(j, "/utm") == 1);
+  CHECK_FALSE(has(j, "/error"));
+}
+
+TEST_CASE("link verify of a bare token has no utm parameters") {
+  CreatedLink link = create_link(standard_request(), with_keys(kKeys));
+  RunResult r = verify(link.token, with_keys(kKeys), "2026-03-02T00:00:00Z");
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  Json j = json_line(r);
+  CHECK(str(j, "/referrer") == "cust-42");
+  CHECK(object_size(j, "/utm") == 0);
+}
+
+TEST_CASE("link verify defaults --now to the current time") {
+  // Issued now by default and never expiring: valid whenever the test runs.
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "now-check"}, with_keys(kKeys));
+  RunResult r = verify(link.url, with_keys(kKeys));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  Json j = json_line(r);
+  CHECK(str(j, "/referrer") == "now-check");
+  CHECK(is_null(j, "/expires_at"));
+}
+
+TEST_CASE("link verify of a share code prints its canonical form") {
+  CreatedLink link = create_link(standard_request(), with_keys(kKeys));
+  std::string typed = link.share_code;
+  for (char& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  RunResult r = verify(typed, with_keys(kKeys));
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  Json j = json_line(r);
+  CHECK(str(j, "/kind") == "share_code");
+  CHECK(str(j, "/share_code") == link.share_code);
+  CHECK(str(j, "/name_prefix") == "JANE");
+  CHECK(is_null(j, "/referrer"));
+  CHECK(is_null(j, "/campaign"));
+}
+
+TEST_CASE("--keys FILE is used instead of REFERKIT_LINK_KEYS") {
+  TempDir dir;
+  const std::string file = dir.write("link-keys.txt", "# test keys\nfile-key:" + kOtherKeyHex + "\n");
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "from-file", "--keys", file}, without_keys());
+  CHECK(link.key_id == "file-key");
+
+  RunResult ok = cli({"link", "verify", link.url, "--keys", file}, without_keys());
+  INFO(ok.describe());
+  REQUIRE(ok.exit_code() == 0);
+  Json j = json_line(ok);
+  CHECK(str(j, "/key_id") == "file-key");
+  CHECK(str(j, "/referrer") == "from-file");
+
+  // The file wins over the environment.
+  CreatedLink again = create_link({"--campaign", "c", "--referrer", "from-file", "--keys", file}, with_keys(kKeys));
+  CHECK(again.key_id == "file-key");
+}
+
+TEST_CASE("--keys with a missing file is a usage error") {
+  TempDir dir;
+  const std::string missing = (dir.path() / "nope.txt").string();
+  RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--keys", missing}, with_keys(kKeys));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(missing) != std::string::npos);
+}
+
+TEST_CASE("a tampered token is rejected with bad_signature") {
+  // A long referrer puts the sealed referrer and tag well away from the header fields, so the
+  // changed character alters authenticated bytes only.
+  const std::string referrer(60, 'r');
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", referrer, "--issued-at", "2026-03-01T10:00:00Z"},
+                                 with_keys(kKeys));
+  for (std::size_t from_end : {std::size_t{30}, std::size_t{10}, std::size_t{2}}) {
+    std::string tampered = link.token;
+    char& c = tampered[tampered.size() - from_end];
+    c = c == 'A' ? 'B' : 'A';
+    CAPTURE(from_end);
+    RunResult r = verify(tampered, with_keys(kKeys), "2026-03-02T00:00:00Z");
+    INFO(r.describe());
+    CHECK(r.exit_code() == 1);
+    Json j = json_line(r);
+    CHECK(str(j, "/error") == "bad_signature");
+    CHECK_FALSE(str(j, "/message").empty());
+    CHECK_FALSE(has(j, "/claims"));
+    CHECK(r.out.find(referrer) == std::string::npos);
+  }
+}
+
+TEST_CASE("an expired link is rejected with expired and its claims") {
+  CreatedLink link = create_link(
+      {"--campaign", "winter", "--referrer", "cust-7", "--issued-at", "2026-01-01T00:00:00Z", "--ttl", "1d"},
+      with_keys(kKeys));
+  REQUIRE(link.expires_at == "2026-01-02T00:00:00.000Z");
+
+  RunResult late = verify(link.url, with_keys(kKeys), "2026-01-03T00:00:00Z");
+  INFO(late.describe());
+  CHECK(late.exit_code() == 1);
+  Json j = json_line(late);
+  CHECK(str(j, "/error") == "expired");
+  CHECK(str(j, "/claims/referrer") == "cust-7");
+  CHECK(str(j, "/claims/campaign") == "winter");
+  CHECK(str(j, "/claims/expires_at") == "2026-01-02T00:00:00.000Z");
+
+  CHECK(verify(link.url, with_keys(kKeys), "2026-01-01T23:59:59Z").exit_code() == 0);
+  CHECK(verify(link.url, with_keys(kKeys), "2026-01-02T00:00:00Z").exit_code() == 1);
+}
+
+TEST_CASE("a token signed with a key the verifier lacks is unknown_key") {
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "r"}, with_keys(kOtherKeys));
+  REQUIRE(link.key_id == "other");
+  RunResult r = verify(link.url, with_keys(kKeys));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 1);
+  Json j = json_line(r);
+  CHECK(str(j, "/error") == "unknown_key");
+  CHECK(str(j, "/message").find("other") != std::string::npos);
+
+  // Rotation: a keyring holding both keys verifies it.
+  RunResult rotated = verify(link.url, with_keys(kKeys + "," + kOtherKeys));
+  INFO(rotated.describe());
+  CHECK(rotated.exit_code() == 0);
+  CHECK(str(json_line(rotated), "/key_id") == "other");
+}
+
+TEST_CASE("the same key id with a different secret is bad_signature") {
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "r"}, with_keys("live-1:" + kOtherKeyHex));
+  RunResult r = verify(link.url, with_keys(kKeys));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 1);
+  CHECK(str(json_line(r), "/error") == "bad_signature");
+}
+
+TEST_CASE("garbage is malformed") {
+  for (const char* input : {"!!!", "hello", "https://refer.example/", "https://refer.example/x/y",
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not a token at all just some words",
+                            "https://refer.example/r/%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"}) {
+    CAPTURE(input);
+    RunResult r = verify(input, with_keys(kKeys));
+    INFO(r.describe());
+    CHECK(r.exit_code() == 1);
+    Json j = json_line(r);
+    CHECK(str(j, "/error") == "malformed");
+    CHECK_FALSE(has(j, "/claims"));
+  }
+}
+
+TEST_CASE("create is deterministic for a fixed --issued-at") {
+  const Environment env = with_keys(kKeys);
+  CreatedLink a = create_link(standard_request(), env);
+  CreatedLink b = create_link(standard_request(), env);
+  CHECK(a.token == b.token);
+  CHECK(a.url == b.url);
+  CHECK(a.share_code == b.share_code);
+
+  std::vector<std::string> later = standard_request();
+  later[9] = "2026-03-01T10:00:01Z";  // the --issued-at value
+  REQUIRE(later[8] == "--issued-at");
+  CreatedLink c = create_link(later, env);
+  CHECK(c.token != a.token);
+  CHECK(c.share_code == a.share_code);  // the share code depends on the referral, not the time
+
+  std::vector<std::string> other_referrer = standard_request();
+  other_referrer[3] = "cust-43";
+  REQUIRE(other_referrer[2] == "--referrer");
+  CreatedLink d = create_link(other_referrer, env);
+  CHECK(d.token != a.token);
+  CHECK(d.share_code != a.share_code);
+}
+
+TEST_CASE("missing keys is a usage error that mentions REFERKIT_LINK_KEYS") {
+  RunResult create = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, without_keys());
+  INFO(create.describe());
+  CHECK(create.exit_code() == 2);
+  CHECK(create.out.empty());
+  CHECK(create.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+
+  RunResult check = cli({"link", "verify", "ABCD-EFGH-JKMNP"}, without_keys());
+  INFO(check.describe());
+  CHECK(check.exit_code() == 2);
+  CHECK(check.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+
+  RunResult empty = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys(""));
+  CHECK(empty.exit_code() == 2);
+  CHECK(empty.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+}
+
+TEST_CASE("invalid keys in REFERKIT_LINK_KEYS are a usage error") {
+  RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys("k1:abcd"));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 2);
+  CHECK(r.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+}
+
+TEST_CASE("bad create options are usage errors") {
+  const Environment env = with_keys(kKeys);
+  RunResult no_campaign = cli({"link", "create", "--referrer", "r"}, env);
+  CHECK(no_campaign.exit_code() == 2);
+
+  RunResult bad_ttl = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--ttl", "soon"}, env);
+  INFO(bad_ttl.describe());
+  CHECK(bad_ttl.exit_code() == 2);
+  CHECK(str(json_line(bad_ttl), "/error") == "invalid_argument");
+
+  RunResult both = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--ttl", "1d", "--expires-at",
+                        "2030-01-01T00:00:00Z"},
+                       env);
+  CHECK(both.exit_code() == 2);
+  CHECK(str(json_line(both), "/error") == "invalid_argument");
+
+  RunResult bad_time = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--issued-at", "yesterday"}, env);
+  CHECK(bad_time.exit_code() == 2);
+  CHECK(str(json_line(bad_time), "/message").find("--issued-at") != std::string::npos);
+
+  RunResult bad_utm = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--utm", "=x"}, env);
+  CHECK(bad_utm.exit_code() == 2);
+  CHECK(str(json_line(bad_utm), "/error") == "invalid_argument");
+}
+
+TEST_CASE("link create --help mentions every flag") {
+  RunResult r = cli({"link", "create", "--help"}, without_keys());
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  for (const char* flag : {"--campaign", "--referrer", "--name", "--ttl", "--expires-at", "--issued-at",
+                           "--base-url", "--utm", "--keys", "--help"}) {
+    CAPTURE(flag);
+    CHECK(r.out.find(flag) != std::string::npos);
+  }
+}
+
+TEST_CASE("referkit demo runs with a throwaway key") {
+  RunResult r = cli({"demo"}, without_keys());
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(r.out.find("all as expected") != std::string::npos);
+  CHECK(r.out.find("UNEXPECTED") == std::string::npos);
+}
+
+TEST_CASE("referkit demo uses REFERKIT_LINK_KEYS when set") {
+  RunResult r = cli({"demo"}, with_keys(kKeys));
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(r.out.find("(key id live-1)") != std::string::npos);
+  CHECK(r.out.find("all as expected") != std::string::npos);
+}
+
+TEST_CASE("no subcommand is a usage error") {
+  RunResult r = cli({}, without_keys());
+  CHECK(r.exit_code() == 2);
+  RunResult unknown = cli({"frobnicate"}, without_keys());
+  CHECK(unknown.exit_code() == 2);
+}
+
+}  // TEST_SUITE

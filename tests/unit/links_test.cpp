@@ -1,0 +1,338 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "crypto/encoding.hpp"
+#include "referkit/links.hpp"
+
+using namespace referkit;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kKeyA = "k1:000102030405060708090a0b0c0d0e0f";
+constexpr const char* kKeyB = "k2:f0e0d0c0b0a090807060504030201000f0e0d0c0b0a09080";
+
+const TimePoint kIssued = parse_rfc3339("2026-11-27T09:00:00Z").value();
+
+LinkSigner make_signer(const char* keys = kKeyA, LinkSignerOptions options = {}) {
+  auto ring = Keyring::parse(keys);
+  REQUIRE(ring.ok());
+  auto signer = LinkSigner::create(*ring, std::move(options));
+  REQUIRE(signer.ok());
+  return std::move(*signer);
+}
+
+LinkRequest request(std::string referrer = "cust-42", std::string campaign = "bf-2026") {
+  LinkRequest r;
+  r.campaign = std::move(campaign);
+  r.referrer = std::move(referrer);
+  r.name = "Jane Smith";
+  r.issued_at = kIssued;
+  return r;
+}
+
+Link create(const LinkSigner& s, const LinkRequest& r) {
+  auto link = s.create(r);
+  REQUIRE_MESSAGE(link.ok(), link.status().to_string());
+  return std::move(*link);
+}
+
+}  // namespace
+
+TEST_CASE("a link verifies and recovers every claim") {
+  LinkSigner signer = make_signer();
+  LinkRequest r = request();
+  r.expires_at = kIssued + 24h;
+  r.utm = {{"utm_source", "email"}, {"utm_campaign", "black friday"}};
+  Link link = create(signer, r);
+  CHECK(link.url.rfind("https://refer.example/r/" + link.token + "?", 0) == 0);
+  CHECK(link.url.find("utm_campaign=black%20friday") != std::string::npos);
+  CHECK(link.key_id == "k1");
+  CHECK(link.issued_at == kIssued);
+  CHECK(link.expires_at == kIssued + 24h);
+
+  LinkVerification v = signer.verify(link.url, kIssued + 1h);
+  REQUIRE_MESSAGE(v.ok(), v.status.to_string());
+  CHECK(v.claims->kind == LinkClaims::Kind::kToken);
+  CHECK(v.claims->referrer == "cust-42");
+  CHECK(v.claims->campaign == "bf-2026");
+  CHECK(v.claims->key_id == "k1");
+  CHECK(v.claims->issued_at == kIssued);
+  CHECK(v.claims->expires_at == kIssued + 24h);
+  CHECK(v.claims->utm == QueryParams{{"utm_source", "email"}, {"utm_campaign", "black friday"}});
+}
+
+TEST_CASE("the token never shows the referrer in clear") {
+  LinkSigner signer = make_signer();
+  Link link = create(signer, request("alice@example.com"));
+  std::string raw = detail::base64url_decode(link.token).value();
+  CHECK(raw.find("alice") == std::string::npos);
+  CHECK(link.url.find("alice") == std::string::npos);
+  // Nor does any base64 alignment of it appear in the token text.
+  for (std::size_t skip = 0; skip < 3; ++skip) {
+    std::string shifted = detail::base64url_encode(std::string("alice@example.com").substr(skip));
+    CHECK(link.token.find(shifted.substr(0, 8)) == std::string::npos);
+  }
+}
+
+TEST_CASE("links are deterministic and distinct per input") {
+  LinkSigner signer = make_signer();
+  Link a = create(signer, request());
+  Link b = create(make_signer(), request());
+  CHECK(a.url == b.url);
+  CHECK(a.token == b.token);
+  CHECK(a.share_code == b.share_code);
+
+  std::set<std::string> tokens;
+  std::set<std::string> codes;
+  for (int i = 0; i < 200; ++i) {
+    Link l = create(signer, request("cust-" + std::to_string(i)));
+    tokens.insert(l.token);
+    codes.insert(l.share_code);
+  }
+  CHECK(tokens.size() == 200);
+  CHECK(codes.size() == 200);
+  LinkRequest other_campaign = request();
+  other_campaign.campaign = "spring";
+  CHECK(create(signer, other_campaign).token != a.token);
+  LinkRequest later = request();
+  later.issued_at = kIssued + 1s;
+  CHECK(create(signer, later).token != a.token);
+}
+
+TEST_CASE("verify tells apart malformed, bad signature, unknown key and expired") {
+  LinkSigner signer = make_signer();
+  LinkRequest r = request();
+  r.expires_at = kIssued + 1h;
+  Link link = create(signer, r);
+
+  SUBCASE("malformed") {
+    for (const char* bad : {"", "   ", "not a token!", "https://refer.example/", "https://refer.example/x/abc",
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%"}) {
+      LinkVerification v = signer.verify(bad, kIssued);
+      CHECK_MESSAGE(v.status.code() == StatusCode::kMalformed, bad);
+      CHECK(!v.claims);
+    }
+  }
+  SUBCASE("bad signature") {
+    std::string raw = detail::base64url_decode(link.token).value();
+    raw.back() = static_cast<char>(raw.back() ^ 1);
+    LinkVerification v = signer.verify(detail::base64url_encode(raw), kIssued);
+    CHECK(v.status.code() == StatusCode::kBadSignature);
+    CHECK(!v.claims);
+  }
+  SUBCASE("unknown key") {
+    LinkVerification v = make_signer(kKeyB).verify(link.token, kIssued);
+    CHECK(v.status.code() == StatusCode::kUnknownKey);
+    CHECK(v.status.message().find("k1") != std::string::npos);
+  }
+  SUBCASE("expired, with authentic claims") {
+    LinkVerification v = signer.verify(link.token, kIssued + 2h);
+    CHECK(v.status.code() == StatusCode::kExpired);
+    REQUIRE(v.claims);
+    CHECK(v.claims->referrer == "cust-42");
+  }
+  SUBCASE("same key id, different secret is a bad signature") {
+    LinkSigner impostor = make_signer("k1:ffffffffffffffffffffffffffffffff");
+    CHECK(impostor.verify(link.token, kIssued).status.code() == StatusCode::kBadSignature);
+  }
+}
+
+TEST_CASE("expiry boundaries are exact to the second") {
+  LinkSigner signer = make_signer();
+  LinkRequest r = request();
+  r.expires_at = kIssued + 10s;
+  Link link = create(signer, r);
+  CHECK(signer.verify(link.token, kIssued + 10s - 1ms).ok());
+  CHECK(signer.verify(link.token, kIssued + 10s).status.code() == StatusCode::kExpired);
+  CHECK(signer.verify(link.token, kIssued - 24h).ok());  // clock skew: issued "in the future" is fine
+
+  LinkRequest forever = request();
+  Link no_expiry = create(signer, forever);
+  CHECK(!no_expiry.expires_at);
+  CHECK(signer.verify(no_expiry.token, kIssued + 24h * 365 * 50).ok());
+  // Sub-second issue times are truncated, so they cannot make a link that expires immediately.
+  LinkRequest too_short = request();
+  too_short.expires_at = kIssued + 999ms;
+  CHECK(signer.create(too_short).status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("key rotation: new links use the primary, old ones still verify") {
+  LinkSigner old_signer = make_signer(kKeyA);
+  Link old_link = create(old_signer, request());
+  std::string both = std::string(kKeyB) + "\n" + kKeyA;
+  LinkSigner rotated = make_signer(both.c_str());
+  Link new_link = create(rotated, request());
+  CHECK(new_link.key_id == "k2");
+  CHECK(rotated.verify(old_link.url, kIssued).ok());
+  CHECK(rotated.verify(new_link.url, kIssued).ok());
+  CHECK(old_signer.verify(new_link.url, kIssued).status.code() == StatusCode::kUnknownKey);
+  // The old share code still matches after rotation; the new one differs (a new key).
+  CHECK(rotated.share_code_matches(old_link.share_code, "bf-2026", "cust-42"));
+  CHECK(new_link.share_code != old_link.share_code);
+}
+
+TEST_CASE("verify trims what users paste and accepts any host") {
+  LinkSigner signer = make_signer();
+  Link link = create(signer, request());
+  for (std::string pasted : {link.url, "  " + link.url + "\n", link.token, link.token + "/", "\t" + link.token + " ",
+                             "http://other.host/some/prefix/r/" + link.token + "/?utm_medium=sms#frag",
+                             "https://refer.example/r/" + link.token + "?ref=1&utm_term=a%2Bb+c"}) {
+    LinkVerification v = signer.verify(pasted, kIssued);
+    CHECK_MESSAGE(v.ok(), pasted);
+  }
+  LinkVerification v = signer.verify("https://x.example/r/" + link.token + "?utm_term=a%2Bb+c&utm_medium=sms", kIssued);
+  REQUIRE(v.ok());
+  CHECK(v.claims->utm == QueryParams{{"utm_term", "a+b c"}, {"utm_medium", "sms"}});
+  CHECK(signer.verify("https://x.example/r/" + link.token + "?utm_x=%zz", kIssued).status.code() ==
+        StatusCode::kMalformed);
+}
+
+TEST_CASE("every single changed character of a token is rejected") {
+  LinkSigner signer = make_signer();
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!/ ";
+  std::mt19937 rng(7);
+  for (int n = 0; n < 20; ++n) {
+    LinkRequest r = request("referrer-" + std::to_string(n));
+    if (n % 2) r.expires_at = kIssued + 48h;
+    Link link = create(signer, r);
+    REQUIRE(signer.verify(link.token, kIssued).ok());
+    for (std::size_t i = 0; i < link.token.size(); ++i) {
+      for (int k = 0; k < 3; ++k) {
+        std::string changed = link.token;
+        char c = alphabet[rng() % alphabet.size()];
+        if (c == changed[i]) continue;
+        changed[i] = c;
+        LinkVerification v = signer.verify(changed, kIssued);
+        CHECK_MESSAGE(!v.ok(), changed);
+      }
+    }
+  }
+}
+
+TEST_CASE("hostile tokens never crash and are rejected as malformed or bad signature") {
+  LinkSigner signer = make_signer();
+  Link link = create(signer, request());
+  std::string raw = detail::base64url_decode(link.token).value();
+  // Every truncation of the raw bytes.
+  for (std::size_t len = 0; len < raw.size(); ++len) {
+    LinkVerification v = signer.verify(detail::base64url_encode(raw.substr(0, len)), kIssued);
+    CHECK(!v.ok());
+  }
+  // Length fields that lie (bigger than the data), unknown flags and versions.
+  for (std::size_t i = 0; i < 4; ++i) {
+    for (int value : {0, 1, 0x7f, 0xff}) {
+      std::string mutated = raw;
+      mutated[i] = static_cast<char>(value);
+      if (mutated == raw) continue;
+      LinkVerification v = signer.verify(detail::base64url_encode(mutated), kIssued);
+      CHECK(!v.ok());
+      CHECK(!v.claims);
+    }
+  }
+  // Extra bytes appended.
+  CHECK(signer.verify(detail::base64url_encode(raw + "x"), kIssued).status.code() == StatusCode::kMalformed);
+  // Control characters, non-ASCII and huge inputs.
+  CHECK(signer.verify(link.token + std::string(1, '\0'), kIssued).status.code() == StatusCode::kMalformed);
+  CHECK(signer.verify("https://x/r/\xc3\xa9" + link.token, kIssued).status.code() == StatusCode::kMalformed);
+  CHECK(signer.verify(std::string(5000, 'A'), kIssued).status.code() == StatusCode::kMalformed);
+  std::mt19937 rng(11);
+  for (int n = 0; n < 2000; ++n) {
+    std::string junk(rng() % 120, '\0');
+    for (char& c : junk) c = static_cast<char>(rng());
+    CHECK(!signer.verify(junk, kIssued).ok());
+  }
+}
+
+TEST_CASE("create refuses bad requests with a clear error") {
+  LinkSigner signer = make_signer();
+  auto refused = [&](LinkRequest r, const char* mentions) {
+    auto link = signer.create(r);
+    CHECK(link.status().code() == StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(link.status().message().find(mentions) != std::string::npos, link.status().message());
+  };
+  refused(request(""), "referrer");
+  refused(request("x", ""), "campaign");
+  refused(request(std::string(129, 'r')), "referrer");
+  refused(request("x", std::string(65, 'c')), "campaign");
+  refused(request("bad\xff utf8"), "UTF-8");
+  refused(request("new\nline"), "control");
+  LinkRequest r = request();
+  r.name = "\xe2\x28\xa1";
+  refused(r, "UTF-8");
+  r = request();
+  r.expires_at = kIssued;
+  refused(r, "expires_at");
+  r = request();
+  r.utm = {{"utm_source", "a\tb"}};
+  refused(r, "UTM");
+
+  CHECK(LinkSigner::create(Keyring{}).status().code() == StatusCode::kInvalidArgument);
+  auto ring = Keyring::parse(kKeyA).value();
+  for (const char* url : {"ftp://x", "refer.example", "https://", "https://a b", "https://x/?q=1"}) {
+    CHECK_MESSAGE(LinkSigner::create(ring, LinkSignerOptions{url, 8, {}}).status().code() ==
+                      StatusCode::kInvalidArgument, url);
+  }
+}
+
+TEST_CASE("UTF-8 campaigns, referrers and names round-trip") {
+  LinkSigner signer = make_signer();
+  LinkRequest r = request("顧客-42", "été-2026");
+  r.name = "Zoë Ñúñez";
+  Link link = create(signer, r);
+  CHECK(link.share_code.rfind("ZOE-", 0) == 0);
+  LinkVerification v = signer.verify(link.url, kIssued);
+  REQUIRE(v.ok());
+  CHECK(v.claims->referrer == "顧客-42");
+  CHECK(v.claims->campaign == "été-2026");
+  // A referrer of the maximum size needs several keystream blocks.
+  Link big = create(signer, request(std::string(128, 'z')));
+  CHECK(signer.verify(big.token, kIssued).claims->referrer == std::string(128, 'z'));
+}
+
+TEST_CASE("share codes verify offline and match only their referral") {
+  LinkSigner signer = make_signer();
+  Link link = create(signer, request());
+  CHECK(link.share_code.rfind("JANE-", 0) == 0);
+  LinkVerification v = signer.verify(link.share_code, kIssued);
+  REQUIRE(v.ok());
+  CHECK(v.claims->kind == LinkClaims::Kind::kShareCode);
+  CHECK(v.claims->share_code == link.share_code);
+  CHECK(v.claims->name_prefix == "JANE");
+  CHECK(signer.verify("https://x.example/r/" + link.share_code, kIssued).ok());
+
+  CHECK(signer.share_code_matches(link.share_code, "bf-2026", "cust-42"));
+  std::string lower = link.share_code;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  CHECK(signer.share_code_matches(lower, "bf-2026", "cust-42"));
+  CHECK(!signer.share_code_matches(link.share_code, "bf-2026", "cust-43"));
+  CHECK(!signer.share_code_matches(link.share_code, "other", "cust-42"));
+  CHECK(!make_signer(kKeyB).share_code_matches(link.share_code, "bf-2026", "cust-42"));
+}
+
+TEST_CASE("every single changed character of a share code is rejected") {
+  LinkSigner signer = make_signer();
+  // Replacements that change the code (not case, Crockford aliases or one separator for another).
+  const std::string replacements = "0123456789ABCDEFGHJKMNPQRSTVWXYZU*-= ";
+  int checked = 0;
+  for (int n = 0; n < 60; ++n) {
+    LinkRequest r = request("cust-" + std::to_string(n));
+    r.name = n % 3 == 0 ? "" : (n % 3 == 1 ? "Al" : "Maximilian");
+    Link link = create(signer, r);
+    const std::string& code = link.share_code;
+    REQUIRE(signer.verify(code, kIssued).ok());
+    for (std::size_t i = 0; i < code.size(); ++i) {
+      for (char c : replacements) {
+        const bool both_separators = (c == '-' || c == ' ') && (code[i] == '-' || code[i] == ' ');
+        if (c == code[i] || both_separators) continue;
+        std::string changed = code;
+        changed[i] = c;
+        CHECK_MESSAGE(!signer.verify(changed, kIssued).ok(), code << " -> " << changed);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked > 20000);
+}

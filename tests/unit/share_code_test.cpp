@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "links/share_code.hpp"
+
+using namespace referkit;
+using namespace referkit::detail;
+
+namespace {
+
+const Blocklist kNoExtras{{}};
+
+std::string prefix_of(std::string_view name, std::size_t max = 8, const Blocklist& list = kNoExtras) {
+  auto p = name_prefix(name, max, list);
+  REQUIRE(p.ok());
+  return *p;
+}
+
+}  // namespace
+
+TEST_CASE("names fold to an ASCII first-name prefix") {
+  CHECK(prefix_of("Jane Smith") == "JANE");
+  CHECK(prefix_of("  jane") == "JANE");
+  CHECK(prefix_of("José Núñez") == "JOSE");
+  CHECK(prefix_of("Zoë") == "ZOE");
+  CHECK(prefix_of("Æsa") == "AESA");
+  CHECK(prefix_of("Łukasz") == "LUKASZ");
+  CHECK(prefix_of("Straße") == "STRASSE");
+  CHECK(prefix_of("Þór") == "THOR");
+  CHECK(prefix_of("O'Brien") == "OBRIEN");
+  CHECK(prefix_of("Mary-Jane Watson") == "MARYJANE");
+  CHECK(prefix_of("Bartholomew") == "BARTHOLO");
+  CHECK(prefix_of("Bartholomew", 4) == "BART");
+  CHECK(prefix_of("Jane", 0).empty());
+  // Too short, or nothing foldable: no prefix.
+  CHECK(prefix_of("J").empty());
+  CHECK(prefix_of("").empty());
+  CHECK(prefix_of("王小明").empty());
+  CHECK(prefix_of("Ольга").empty());
+  CHECK(prefix_of("12345").empty());
+  CHECK(name_prefix("bad \xc3", 8, kNoExtras).status().code() == StatusCode::kInvalidArgument);
+  CHECK(name_prefix("\xed\xa0\x80", 8, kNoExtras).status().code() == StatusCode::kInvalidArgument);  // surrogate
+}
+
+TEST_CASE("blocked words and their look-alikes never become prefixes") {
+  CHECK(prefix_of("Shit").empty());
+  CHECK(prefix_of("Fuckface").empty());
+  CHECK(prefix_of("Ass").empty());
+  CHECK(prefix_of("Cassandra") == "CASSANDR");  // short words block only as the whole prefix
+  CHECK(prefix_of("Killian").empty());          // KILL, and 'L' folds with 'I' too
+  Blocklist list({"acme"});
+  CHECK(prefix_of("Acme", 8, list).empty());
+  CHECK(prefix_of("Acmeson", 8, list).empty());
+  CHECK(list.blocks_body("4CME1234"));
+  CHECK(kNoExtras.blocks_body("X5H1TXXX"));
+  CHECK(kNoExtras.blocks_body("7A55XXXX"));
+  CHECK(!kNoExtras.blocks_body("7KQ3M9XT"));
+}
+
+TEST_CASE("share code bodies avoid blocked spellings") {
+  HmacSha256 key("0123456789abcdef");
+  std::set<std::uint64_t> values;
+  for (int i = 0; i < 5000; ++i) {
+    std::uint64_t v = share_code_value(key, "c", "r" + std::to_string(i), "", kNoExtras);
+    CHECK(v < (std::uint64_t{1} << 40));
+    std::string code = format_share_code({"", v});
+    std::string body = code.substr(0, 4) + code.substr(5, 4);
+    CHECK_MESSAGE(!kNoExtras.blocks_body(body), code);
+    values.insert(v);
+  }
+  CHECK(values.size() == 5000);
+}
+
+TEST_CASE("format and parse round-trip, with every accepted spelling") {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 2000; ++i) {
+    ShareCode code{i % 2 ? "JANE" : "", rng() & ((std::uint64_t{1} << 40) - 1)};
+    std::string text = format_share_code(code);
+    CHECK(text.size() == (i % 2 ? 15u : 10u));
+    auto parsed = parse_share_code(text);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->prefix == code.prefix);
+    CHECK(parsed->value == code.value);
+
+    std::string compact;
+    for (char c : text) {
+      if (c != '-') compact += c;
+    }
+    std::string lower = compact;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string spaced = text;
+    for (char& c : spaced) c = c == '-' ? ' ' : c;
+    for (const std::string& spelling : {compact, lower, spaced}) {
+      auto p = parse_share_code(spelling);
+      REQUIRE_MESSAGE(p.ok(), spelling);
+      CHECK(p->value == code.value);
+    }
+  }
+}
+
+TEST_CASE("Crockford aliases read as the digits they look like") {
+  ShareCode code{"", 0};  // body 0000-0000 + check
+  std::string text = format_share_code(code);
+  REQUIRE(text.substr(0, 9) == "0000-0000");
+  std::string aliased = "OoO0-o0OO" + text.substr(9);
+  auto p = parse_share_code(aliased);
+  REQUIRE(p.ok());
+  CHECK(p->value == 0);
+  ShareCode ones{"", 0x0842108421};  // every symbol is 1
+  std::string one_text = format_share_code(ones);
+  REQUIRE(one_text.substr(0, 9) == "1111-1111");
+  auto q = parse_share_code("IiLl-1lI1" + one_text.substr(9));
+  REQUIRE(q.ok());
+  CHECK(q->value == ones.value);
+}
+
+TEST_CASE("malformed share codes are refused") {
+  std::string good = format_share_code({"JANE", 12345});
+  for (std::string bad : {std::string(""), std::string("ABC"), std::string("JANE-"), good + "X", "J-" + good.substr(5),
+                          "JANE--" + good.substr(5), "JA NE-" + good.substr(5), "JANE7-" + good.substr(5),
+                          std::string(17, 'A') + "-" + good.substr(5), "U" + good.substr(1), good.substr(0, 14) + "U",
+                          "-" + good.substr(5)}) {
+    CHECK_MESSAGE(parse_share_code(bad).status().code() == StatusCode::kMalformed, bad);
+  }
+}
