@@ -9,6 +9,7 @@ namespace referkit::cli {
 void add_link_commands(CLI::App& app, int& exit_code);
 void add_webhook_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
+void add_track_command(CLI::App& app, int& exit_code);
 
 }  // namespace referkit::cli
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   referkit::cli::add_link_commands(app, exit_code);
   referkit::cli::add_webhook_commands(app, exit_code);
+  referkit::cli::add_track_command(app, exit_code);
   referkit::cli::add_demo_command(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -2,9 +2,12 @@
 #ifndef REFERKIT_REFERKIT_HPP
 #define REFERKIT_REFERKIT_HPP
 
+#include "referkit/events.hpp"
 #include "referkit/links.hpp"
 #include "referkit/status.hpp"
 #include "referkit/time.hpp"
+#include "referkit/tracker.hpp"
+#include "referkit/transport.hpp"
 #include "referkit/version.hpp"
 #include "referkit/webhooks.hpp"
 

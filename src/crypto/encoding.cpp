@@ -27,24 +27,27 @@ constexpr std::array<std::uint8_t, 256> make_base64url_table() {
 constexpr auto kBase64UrlTable = make_base64url_table();
 
 std::string base64_encode_with(std::string_view bytes, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    out += alphabet[n >> 18 & 63];
-    out += alphabet[n >> 12 & 63];
-    out += alphabet[n >> 6 & 63];
-    out += alphabet[n & 63];
+  const std::size_t full = bytes.size() / 3;
+  const std::size_t rest = bytes.size() % 3;
+  std::string out(full * 4 + (rest == 0 ? 0 : (pad ? 4 : rest + 1)), '\0');
+  char* o = out.data();
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
+  for (std::size_t i = 0; i < full; ++i, in += 3) {
+    const std::uint32_t n = std::uint32_t{in[0]} << 16 | std::uint32_t{in[1]} << 8 | in[2];
+    *o++ = alphabet[n >> 18 & 63];
+    *o++ = alphabet[n >> 12 & 63];
+    *o++ = alphabet[n >> 6 & 63];
+    *o++ = alphabet[n & 63];
   }
-  std::size_t rest = bytes.size() - i;
   if (rest > 0) {
-    std::uint32_t n = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
-    out += alphabet[n >> 18 & 63];
-    out += alphabet[n >> 12 & 63];
-    if (rest == 2) out += alphabet[n >> 6 & 63];
-    if (pad) out.append(rest == 1 ? "==" : "=");
+    const std::uint32_t n = std::uint32_t{in[0]} << 16 | (rest == 2 ? std::uint32_t{in[1]} << 8 : 0);
+    *o++ = alphabet[n >> 18 & 63];
+    *o++ = alphabet[n >> 12 & 63];
+    if (rest == 2) *o++ = alphabet[n >> 6 & 63];
+    if (pad) {
+      *o++ = '=';
+      if (rest == 1) *o++ = '=';
+    }
   }
   return out;
 }
@@ -83,23 +86,29 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;  // no byte count encodes to 4k+1 characters
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    std::uint8_t v = kBase64UrlTable[static_cast<unsigned char>(c)];
-    if (v == 0xff) return std::nullopt;
-    acc = (acc << 6 | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>(acc >> bits & 0xff);
-    }
+  const std::size_t rest = text.size() % 4;
+  if (rest == 1) return std::nullopt;  // no byte count encodes to 4k+1 characters
+  std::string out(text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
+  char* o = out.data();
+  const char* in = text.data();
+  auto value = [](char c) { return kBase64UrlTable[static_cast<unsigned char>(c)]; };
+  for (std::size_t i = 0; i < text.size() / 4; ++i, in += 4) {
+    const std::uint32_t a = value(in[0]), b = value(in[1]), c = value(in[2]), d = value(in[3]);
+    if ((a | b | c | d) == 0xff || ((a | b | c | d) & 0xc0) != 0) return std::nullopt;
+    const std::uint32_t n = a << 18 | b << 12 | c << 6 | d;
+    *o++ = static_cast<char>(n >> 16);
+    *o++ = static_cast<char>(n >> 8 & 0xff);
+    *o++ = static_cast<char>(n & 0xff);
   }
-  // Left-over bits must be zero, otherwise two spellings would decode to the same bytes.
-  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  if (rest > 0) {
+    const std::uint32_t a = value(in[0]), b = value(in[1]), c = rest == 3 ? value(in[2]) : 0;
+    if (((a | b | c) & 0xc0) != 0) return std::nullopt;
+    const std::uint32_t n = a << 18 | b << 12 | c << 6;
+    // Left-over bits must be zero, otherwise two spellings would decode to the same bytes.
+    if ((rest == 2 ? n & 0xffff : n & 0xff) != 0) return std::nullopt;
+    *o++ = static_cast<char>(n >> 16);
+    if (rest == 3) *o++ = static_cast<char>(n >> 8 & 0xff);
+  }
   return out;
 }
 

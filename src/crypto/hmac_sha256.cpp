@@ -12,9 +12,14 @@
 
 namespace referkit::detail {
 
+// Not the one-shot SHA256(): in OpenSSL 3 it looks the algorithm up in a locked provider table
+// on every call, several times the cost of hashing a short input.
 Sha256Digest sha256(std::string_view data) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
   Sha256Digest out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  SHA256_Final(out.data(), &ctx);
   return out;
 }
 

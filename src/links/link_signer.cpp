@@ -117,6 +117,11 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
   if (options.max_name_prefix > detail::kMaxPrefixLetters) {
     return invalid("max_name_prefix must be at most 16");
   }
+  for (const std::string& word : options.extra_blocklist) {
+    if (!detail::valid_blocklist_word(word)) {
+      return invalid("extra_blocklist words must be 3-8 ASCII letters, got \"" + detail::printable_excerpt(word) + "\"");
+    }
+  }
   std::vector<DerivedKey> derived;
   for (const Keyring::Key& k : keys.keys()) {
     HmacSha256 master(k.secret);

@@ -60,23 +60,6 @@ std::string printable_excerpt(std::string_view s) {
   return out;
 }
 
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (is_unreserved(c)) {
-      out += c;
-    } else {
-      auto b = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[b >> 4];
-      out += kHex[b & 15];
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -131,17 +114,38 @@ Result<PastedLink> parse_pasted_link(std::string_view input) {
   return out;
 }
 
+namespace {
+
+void append_percent_encoded(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : s) {
+    if (is_unreserved(c)) {
+      out += c;
+    } else {
+      const auto b = static_cast<unsigned char>(c);
+      const char escaped[3] = {'%', kHex[b >> 4], kHex[b & 15]};
+      out.append(escaped, 3);
+    }
+  }
+}
+
+}  // namespace
+
 std::string build_link_url(std::string_view base_url, std::string_view token, const QueryParams& utm) {
-  std::string url(base_url);
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  while (!base_url.empty() && base_url.back() == '/') base_url.remove_suffix(1);
+  std::size_t size = base_url.size() + 3 + token.size();
+  for (const auto& [key, value] : utm) size += 2 + key.size() + value.size();
+  std::string url;
+  url.reserve(size + 16);
+  url += base_url;
   url += "/r/";
   url += token;
   char sep = '?';
   for (const auto& [key, value] : utm) {
     url += sep;
-    url += percent_encode(key);
+    append_percent_encoded(url, key);
     url += '=';
-    url += percent_encode(value);
+    append_percent_encoded(url, value);
     sep = '&';
   }
   return url;

@@ -17,8 +17,6 @@ std::string_view trim(std::string_view s);
 // error message whatever the input was.
 std::string printable_excerpt(std::string_view s);
 
-// RFC 3986 unreserved characters stay, everything else is %XX.
-std::string percent_encode(std::string_view s);
 // nullopt on a broken %-escape; '+' is a space (form encoding, as browsers send queries).
 std::optional<std::string> percent_decode(std::string_view s);
 
@@ -31,7 +29,8 @@ struct PastedLink {
 // token or code. Status kMalformed on anything else.
 Result<PastedLink> parse_pasted_link(std::string_view input);
 
-// base_url + "/r/" + token + "?k=v&..." with each key and value percent-encoded.
+// base_url + "/r/" + token + "?k=v&..." with each key and value percent-encoded (RFC 3986
+// unreserved characters stay, everything else is %XX).
 std::string build_link_url(std::string_view base_url, std::string_view token, const QueryParams& utm);
 
 }  // namespace referkit::detail

@@ -26,13 +26,23 @@ class Blocklist {
   bool blocks_body(std::string_view symbols) const;
 
  private:
-  // Whether a listed word of at least min_len letters starts at folded[pos].
-  bool word_at(std::string_view folded, std::size_t pos, std::size_t min_len) const;
+  // Words are at most 8 letters, so one word compares as one masked 64-bit load.
+  struct Word {
+    std::uint64_t bits;
+    std::uint64_t mask;
+    std::size_t size;
+  };
+  // Whether a listed word of at least min_len letters starts at folded[pos]; folded must have
+  // 8 readable bytes from pos (zero padded).
+  bool word_at(const char* folded, std::size_t pos, std::size_t min_len) const;
 
-  // Folded words bucketed by first letter: every create() checks two strings, so a scan
-  // touches only the few words that can start at each position.
-  std::vector<std::string> by_first_letter_[26];
+  // Bucketed by first letter: every create() checks two strings, so a scan touches only the
+  // few words that can start at each position.
+  std::vector<Word> by_first_letter_[26];
 };
+
+// Extra blocklist words: 3-8 ASCII letters.
+bool valid_blocklist_word(std::string_view word);
 
 // The first word of a display name folded to at most max_letters upper-case ASCII letters
 // ("José Núñez" -> "JOSE"). Empty when the name yields fewer than two letters or is blocked.

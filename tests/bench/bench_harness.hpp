@@ -21,6 +21,7 @@ inline void keep(const T& value) {
 }
 
 Figures link_benchmarks();
+Figures track_benchmarks();
 
 }  // namespace referkit::bench
 

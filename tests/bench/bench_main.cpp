@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   referkit::bench::Figures figures = referkit::bench::link_benchmarks();
+  figures.merge(referkit::bench::track_benchmarks());
   if (json) {
     std::string out;
     referkit::detail::JsonWriter w(out);

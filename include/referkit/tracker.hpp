@@ -1,0 +1,173 @@
+// The tracker: track() validates, serializes and enqueues an event without I/O; one background
+// worker batches, compresses and uploads to the ingest API (Segment-compatible POST /v1/batch),
+// retrying what can be retried, and reports everything it could not deliver.
+//
+// Fork: a child process gets a working tracker (a new worker starts on its first track()) with
+// an empty queue, so it never resends the parent's events; the parent carries on unaffected.
+#ifndef REFERKIT_TRACKER_HPP
+#define REFERKIT_TRACKER_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "referkit/events.hpp"
+#include "referkit/export.hpp"
+#include "referkit/status.hpp"
+#include "referkit/transport.hpp"
+
+namespace referkit {
+inline namespace v1 {
+
+// What track() does when max_queue_bytes is reached.
+enum class OverflowPolicy {
+  kDropNewest,  // refuse the new event: track() returns kResourceExhausted (default)
+  kDropOldest,  // evict the oldest queued events to make room; track() returns OK
+  kBlock,       // wait up to block_timeout for room, then refuse like kDropNewest
+};
+
+enum class DropReason {
+  kQueueFull,         // refused or evicted by the overflow policy
+  kRetriesExhausted,  // max_retry_duration passed without a delivery
+  kShutdown,          // still queued when shutdown() gave up (memory mode)
+};
+
+REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
+
+struct RetryPolicy {
+  // Backoff before retry n is uniform in [0, min(max_backoff, initial_backoff * 2^n)] (full
+  // jitter), and never less than a server's Retry-After (clamped to max_retry_after).
+  std::chrono::milliseconds initial_backoff{250};
+  std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::milliseconds max_retry_after{300'000};
+  // A batch still undelivered this long after its first attempt is dropped (counted, reported).
+  // Zero retries forever. Credential failures (401/403) never count against it.
+  std::chrono::milliseconds max_retry_duration{std::chrono::minutes(30)};
+  // The wait between attempts while the server refuses our credentials.
+  std::chrono::milliseconds auth_backoff{60'000};
+};
+
+struct TrackerStats {
+  std::uint64_t tracked = 0;       // accepted by track()
+  std::uint64_t queued = 0;        // in memory now, not yet acknowledged
+  std::uint64_t queued_bytes = 0;
+  std::uint64_t sent = 0;          // events sent in requests, retries included
+  std::uint64_t acknowledged = 0;  // confirmed by a 2xx
+  std::uint64_t retried = 0;       // requests repeated after a failure
+  std::uint64_t requests = 0;      // HTTP requests made
+  std::uint64_t dead_lettered = 0; // refused by the server (per-event rejection or 400), not retried
+  std::uint64_t dropped_queue_full = 0;
+  std::uint64_t dropped_retries_exhausted = 0;
+  std::uint64_t dropped_shutdown = 0;
+  std::uint64_t bytes_uncompressed = 0;  // request bodies before gzip
+  std::uint64_t bytes_sent = 0;          // request bodies as sent
+  std::string last_error;                // empty when the last request succeeded
+  std::uint64_t dropped() const noexcept {
+    return dropped_queue_full + dropped_retries_exhausted + dropped_shutdown;
+  }
+};
+
+// One per request that got a 2xx.
+struct DeliveryReport {
+  std::string batch_id;
+  std::size_t events = 0;
+  std::size_t rejected = 0;  // per-event rejections in the reply (dead-lettered)
+  int attempt = 0;
+  int http_status = 0;
+};
+
+// An event the server refused, with its reason; it is counted and not retried.
+struct DeadLetter {
+  std::string message_id;
+  std::string reason;
+};
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+struct TrackerOptions {
+  std::string endpoint;        // "https://ingest.example.com": requests go to {endpoint}/v1/batch
+  std::string write_key;       // sent as HTTP Basic user name
+  std::string signing_secret;  // when set, every body is signed (X-Referkit-Signature)
+
+  std::size_t max_batch_events = 500;      // at most 2,500 (the API's limit)
+  std::size_t max_batch_bytes = 500'000;   // uncompressed; at most 500,000 (the API's limit)
+  std::chrono::milliseconds flush_interval{1'000};  // a partial batch waits at most this long
+
+  std::size_t max_queue_bytes = 32u << 20;  // serialized events held in memory
+  OverflowPolicy overflow = OverflowPolicy::kDropNewest;
+  std::chrono::milliseconds block_timeout{100};  // kBlock only
+
+  bool gzip = true;
+  std::size_t gzip_min_bytes = 1024;  // smaller bodies go uncompressed
+  int gzip_level = 1;                 // zlib level 1-9; 1 keeps the worker cheap at peak
+
+  HttpOptions http;
+  RetryPolicy retry;
+  std::string user_agent_suffix;  // appended to "referkit-cpp/<version>"
+
+  // Called on the worker thread; keep them quick and never call back into the tracker.
+  std::function<void(const DeliveryReport&)> on_delivery;
+  std::function<void(DropReason, std::size_t count, const Status& why)> on_drop;
+  std::function<void(const DeadLetter&)> on_dead_letter;
+  // The library prints nothing by itself; this receives its diagnostics.
+  std::function<void(LogLevel, std::string_view)> logger;
+
+  // Test seams. Unset means the real thing.
+  std::shared_ptr<Transport> transport;                    // default: libcurl with `http`
+  std::function<TimePoint()> clock;                        // event timestamps and sentAt
+  std::function<void(std::chrono::milliseconds)> sleeper;  // backoff waits (instead of a timed wait)
+  std::uint64_t random_seed = 0;                           // jitter; 0 seeds from the OS
+};
+
+// What shutdown() could not deliver.
+struct ShutdownReport {
+  Status status;  // OK when everything tracked was delivered or dead-lettered
+  std::uint64_t undelivered = 0;
+};
+
+class REFERKIT_EXPORT Tracker {
+ public:
+  // Validates the options (kInvalidArgument names the bad one) and starts the worker.
+  static Result<Tracker> open(TrackerOptions options);
+
+  Tracker(Tracker&&) noexcept;
+  Tracker& operator=(Tracker&&) noexcept;
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+  // Calls shutdown(5 s) if the caller did not.
+  ~Tracker();
+
+  // Validates, serializes and enqueues. Never does I/O; never blocks unless the overflow policy
+  // is kBlock. kInvalidArgument for a bad event (invalid UTF-8, no user id, too big...),
+  // kResourceExhausted when the queue is full, kFailedPrecondition after shutdown.
+  Status track(Event event);
+  template <typename Typed>
+  Status track(const Typed& typed) {
+    auto event = to_event(typed);
+    if (!event) return event.status();
+    return track(std::move(*event));
+  }
+
+  // Waits until every event tracked before the call is acknowledged or dead-lettered, or the
+  // timeout passes (kDeadlineExceeded). Never longer than the timeout.
+  Status flush(std::chrono::milliseconds timeout);
+
+  // Stops accepting events, sends what it can within the timeout, cancels what is in flight,
+  // and stops the worker. Bounded by the timeout even when the server never answers.
+  ShutdownReport shutdown(std::chrono::milliseconds timeout);
+
+  TrackerStats stats() const;
+
+ private:
+  struct Impl;
+  explicit Tracker(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace v1
+}  // namespace referkit
+
+#endif  // REFERKIT_TRACKER_HPP

@@ -1,0 +1,213 @@
+#include "events/event_serializer.hpp"
+
+#include <charconv>
+#include <string_view>
+#include <utility>
+
+#include "events/json_text.hpp"
+#include "events/rfc3339_fast.hpp"
+#include "events/value_check.hpp"
+
+namespace referkit::detail {
+namespace {
+
+// JSON is written through JsonOutput rather than JsonWriter: strings are checked for UTF-8 while
+// they are escaped (one pass over the bytes instead of two), and pieces go through a raw cursor
+// into space reserved from the size computed up front. The structure here is simple enough not
+// to need JsonWriter's separator state.
+
+Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
+
+Status too_long(const char* field, std::size_t size, std::size_t limit) {
+  return invalid(std::string(field) + " is " + std::to_string(size) + " bytes, over the " +
+                 std::to_string(limit) + "-byte limit");
+}
+
+// An upstream id is forwarded verbatim and deduplicated on, so keep it to what every system
+// stores and logs unchanged.
+bool is_valid_message_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxMessageIdBytes) return false;
+  for (char c : id) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool is_empty(const Value& v) { return v.items().empty(); }  // an empty object, or null
+
+// Null stands for "none"; anything else must be an object. Checks depth (UTF-8 is checked while
+// writing) and adds the tree's JSON size to json_bytes.
+Status check_object(const Value& v, const char* name, std::size_t& json_bytes) {
+  if (v.kind() == Value::Kind::kNull) {
+    json_bytes += 2;
+    return Status();
+  }
+  if (v.kind() != Value::Kind::kObject) return invalid(std::string(name) + " must be a JSON object");
+  const std::size_t size = json_size(v);
+  if (size == kTooDeep) return explain_value_tree(v, name);
+  json_bytes += size;
+  return Status();
+}
+
+// Returns false on invalid UTF-8 in a string or key. Depth is already checked.
+bool write_value(JsonOutput& out, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull: out.put_raw("null"); return true;
+    case Value::Kind::kBool: out.put_raw(v.as_bool() ? "true" : "false"); return true;
+    case Value::Kind::kInteger: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.as_integer());
+      out.put_raw(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+      return true;
+    }
+    case Value::Kind::kDecimal: out.put_raw(v.text()); return true;  // validated by Value::decimal
+    case Value::Kind::kString: return out.put_string(v.text());
+    case Value::Kind::kArray: {
+      out.put('[');
+      const auto& items = v.items();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out.put(',');
+        if (!write_value(out, items[i])) return false;
+      }
+      out.put(']');
+      return true;
+    }
+    case Value::Kind::kObject: {
+      out.put('{');
+      const auto& keys = v.keys();
+      const auto& items = v.items();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out.put(',');
+        if (!out.put_string(keys[i])) return false;
+        out.put(':');
+        if (!write_value(out, items[i])) return false;
+      }
+      out.put('}');
+      return true;
+    }
+  }
+  return true;
+}
+
+// Writes ,"name":{...}; on invalid UTF-8, the error that names its path.
+Status write_member(JsonOutput& out, std::string_view literal_key, const Value& v, const char* name) {
+  out.put_raw(literal_key);
+  if (v.kind() == Value::Kind::kNull) {
+    out.put_raw("{}");
+    return Status();
+  }
+  if (write_value(out, v)) return Status();
+  // The rare path: walk the tree again to say where the bad string is.
+  Status why = explain_value_tree(v, name);
+  return why.ok() ? invalid(std::string(name) + ": invalid UTF-8") : why;
+}
+
+// Writes ,"key":"text".
+Status write_string_member(JsonOutput& out, std::string_view literal_key, std::string_view text,
+                           const char* field) {
+  out.put_raw(literal_key);
+  if (out.put_string(text)) return Status();
+  return invalid(std::string(field) + ": invalid UTF-8");
+}
+
+}  // namespace
+
+Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id) {
+  const bool track = e.type == EventType::kTrack;
+
+  // ---- Check what can be checked without reading every byte, and add up the output size
+  // (exact unless a string needs escaping) so the output is allocated once.
+  // {"type":"track","event":"" or {"type":"identify", then ,"messageId":"" ,"timestamp":"" and }.
+  std::size_t size = (track ? 26 : 18) + 15 + 15 + kRfc3339Size + 1;
+  if (track) {
+    if (e.name.empty()) return invalid("event name is required for a track event");
+    if (e.name.size() > kMaxEventNameBytes) return too_long("event name", e.name.size(), kMaxEventNameBytes);
+    size += e.name.size();
+  }
+  if (e.user_id.empty() && e.anonymous_id.empty()) return invalid("user_id or anonymous_id is required");
+  if (e.user_id.size() > kMaxIdBytes) return too_long("user_id", e.user_id.size(), kMaxIdBytes);
+  if (e.anonymous_id.size() > kMaxIdBytes) return too_long("anonymous_id", e.anonymous_id.size(), kMaxIdBytes);
+  if (!e.user_id.empty()) size += 12 + e.user_id.size();            // ,"userId":""
+  if (!e.anonymous_id.empty()) size += 17 + e.anonymous_id.size();  // ,"anonymousId":""
+  if (!e.message_id.empty()) {
+    if (!is_valid_message_id(e.message_id)) {
+      return invalid("message_id must be 1-" + std::to_string(kMaxMessageIdBytes) +
+                     " printable ASCII characters");
+    }
+    size += e.message_id.size();
+  } else {
+    size += kUuidTextSize;
+  }
+  const Value& body = track ? e.properties : e.traits;
+  const char* body_name = track ? "properties" : "traits";
+  size += track ? 14 : 10;  // ,"properties": or ,"traits":
+  if (Status s = check_object(body, body_name, size); !s.ok()) return s;
+  const bool has_context = !is_empty(e.context);
+  if (has_context) {
+    size += 11;  // ,"context":
+    if (Status s = check_object(e.context, "context", size); !s.ok()) return s;
+  } else if (e.context.kind() != Value::Kind::kNull && e.context.kind() != Value::Kind::kObject) {
+    return invalid("context must be a JSON object");  // an empty array, say
+  }
+
+  // `size` is exact unless strings need escaping, which only adds: far over the limit, say so
+  // without first copying (say) 100 MB of properties.
+  if (size > 4 * kMaxEventBytes) {
+    return invalid("event is at least " + std::to_string(size) + " bytes serialized, over the 32 KiB limit");
+  }
+
+  // ---- Write, checking UTF-8 as strings are escaped. Field order is part of the wire contract
+  // (and keeps the bytes reproducible).
+  SerializedEvent result;
+  JsonOutput out(result.json, size);
+  if (track) {
+    if (Status s = write_string_member(out, R"({"type":"track","event":)", e.name, "event name"); !s.ok()) {
+      return s;
+    }
+  } else {
+    out.put_raw(R"({"type":"identify")");
+  }
+
+  out.put_raw(R"(,"messageId":)");
+  result.message_id_at = out.size() + 1;
+  if (e.message_id.empty()) {
+    char* at = out.claim(kUuidTextSize + 2);
+    at[0] = '"';
+    make_id(at + 1, now);
+    at[kUuidTextSize + 1] = '"';
+    result.message_id.assign(at + 1, kUuidTextSize);
+  } else {
+    result.message_id = e.message_id;
+    out.put_string(e.message_id);  // ASCII; may hold '"' or '\' to escape
+  }
+
+  out.put_raw(R"(,"timestamp":")");
+  write_rfc3339(out.claim(kRfc3339Size), e.timestamp.value_or(now));
+  out.put('"');
+
+  if (!e.user_id.empty()) {
+    if (Status s = write_string_member(out, R"(,"userId":)", e.user_id, "user_id"); !s.ok()) return s;
+  }
+  if (!e.anonymous_id.empty()) {
+    if (Status s = write_string_member(out, R"(,"anonymousId":)", e.anonymous_id, "anonymous_id");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = write_member(out, track ? R"(,"properties":)" : R"(,"traits":)", body, body_name); !s.ok()) {
+    return s;
+  }
+  if (has_context) {
+    if (Status s = write_member(out, R"(,"context":)", e.context, "context"); !s.ok()) return s;
+  }
+  out.put('}');
+  out.finish();
+
+  const std::string& json = result.json;
+  if (json.size() > kMaxEventBytes) {
+    return invalid("event is " + std::to_string(json.size()) + " bytes serialized, over the 32 KiB limit");
+  }
+  return result;
+}
+
+}  // namespace referkit::detail

@@ -1,0 +1,51 @@
+// Turns an Event into its wire JSON once, at track(): the queue, the spool and every retry carry
+// these exact bytes, so a redelivered event keeps its messageId and timestamp.
+#ifndef REFERKIT_SRC_EVENTS_EVENT_SERIALIZER_HPP
+#define REFERKIT_SRC_EVENTS_EVENT_SERIALIZER_HPP
+
+#include <cstddef>
+#include <string>
+
+#include "events/uuid.hpp"
+#include "referkit/events.hpp"
+#include "referkit/status.hpp"
+#include "referkit/time.hpp"
+
+namespace referkit::detail {
+
+struct SerializedEvent {
+  std::string message_id;
+  std::string json;
+  // Where the message id's text starts in json (just after its opening quote), so callers need
+  // not search for it (a search can hit an earlier field: an upstream id may be "track").
+  // json.compare(message_id_at, message_id.size(), message_id) == 0 unless the id needed JSON
+  // escaping (only an explicit id holding '"' or '\\' can).
+  std::size_t message_id_at = 0;
+};
+
+// Makes a message id for an event tracked at `now`: writes exactly kUuidTextSize characters.
+// A plain function pointer (not std::function): it is called on every track().
+using MessageIdWriter = void (*)(char* out, TimePoint now);
+
+inline constexpr std::size_t kMaxEventNameBytes = 200;
+inline constexpr std::size_t kMaxMessageIdBytes = 100;
+
+// Validates and serializes, in the wire field order:
+//   {"type":"track","event":...,"messageId":...,"timestamp":...,"userId":...,"anonymousId":...,
+//    "properties":{...},"context":{...}}
+// (identify: "traits" in place of "event" and "properties"; userId/anonymousId omitted when
+// empty; context omitted when empty). The timestamp is e.timestamp, or `now` when unset; the
+// message id is e.message_id, or a new one from make_id(now).
+//
+// kInvalidArgument, naming the field, for: a track without a name or with one over 200 bytes;
+// neither user_id nor anonymous_id; an id over kMaxIdBytes; invalid UTF-8 in any string or key;
+// nesting over 32 levels; a message_id that is not 1-100 printable ASCII characters;
+// properties/traits/context that are not objects; a result over kMaxEventBytes ("event is N
+// bytes serialized, over the 32 KiB limit"; "at least N bytes" when far over, as it is then
+// refused before it is written).
+Result<SerializedEvent> serialize_event(const Event& e, TimePoint now,
+                                        MessageIdWriter make_id = &write_uuid_v7);
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_EVENTS_EVENT_SERIALIZER_HPP

@@ -1,0 +1,139 @@
+#include "events/json_text.hpp"
+
+#include <cstdint>
+
+#include "common/utf8.hpp"
+
+namespace referkit::detail {
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101;
+constexpr std::uint64_t kHighBits = 0x8080808080808080;
+
+// True when none of the 8 bytes needs attention: no non-ASCII (UTF-8 to check), no control
+// character, quote or backslash (to escape). A subtraction borrows out of a byte, setting its
+// top bit, exactly when that byte is below the subtrahend: b - 0x20 flags controls, and (b ^ q)
+// - 1 flags b == q. Borrows also ripple into higher bytes, but only from a byte already flagged,
+// so the yes/no answer is exact. For ASCII bytes no result byte reaches 0x80 otherwise, and a
+// non-ASCII byte is flagged by its own top bit.
+constexpr bool is_plain_block(std::uint64_t w) {
+  const std::uint64_t needs_care = (w | (w - 0x20 * kOnes) | ((w ^ ('"' * kOnes)) - kOnes) |
+                                    ((w ^ ('\\' * kOnes)) - kOnes)) &
+                                   kHighBits;
+  return needs_care == 0;
+}
+
+static_assert(is_plain_block(0x6162636465666768));   // "abcdefgh"
+static_assert(!is_plain_block(0x6162632264656667));  // a quote
+static_assert(!is_plain_block(0x616263645c656667));  // a backslash
+static_assert(!is_plain_block(0x616263641f656667));  // a control character
+static_assert(!is_plain_block(0x61626364c3a96667));  // non-ASCII
+static_assert(!is_plain_block(0x6162636400656667));  // NUL
+static_assert(is_plain_block(0x7e7d7c5b5d232120));   // "~}|[]#! ": neighbours of what needs care
+static_assert(!is_plain_block(0x7f7f7f7f7f7f7f80));  // non-ASCII in the lowest byte
+static_assert(!is_plain_block(0x2261616161616161));  // a quote in the highest byte
+
+std::uint64_t load8(const char* p) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);  // byte order is irrelevant: every byte is tested alike
+  return w;
+}
+
+// The 1-7 bytes of a short string as one block, padded with a byte that never needs care. Built
+// from whole loads that may overlap, never by a variable-length memcpy into a stack word: that
+// compiles to piecewise stores whose reload stalls (store forwarding fails), which made this
+// loop three times slower on short keys.
+std::uint64_t load_short(const char* p, std::size_t n) {
+  if (n >= 4) {
+    std::uint32_t head;
+    std::uint32_t tail;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return head | std::uint64_t{tail} << 32;
+  }
+  const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+  constexpr std::uint64_t kPlainFill = 'a' * kOnes;
+  return (kPlainFill & ~std::uint64_t{0xffffff}) | byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16;
+}
+
+// Writes the escape for c (a control character, quote or backslash); returns its length.
+std::size_t write_escape(char* out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char short_form = 0;
+  switch (c) {
+    case '"': short_form = '"'; break;
+    case '\\': short_form = '\\'; break;
+    case '\n': short_form = 'n'; break;
+    case '\r': short_form = 'r'; break;
+    case '\t': short_form = 't'; break;
+    case '\b': short_form = 'b'; break;
+    case '\f': short_form = 'f'; break;
+    default: break;
+  }
+  out[0] = '\\';
+  if (short_form != 0) {
+    out[1] = short_form;
+    return 2;
+  }
+  const char rest[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  std::memcpy(out + 1, rest, sizeof rest);
+  return 6;
+}
+
+}  // namespace
+
+void JsonOutput::grow(std::size_t n) {
+  const std::size_t used = size();
+  const std::size_t capacity = static_cast<std::size_t>(end_ - begin_);
+  out_.resize(used + n > 2 * capacity ? used + n : 2 * capacity);
+  begin_ = &out_[0];
+  cursor_ = begin_ + used;
+  end_ = begin_ + out_.size();
+}
+
+bool JsonOutput::put_string(std::string_view s) {
+  const char* const data = s.data();
+  const std::size_t n = s.size();
+  reserve(n + 2);  // exact unless something needs escaping
+  *cursor_++ = '"';
+  std::size_t clean_from = 0;  // start of the run not yet copied: copied in one memcpy
+  std::size_t i = 0;
+  while (i < n) {
+    // A tail shorter than 8 is tested as one block too (most keys and values are short): the
+    // last 8 bytes, overlapping some already seen, or the padded bytes of a short string.
+    const std::uint64_t w = n - i >= 8 ? load8(data + i) : n >= 8 ? load8(data + n - 8) : load_short(data, n);
+    if (is_plain_block(w)) {
+      i += 8;
+      continue;
+    }
+    // Somewhere in these 8 bytes is something to check or escape: go byte by byte to it.
+    const std::size_t stop = n - i < 8 ? n : i + 8;
+    while (i < stop) {
+      const auto c = static_cast<unsigned char>(data[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++i;
+      } else if (c >= 0x80) {
+        // Through a copy: were `i` itself passed by reference, it would live in memory for the
+        // whole loop.
+        std::size_t pos = i;
+        if (decode_utf8(s, pos) < 0) return false;  // advances pos past a valid sequence
+        i = pos;
+        break;  // it may have ended past `stop`: resume in blocks from there
+      } else {
+        std::memcpy(cursor_, data + clean_from, i - clean_from);
+        cursor_ += i - clean_from;
+        clean_from = ++i;
+        reserve(6 + (n - i) + 1);  // this escape, the rest unescaped, the closing quote
+        cursor_ += write_escape(cursor_, c);
+      }
+    }
+  }
+  if (n > clean_from) {  // (a default string_view has a null data(), not to be passed to memcpy)
+    std::memcpy(cursor_, data + clean_from, n - clean_from);
+    cursor_ += n - clean_from;
+  }
+  *cursor_++ = '"';
+  return true;
+}
+
+}  // namespace referkit::detail

@@ -1,0 +1,73 @@
+#include "events/rfc3339_fast.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+namespace referkit::detail {
+namespace {
+
+constexpr std::int64_t kMsPerDay = 86'400'000;
+// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z, format_rfc3339's clamp range.
+constexpr std::int64_t kMinMs = -62'167'219'200'000;
+constexpr std::int64_t kMaxMs = 253'402'300'799'999;
+// Days from 0000-03-01 (the start of a 400-year era with the leap day last) to 1970-01-01.
+constexpr std::int64_t kEpochShiftDays = 719'468;
+// One more era, so January and February of year 0 (before 0000-03-01) are non-negative too.
+constexpr std::int64_t kDaysPerEra = 146'097;
+
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+void put2(char* out, unsigned v) { std::memcpy(out, kDigitPairs + 2 * v, 2); }
+
+}  // namespace
+
+void write_rfc3339(char* out, TimePoint t) noexcept {
+  std::int64_t ms = t.time_since_epoch().count();
+  if (ms < kMinMs) ms = kMinMs;
+  if (ms > kMaxMs) ms = kMaxMs;
+  // Shift to a non-negative day count from -0400-03-01 so all the arithmetic below is unsigned:
+  // the clamp guarantees it, and unsigned division by constants is the cheapest kind.
+  const std::int64_t floor_days = (ms >= 0 ? ms : ms - (kMsPerDay - 1)) / kMsPerDay;
+  const auto in_day = static_cast<std::uint32_t>(ms - floor_days * kMsPerDay);
+  const auto z = static_cast<std::uint32_t>(floor_days + kEpochShiftDays + kDaysPerEra);
+
+  // The civil-from-days algorithm (Howard Hinnant's derivation), specialised to z >= 0.
+  const std::uint32_t era = z / 146'097;
+  const std::uint32_t doe = z - era * 146'097;                                  // [0, 146096]
+  const std::uint32_t yoe = (doe - doe / 1'460 + doe / 36'524 - doe / 146'096) / 365;  // [0, 399]
+  const std::uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             // [0, 365]
+  const std::uint32_t mp = (5 * doy + 2) / 153;                                  // March = 0
+  const std::uint32_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::uint32_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::uint32_t year = yoe + era * 400 + (month <= 2 ? 1 : 0) - 400;  // undo the extra era
+
+  const std::uint32_t millis = in_day % 1000;
+  const std::uint32_t seconds = in_day / 1000;
+  put2(out, year / 100);
+  put2(out + 2, year % 100);
+  out[4] = '-';
+  put2(out + 5, month);
+  out[7] = '-';
+  put2(out + 8, day);
+  out[10] = 'T';
+  put2(out + 11, seconds / 3600);
+  out[13] = ':';
+  put2(out + 14, seconds / 60 % 60);
+  out[16] = ':';
+  put2(out + 17, seconds % 60);
+  out[19] = '.';
+  out[20] = static_cast<char>('0' + millis / 100);
+  put2(out + 21, millis % 100);
+  out[23] = 'Z';
+}
+
+void append_rfc3339(std::string& out, TimePoint t) {
+  char buf[kRfc3339Size];
+  write_rfc3339(buf, t);
+  out.append(buf, kRfc3339Size);
+}
+
+}  // namespace referkit::detail

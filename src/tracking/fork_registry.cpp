@@ -1,0 +1,52 @@
+#include "tracking/fork_registry.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+namespace referkit::detail {
+namespace {
+
+// Leaked on purpose: atfork handlers may run during static destruction.
+std::mutex& registry_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::vector<ForkAware*>& registry() {
+  static auto* r = new std::vector<ForkAware*>;
+  return *r;
+}
+
+// The registry lock is held from prepare to parent/child, so no tracker can be created or
+// destroyed in between, and lock order is always registry first, then each tracker.
+void prepare() {
+  registry_mutex().lock();
+  for (ForkAware* o : registry()) o->before_fork();
+}
+void parent() {
+  for (ForkAware* o : registry()) o->after_fork_parent();
+  registry_mutex().unlock();
+}
+void child() {
+  for (ForkAware* o : registry()) o->after_fork_child();
+  registry_mutex().unlock();
+}
+
+}  // namespace
+
+void register_fork_aware(ForkAware* object) {
+  static std::once_flag once;
+  std::call_once(once, [] { pthread_atfork(prepare, parent, child); });
+  std::lock_guard<std::mutex> lk(registry_mutex());
+  registry().push_back(object);
+}
+
+void unregister_fork_aware(ForkAware* object) {
+  std::lock_guard<std::mutex> lk(registry_mutex());
+  auto& r = registry();
+  r.erase(std::remove(r.begin(), r.end(), object), r.end());
+}
+
+}  // namespace referkit::detail

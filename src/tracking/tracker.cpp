@@ -1,0 +1,279 @@
+// The producer side of the tracker: open(), track(), flush(), shutdown(), stats(), fork.
+#include <algorithm>
+
+#include "common/utf8.hpp"
+#include "crypto/encoding.hpp"
+#include "events/event_serializer.hpp"
+#include "referkit/version.hpp"
+#include "tracking/tracker_impl.hpp"
+
+namespace referkit {
+inline namespace v1 {
+namespace {
+
+constexpr std::size_t kApiMaxBatchEvents = 2'500;
+constexpr std::size_t kApiMaxBatchBytes = 500'000;
+constexpr std::size_t kMinQueueBytes = 64 * 1024;
+
+Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
+
+bool printable_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+Status validate(const TrackerOptions& o) {
+  std::string_view endpoint = o.endpoint;
+  if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+    return invalid("endpoint must start with http:// or https://");
+  }
+  if (!printable_ascii(endpoint) || endpoint.find(' ') != std::string_view::npos) {
+    return invalid("endpoint must be printable ASCII without spaces");
+  }
+  if (o.write_key.empty() || !printable_ascii(o.write_key)) {
+    return invalid("write_key is required (printable ASCII)");
+  }
+  if (o.max_batch_events < 1 || o.max_batch_events > kApiMaxBatchEvents) {
+    return invalid("max_batch_events must be 1-2500");
+  }
+  if (o.max_batch_bytes < kMaxEventBytes + detail::kBatchEnvelopeBytes || o.max_batch_bytes > kApiMaxBatchBytes) {
+    return invalid("max_batch_bytes must be 32928-500000 (a batch must hold the largest event)");
+  }
+  if (o.max_queue_bytes < kMinQueueBytes) return invalid("max_queue_bytes must be at least 64 KiB");
+  if (o.gzip_level < 1 || o.gzip_level > 9) return invalid("gzip_level must be 1-9");
+  if (o.flush_interval.count() < 0 || o.block_timeout.count() < 0) {
+    return invalid("flush_interval and block_timeout must not be negative");
+  }
+  if (o.http.connect_timeout.count() <= 0 || o.http.total_timeout.count() <= 0) {
+    return invalid("http timeouts must be positive");
+  }
+  const RetryPolicy& r = o.retry;
+  if (r.initial_backoff.count() <= 0 || r.max_backoff < r.initial_backoff || r.auth_backoff.count() <= 0 ||
+      r.max_retry_after.count() < 0 || r.max_retry_duration.count() < 0) {
+    return invalid("retry: need 0 < initial_backoff <= max_backoff, auth_backoff > 0, no negative durations");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(DropReason reason) noexcept {
+  switch (reason) {
+    case DropReason::kQueueFull: return "queue_full";
+    case DropReason::kRetriesExhausted: return "retries_exhausted";
+    case DropReason::kShutdown: return "shutdown";
+  }
+  return "unknown";
+}
+
+Tracker::Impl::Impl(TrackerOptions opts, std::shared_ptr<Transport> t)
+    : options(std::move(opts)),
+      transport(std::move(t)),
+      batch_event_bytes(options.max_batch_bytes - detail::kBatchEnvelopeBytes),
+      work_cv(std::make_unique<std::condition_variable>()),
+      space_cv(std::make_unique<std::condition_variable>()),
+      done_cv(std::make_unique<std::condition_variable>()),
+      queue(options.max_queue_bytes) {
+  std::string endpoint = options.endpoint;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  url = endpoint + "/v1/batch";
+  std::string agent = "referkit-cpp/" REFERKIT_VERSION_STRING;
+  if (!options.user_agent_suffix.empty()) agent += " " + options.user_agent_suffix;
+  base_headers = {{"Authorization", "Basic " + detail::base64_encode(options.write_key + ":")},
+                  {"Content-Type", "application/json"},
+                  {"User-Agent", agent}};
+  if (!options.clock) options.clock = now_ms;
+  detail::register_fork_aware(this);
+}
+
+Tracker::Impl::~Impl() { detail::unregister_fork_aware(this); }
+
+void Tracker::Impl::log(LogLevel level, std::string_view message) const {
+  if (options.logger) options.logger(level, message);
+}
+
+bool Tracker::Impl::resolved_through(std::uint64_t seq) const {
+  const bool inflight_done = inflight_min_seq == 0 || inflight_min_seq > seq;
+  const bool queue_done = queue.empty() || queue.front().seq > seq;
+  return inflight_done && queue_done;
+}
+
+void Tracker::Impl::before_fork() { mu.lock(); }
+void Tracker::Impl::after_fork_parent() { mu.unlock(); }
+
+void Tracker::Impl::after_fork_child() {
+  // The child has one thread: the worker does not exist here, and the parent's queue is the
+  // parent's to deliver. Abandon (never destroy) what other threads may have been using.
+  (void)worker.release();
+  (void)work_cv.release();
+  (void)space_cv.release();
+  (void)done_cv.release();
+  work_cv = std::make_unique<std::condition_variable>();
+  space_cv = std::make_unique<std::condition_variable>();
+  done_cv = std::make_unique<std::condition_variable>();
+  queue.clear();
+  queue.release(queue.bytes());  // in-flight bytes belonged to the parent's worker
+  inflight_min_seq = 0;
+  inflight_count = 0;
+  flush_through = 0;
+  unreported_queue_full = 0;
+  blocked_producers = 0;
+  stats = TrackerStats{};
+  worker_exited = false;
+  if (accepting) needs_worker.store(true, std::memory_order_relaxed);
+  mu.unlock();
+}
+
+Tracker::Tracker(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tracker::Tracker(Tracker&&) noexcept = default;
+Tracker& Tracker::operator=(Tracker&& other) noexcept {
+  if (this != &other) {
+    if (impl_) shutdown(std::chrono::seconds(5));
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+Tracker::~Tracker() {
+  if (impl_) shutdown(std::chrono::seconds(5));
+}
+
+Result<Tracker> Tracker::open(TrackerOptions options) {
+  if (Status s = validate(options); !s.ok()) return s;
+  std::shared_ptr<Transport> transport = options.transport;
+  if (!transport) {
+    auto curl = make_curl_transport(options.http);
+    if (!curl) return curl.status();
+    transport = std::move(*curl);
+  }
+  auto impl = std::make_shared<Impl>(std::move(options), std::move(transport));
+  impl->start_worker();
+  return Tracker(std::move(impl));
+}
+
+Status Tracker::track(Event event) {
+  Impl& s = *impl_;
+  if (s.needs_worker.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> lk(s.mu);
+    if (s.needs_worker.exchange(false)) s.start_worker();
+  }
+  if (event.message_id.find_first_of("\"\\") != std::string::npos) {
+    // The id is matched against server replies by its text inside the event's JSON.
+    return Status(StatusCode::kInvalidArgument, "message_id must not contain '\"' or '\\'");
+  }
+  auto serialized = detail::serialize_event(event, s.options.clock());
+  if (!serialized) return serialized.status();
+  detail::QueuedEvent q;
+  q.json = std::move(serialized->json);
+  q.id_offset = static_cast<std::uint32_t>(serialized->message_id_at);
+  q.id_size = static_cast<std::uint32_t>(serialized->message_id.size());
+  q.enqueued = SteadyClock::now();
+  const std::size_t cost = q.cost();
+
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
+  if (!s.queue.fits(cost)) {
+    if (s.options.overflow == OverflowPolicy::kDropOldest) {
+      const std::size_t evicted = s.queue.evict_for(cost);
+      s.stats.dropped_queue_full += evicted;
+      s.unreported_queue_full += evicted;
+    } else if (s.options.overflow == OverflowPolicy::kBlock) {
+      ++s.blocked_producers;
+      s.space_cv->wait_for(lk, s.options.block_timeout, [&] { return s.queue.fits(cost) || !s.accepting; });
+      --s.blocked_producers;
+      if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
+    }
+    if (!s.queue.fits(cost)) {
+      ++s.stats.dropped_queue_full;
+      const bool first_unreported = s.unreported_queue_full++ == 0;
+      lk.unlock();
+      if (first_unreported) s.work_cv->notify_one();  // the worker reports drops to on_drop
+      return Status(StatusCode::kResourceExhausted,
+                    "event queue full (max_queue_bytes " + std::to_string(s.options.max_queue_bytes) +
+                        "): the endpoint is not keeping up; event dropped");
+    }
+  }
+  q.seq = s.next_seq++;
+  const bool was_empty = s.queue.empty();
+  const std::size_t bytes_before = s.queue.queued_bytes();
+  s.queue.push(std::move(q));
+  ++s.stats.tracked;
+  // Wake the worker only when it has something new to decide, not on every event.
+  const bool wake = was_empty || s.queue.size() == s.options.max_batch_events ||
+                    (bytes_before < s.batch_event_bytes && s.queue.queued_bytes() >= s.batch_event_bytes);
+  lk.unlock();
+  if (wake) s.work_cv->notify_one();
+  return {};
+}
+
+Status Tracker::flush(std::chrono::milliseconds timeout) {
+  Impl& s = *impl_;
+  const auto deadline = SteadyClock::now() + timeout;
+  std::unique_lock<std::mutex> lk(s.mu);
+  const std::uint64_t target = s.next_seq - 1;
+  if (s.resolved_through(target)) return {};
+  s.flush_through = std::max(s.flush_through, target);
+  s.work_cv->notify_one();
+  if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return {};
+  const std::uint64_t pending = s.queue.size() + s.inflight_count;
+  return Status(StatusCode::kDeadlineExceeded,
+                "flush timed out with " + std::to_string(pending) + " events pending" +
+                    (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
+}
+
+ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
+  Impl& s = *impl_;
+  const auto start = SteadyClock::now();
+  const auto deadline = start + timeout;
+  // The worker stops starting work a little before the deadline; what is then still in flight is
+  // cancelled, and the last stretch lets it notice and exit.
+  const auto grace = std::min<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(500));
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (s.shutdown_report) return *s.shutdown_report;
+  s.accepting = false;
+  s.stopping = true;
+  s.stop_deadline = deadline - grace;
+  s.needs_worker.store(false);
+  s.work_cv->notify_one();
+  s.space_cv->notify_all();
+  bool exited = !s.worker || s.done_cv->wait_until(lk, deadline - grace, [&] { return s.worker_exited; });
+  if (!exited) {
+    lk.unlock();
+    s.transport->cancel();
+    lk.lock();
+    exited = s.done_cv->wait_until(lk, deadline, [&] { return s.worker_exited; });
+  }
+  std::unique_ptr<std::thread> worker = std::move(s.worker);
+  const std::uint64_t undelivered = s.queue.size() + s.inflight_count;
+  s.queue.clear();
+  s.queue.release(s.queue.bytes());  // what a detached worker still holds is no longer ours
+  s.inflight_count = 0;
+  s.inflight_min_seq = 0;
+  s.stats.dropped_shutdown += undelivered;
+  ShutdownReport report;
+  report.undelivered = undelivered;
+  if (undelivered > 0) {
+    report.status = Status(StatusCode::kDeadlineExceeded,
+                           std::to_string(undelivered) + " events undelivered at shutdown" +
+                               (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
+  }
+  s.shutdown_report = report;
+  lk.unlock();
+  if (worker) {
+    // A worker stuck in a transport that ignores cancel() is left to finish on its own; it
+    // holds a reference to the state it uses, so nothing is freed under it.
+    if (exited) worker->join(); else worker->detach();
+  }
+  if (undelivered > 0 && s.options.on_drop) s.options.on_drop(DropReason::kShutdown, undelivered, report.status);
+  return report;
+}
+
+TrackerStats Tracker::stats() const {
+  const Impl& s = *impl_;
+  std::lock_guard<std::mutex> lk(s.mu);
+  TrackerStats out = s.stats;
+  out.queued = s.queue.size() + s.inflight_count;
+  out.queued_bytes = s.queue.bytes();
+  return out;
+}
+
+}  // namespace v1
+}  // namespace referkit

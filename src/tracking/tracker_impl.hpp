@@ -1,0 +1,85 @@
+// The tracker's shared state. Producers (track) and the upload worker meet under one mutex; all
+// network work happens outside it. See tracker.cpp for the public side and upload_worker.cpp for
+// the worker.
+#ifndef REFERKIT_SRC_TRACKING_TRACKER_IMPL_HPP
+#define REFERKIT_SRC_TRACKING_TRACKER_IMPL_HPP
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "referkit/tracker.hpp"
+#include "tracking/batch.hpp"
+#include "tracking/delivery_policy.hpp"
+#include "tracking/event_queue.hpp"
+#include "tracking/fork_registry.hpp"
+#include "transport/gzip.hpp"
+
+namespace referkit {
+inline namespace v1 {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tracker::Impl> {
+  explicit Impl(TrackerOptions opts, std::shared_ptr<Transport> t);
+  ~Impl() override;
+
+  // ---- fixed at open()
+  TrackerOptions options;
+  std::shared_ptr<Transport> transport;
+  std::string url;
+  HttpHeaders base_headers;
+  std::size_t batch_event_bytes;  // max_batch_bytes less the envelope
+
+  // ---- guarded by mu
+  mutable std::mutex mu;
+  // Heap-allocated so a forked child can abandon the parent's (possibly mid-wait) instances.
+  std::unique_ptr<std::condition_variable> work_cv;   // wakes the worker
+  std::unique_ptr<std::condition_variable> space_cv;  // producers blocked by kBlock
+  std::unique_ptr<std::condition_variable> done_cv;   // flush() and shutdown() waiters
+  detail::EventQueue queue;
+  std::uint64_t next_seq = 1;
+  std::uint64_t inflight_min_seq = 0;  // first unresolved in-flight event; 0 when none
+  std::uint64_t inflight_count = 0;
+  std::uint64_t flush_through = 0;     // send events up to this seq without waiting for a full batch
+  std::uint64_t unreported_queue_full = 0;  // drops at track() not yet passed to on_drop
+  int blocked_producers = 0;
+  bool accepting = true;
+  bool stopping = false;
+  SteadyClock::time_point stop_deadline;
+  bool worker_exited = false;
+  std::optional<ShutdownReport> shutdown_report;
+  TrackerStats stats;
+  std::unique_ptr<std::thread> worker;
+  std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
+
+  // ---- worker side (upload_worker.cpp)
+  void start_worker();
+  void run_worker();
+  // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
+  // shutdown deadline passes. Returns the events it could not resolve.
+  std::vector<detail::QueuedEvent> deliver(detail::Batch batch, detail::Backoff& backoff,
+                                           detail::GzipCompressor& gzip);
+  // Sleeps before a retry; false when the shutdown deadline would pass first.
+  bool wait_for_retry(std::chrono::milliseconds wait);
+
+  // ---- helpers used by both sides; `lk` holds mu
+  bool resolved_through(std::uint64_t seq) const;
+  void log(LogLevel level, std::string_view message) const;
+
+  // ---- fork handling (ForkAware)
+  void before_fork() override;
+  void after_fork_parent() override;
+  void after_fork_child() override;
+};
+
+}  // namespace v1
+}  // namespace referkit
+
+#endif  // REFERKIT_SRC_TRACKING_TRACKER_IMPL_HPP

@@ -1,0 +1,235 @@
+// The consumer side of the tracker: one worker thread that forms batches by count, bytes and
+// time, uploads them, and applies the reply table of DESIGN.md. It never holds the mutex across
+// I/O, so track() is never slowed by the network.
+#include <algorithm>
+
+#include "events/uuid.hpp"
+#include "referkit/webhooks.hpp"
+#include "tracking/tracker_impl.hpp"
+#include "transport/gzip.hpp"
+
+namespace referkit {
+inline namespace v1 {
+namespace {
+
+using detail::Batch;
+using detail::Outcome;
+using detail::QueuedEvent;
+using std::chrono::milliseconds;
+
+std::uint64_t seed_from(std::uint64_t configured) {
+  if (configured != 0) return configured;
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+std::string describe(const HttpResponse& r) {
+  if (!r.status.ok()) return r.status.to_string();
+  std::string out = "HTTP " + std::to_string(r.code);
+  if (!r.body.empty()) out += ": " + r.body.substr(0, 200);
+  return out;
+}
+
+}  // namespace
+
+void Tracker::Impl::start_worker() {
+  worker_exited = false;
+  // The thread keeps the state alive, so shutdown() may detach a worker stuck in a transport.
+  worker = std::make_unique<std::thread>([self = shared_from_this()] { self->run_worker(); });
+}
+
+void Tracker::Impl::run_worker() {
+  detail::Backoff backoff(options.retry, seed_from(options.random_seed));
+  detail::GzipCompressor gzip(options.gzip_level);
+  std::unique_lock<std::mutex> lk(mu);
+  for (;;) {
+    if (unreported_queue_full > 0 && options.on_drop) {
+      const std::uint64_t n = std::exchange(unreported_queue_full, 0);
+      lk.unlock();
+      options.on_drop(DropReason::kQueueFull, n, Status(StatusCode::kResourceExhausted, "event queue full"));
+      lk.lock();
+      continue;
+    }
+    unreported_queue_full = 0;
+    if (stopping && (queue.empty() || SteadyClock::now() >= stop_deadline)) break;
+    if (queue.empty()) {
+      work_cv->wait(lk);
+      continue;
+    }
+    const bool full = queue.size() >= options.max_batch_events || queue.queued_bytes() >= batch_event_bytes;
+    const auto due = queue.front().enqueued + options.flush_interval;
+    if (!stopping && !full && queue.front().seq > flush_through && SteadyClock::now() < due) {
+      work_cv->wait_until(lk, due);
+      continue;
+    }
+    Batch batch;
+    queue.take(options.max_batch_events, batch_event_bytes, batch.events);
+    batch.id = detail::make_uuid_v7(options.clock());
+    inflight_min_seq = batch.events.front().seq;
+    inflight_count = batch.events.size();
+    lk.unlock();
+    std::vector<QueuedEvent> unresolved = deliver(std::move(batch), backoff, gzip);
+    lk.lock();
+    if (!unresolved.empty()) break;  // shutdown deadline: shutdown() accounts for them
+  }
+  worker_exited = true;
+  done_cv->notify_all();
+}
+
+bool Tracker::Impl::wait_for_retry(milliseconds wait) {
+  std::unique_lock<std::mutex> lk(mu);
+  if (options.sleeper) {
+    if (stopping && SteadyClock::now() + wait >= stop_deadline) return false;
+    lk.unlock();
+    options.sleeper(wait);
+    return true;
+  }
+  const auto wake_at = SteadyClock::now() + wait;
+  // Woken early by shutdown() (or a producer): re-check whether the wait still fits.
+  while (SteadyClock::now() < wake_at) {
+    if (stopping && wake_at >= stop_deadline) return false;
+    work_cv->wait_until(lk, wake_at);
+  }
+  return true;
+}
+
+std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& backoff,
+                                                detail::GzipCompressor& gzip) {
+  // Sub-batches still to send, the earliest on top: splitting pushes the second half first.
+  std::vector<Batch> pending;
+  pending.push_back(std::move(root));
+  // Finishes the top sub-batch: acknowledged (minus dead letters) or dropped. Callbacks run
+  // first, so a flush() that returns has seen every report about its events.
+  auto resolve = [&](std::size_t acknowledged, std::vector<DeadLetter> dead, std::size_t dropped, DropReason why,
+                     const Status& status) {
+    for (const DeadLetter& d : dead) {
+      if (options.on_dead_letter) options.on_dead_letter(d);
+    }
+    if (dropped > 0 && options.on_drop) options.on_drop(why, dropped, status);
+    Batch done = std::move(pending.back());
+    pending.pop_back();
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (shutdown_report) return;  // shutdown() already accounted for everything
+      stats.acknowledged += acknowledged;
+      stats.dead_lettered += dead.size();
+      if (why == DropReason::kRetriesExhausted) stats.dropped_retries_exhausted += dropped;
+      queue.release(done.charged_bytes());
+      inflight_count -= done.events.size();
+      inflight_min_seq = pending.empty() ? 0 : pending.back().events.front().seq;
+      if (blocked_producers > 0) space_cv->notify_all();
+    }
+    done_cv->notify_all();
+  };
+
+  while (!pending.empty()) {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (stopping && SteadyClock::now() >= stop_deadline) break;
+    }
+    Batch& batch = pending.back();
+    ++batch.attempts;
+    const TimePoint sent_at = options.clock();
+    std::string body = detail::batch_body(batch, sent_at);
+    HttpRequest request;
+    request.url = url;
+    request.headers = base_headers;
+    request.headers.emplace_back("X-Referkit-Batch-Id", batch.id);
+    request.headers.emplace_back("X-Referkit-Attempt", std::to_string(batch.attempts));
+    const std::size_t raw_size = body.size();
+    if (options.gzip && body.size() >= options.gzip_min_bytes) {
+      body = gzip.compress(body);
+      request.headers.emplace_back("Content-Encoding", "gzip");
+    }
+    if (!options.signing_secret.empty()) {
+      const auto t = std::chrono::duration_cast<std::chrono::seconds>(sent_at.time_since_epoch()).count();
+      request.headers.emplace_back(std::string(kSignatureHeader), sign_payload(options.signing_secret, t, body));
+    }
+    const std::size_t sent_size = body.size();
+    request.body = std::move(body);
+
+    const auto started = SteadyClock::now();
+    HttpResponse response = transport->send(request);
+    const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started);
+    const Outcome outcome = detail::classify(response);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      ++stats.requests;
+      stats.sent += batch.events.size();
+      if (batch.attempts > 1) ++stats.retried;
+      stats.bytes_uncompressed += raw_size;
+      stats.bytes_sent += sent_size;
+      stats.last_error = outcome == Outcome::kDelivered ? std::string() : describe(response);
+    }
+
+    if (outcome == Outcome::kDelivered) {
+      std::vector<DeadLetter> rejected = detail::parse_rejections(response.body);
+      // Only ids that are in this batch count: a confused server cannot make us lose others.
+      rejected.erase(std::remove_if(rejected.begin(), rejected.end(),
+                                    [&](const DeadLetter& d) {
+                                      return std::none_of(batch.events.begin(), batch.events.end(),
+                                                          [&](const QueuedEvent& e) { return e.message_id() == d.message_id; });
+                                    }),
+                     rejected.end());
+      if (options.on_delivery) {
+        options.on_delivery(DeliveryReport{batch.id, batch.events.size(), rejected.size(),
+                                           static_cast<int>(batch.attempts), response.code});
+      }
+      const std::size_t acked = batch.events.size() - rejected.size();
+      resolve(acked, std::move(rejected), 0, DropReason::kShutdown, {});
+      continue;
+    }
+    if (outcome == Outcome::kSplit) {
+      if (batch.events.size() == 1) {
+        // The server refuses this one event: isolate it so the rest still goes.
+        std::vector<DeadLetter> dead{{std::string(batch.events.front().message_id()), describe(response)}};
+        log(LogLevel::kWarn, "event " + dead.front().message_id + " dead-lettered: " + dead.front().reason);
+        resolve(0, std::move(dead), 0, DropReason::kShutdown, {});
+        continue;
+      }
+      Batch first;
+      Batch second;
+      const auto half = static_cast<std::ptrdiff_t>(batch.events.size() / 2);
+      first.events.assign(std::make_move_iterator(batch.events.begin()), std::make_move_iterator(batch.events.begin() + half));
+      second.events.assign(std::make_move_iterator(batch.events.begin() + half), std::make_move_iterator(batch.events.end()));
+      // New sets of events get new ids: a batch id always names the same events.
+      first.id = detail::make_uuid_v7(options.clock());
+      second.id = detail::make_uuid_v7(options.clock());
+      pending.pop_back();
+      pending.push_back(std::move(second));
+      pending.push_back(std::move(first));
+      continue;
+    }
+
+    // No delivery: wait, then try the same batch again (same id, same messageIds).
+    std::optional<milliseconds> retry_after;
+    if (response.retry_after) retry_after = detail::parse_retry_after(*response.retry_after, options.clock());
+    milliseconds wait;
+    if (outcome == Outcome::kHold) {
+      wait = options.retry.auth_backoff;
+      log(LogLevel::kError, "ingest API refused the upload (" + describe(response) + "); keeping events and retrying");
+    } else {
+      if (outcome == Outcome::kThrottled && !retry_after) retry_after = options.retry.initial_backoff;
+      wait = backoff.delay(batch.attempts - 1, retry_after);
+      batch.retry_elapsed += took + wait;
+      const auto cap = options.retry.max_retry_duration;
+      if (cap.count() > 0 && batch.retry_elapsed > cap) {
+        const std::size_t n = batch.events.size();
+        log(LogLevel::kError, "dropping " + std::to_string(n) + " events after retrying for " +
+                                  std::to_string(batch.retry_elapsed.count()) + " ms: " + describe(response));
+        resolve(0, {}, n, DropReason::kRetriesExhausted,
+                Status(StatusCode::kUnavailable, "retries exhausted: " + describe(response)));
+        continue;
+      }
+    }
+    if (!wait_for_retry(wait)) break;  // the shutdown deadline comes first
+  }
+  std::vector<QueuedEvent> unresolved;
+  for (Batch& b : pending) {
+    for (QueuedEvent& e : b.events) unresolved.push_back(std::move(e));
+  }
+  return unresolved;
+}
+
+}  // namespace v1
+}  // namespace referkit

@@ -1,0 +1,130 @@
+#include "transport/gzip.hpp"
+
+// next_in becomes a pointer to const, so no const_cast is needed to feed a string_view.
+#define ZLIB_CONST
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <new>
+
+namespace referkit::detail {
+namespace {
+
+constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window; +16 selects the gzip wrapper only
+constexpr int kMemLevel = 8;              // zlib's default
+
+// zlib counts bytes in uInt (32 bits), so larger buffers are fed in pieces.
+uInt chunk(std::size_t n) { return static_cast<uInt>(std::min<std::size_t>(n, UINT_MAX)); }
+
+const Bytef* in_bytes(const char* p) { return reinterpret_cast<const Bytef*>(p); }
+Bytef* out_bytes(std::string& s, std::size_t at) { return reinterpret_cast<Bytef*>(&s[at]); }
+
+Status malformed(const char* why) { return Status(StatusCode::kMalformed, std::string("gzip: ") + why); }
+
+// inflateEnd on every exit path of gzip_decompress.
+struct InflateGuard {
+  z_stream* z;
+  ~InflateGuard() { inflateEnd(z); }
+};
+
+}  // namespace
+
+// Heap-allocated and never moved: zlib's state points back at its z_stream and checks it.
+struct GzipCompressor::Stream {
+  z_stream z{};
+  explicit Stream(int level) {
+    if (deflateInit2(&z, level, Z_DEFLATED, kGzipWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) != Z_OK) {
+      throw std::bad_alloc();  // with valid parameters the only failure is Z_MEM_ERROR
+    }
+  }
+  ~Stream() { deflateEnd(&z); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+};
+
+GzipCompressor::GzipCompressor(int level)
+    : level_(std::clamp(level, Z_DEFAULT_COMPRESSION, Z_BEST_COMPRESSION)) {
+  stream_ = std::make_unique<Stream>(level_);
+}
+GzipCompressor::~GzipCompressor() = default;
+GzipCompressor::GzipCompressor(GzipCompressor&&) noexcept = default;
+GzipCompressor& GzipCompressor::operator=(GzipCompressor&&) noexcept = default;
+
+void GzipCompressor::compress(std::string_view data, std::string& out) {
+  z_stream& z = stream_->z;
+  // deflateReset keeps the window and hash allocations; it fails only on a corrupted stream.
+  if (deflateReset(&z) != Z_OK) std::abort();
+  // With Z_FINISH and deflateBound's size, one deflate() call finishes (zlib's documented
+  // guarantee), so the loop runs once; it only iterates for inputs past zlib's 32-bit counters.
+  const auto bound_input = static_cast<uLong>(std::min<std::size_t>(data.size(), ULONG_MAX));
+  out.resize(std::max<std::size_t>(deflateBound(&z, bound_input), 64));
+  z.next_in = in_bytes(data.data());
+  std::size_t in_left = data.size();
+  std::size_t produced = 0;
+  for (;;) {
+    if (produced == out.size()) out.resize(out.size() * 2);
+    const uInt in_chunk = chunk(in_left);
+    const uInt out_chunk = chunk(out.size() - produced);
+    z.avail_in = in_chunk;
+    z.next_out = out_bytes(out, produced);
+    z.avail_out = out_chunk;
+    const int rc = deflate(&z, in_chunk == in_left ? Z_FINISH : Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    produced += out_chunk - z.avail_out;
+    if (rc == Z_STREAM_END) break;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) std::abort();  // Z_STREAM_ERROR: a bug, not bad input
+  }
+  out.resize(produced);
+}
+
+std::string gzip_compress(std::string_view data, int level) { return GzipCompressor(level).compress(data); }
+
+Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output) {
+  if (data.empty()) return malformed("empty input");
+  z_stream z{};
+  if (inflateInit2(&z, kGzipWindowBits) != Z_OK) throw std::bad_alloc();
+  InflateGuard guard{&z};
+
+  // The output grows by doubling from a guess; the size the gzip trailer declares is not
+  // trusted. One byte of room past the cap tells "exactly max_output" from "more".
+  const std::size_t limit = max_output == SIZE_MAX ? max_output : max_output + 1;
+  std::string out(std::min(limit, std::max<std::size_t>(4096, data.size() * 4)), '\0');
+  std::size_t produced = 0;
+  std::size_t in_left = data.size();
+  z.next_in = in_bytes(data.data());
+  for (;;) {
+    if (produced == out.size()) out.resize(std::min(limit, out.size() * 2));
+    const uInt in_chunk = chunk(in_left);
+    const uInt out_chunk = chunk(out.size() - produced);
+    z.avail_in = in_chunk;
+    z.next_out = out_bytes(out, produced);
+    z.avail_out = out_chunk;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    produced += out_chunk - z.avail_out;
+    if (produced > max_output) {
+      return Status(StatusCode::kResourceExhausted,
+                    "gzip: decompressed body exceeds " + std::to_string(max_output) + " bytes");
+    }
+    if (rc == Z_STREAM_END) {
+      if (in_left == 0) break;
+      // RFC 1952 lets members be concatenated; anything else after a member is garbage.
+      const auto* next = in_bytes(data.data() + (data.size() - in_left));
+      if (in_left < 2 || next[0] != 0x1f || next[1] != 0x8b) return malformed("trailing bytes after the stream");
+      if (inflateReset(&z) != Z_OK) std::abort();
+      continue;
+    }
+    if (rc == Z_OK) continue;
+    // No progress: out of room, the loop grows the buffer; otherwise the input ended early.
+    if (rc == Z_BUF_ERROR && z.avail_out == 0) continue;
+    if (rc == Z_BUF_ERROR) return malformed("truncated stream");
+    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+    return malformed(z.msg != nullptr ? z.msg : "corrupt stream");  // Z_DATA_ERROR, Z_NEED_DICT
+  }
+  out.resize(produced);
+  return out;
+}
+
+}  // namespace referkit::detail

@@ -1,0 +1,59 @@
+// gzip (RFC 1952) bodies for the ingest API. Compression runs on the tracker's worker for every
+// batch; decompression runs on the server side (the reference ingest server, the test server),
+// where the input is untrusted, so it is bounded and strict.
+//
+// zlib stays out of this header so that code including it (tests, tools) needs no zlib headers.
+#ifndef REFERKIT_SRC_TRANSPORT_GZIP_HPP
+#define REFERKIT_SRC_TRANSPORT_GZIP_HPP
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "referkit/status.hpp"
+
+namespace referkit::detail {
+
+// Compresses whole buffers into single gzip members. It keeps one zlib stream and resets it
+// between calls, which saves deflateInit2's ~270 KB allocation per batch; not thread-safe, one
+// per worker. Allocation failure throws std::bad_alloc, like any std::string growth would.
+class GzipCompressor {
+ public:
+  // level: zlib's 1 (fastest) to 9 (smallest), 0 stores, -1 is zlib's default (6). Values out of
+  // range are clamped.
+  explicit GzipCompressor(int level);
+  ~GzipCompressor();
+  GzipCompressor(GzipCompressor&&) noexcept;
+  GzipCompressor& operator=(GzipCompressor&&) noexcept;
+  GzipCompressor(const GzipCompressor&) = delete;
+  GzipCompressor& operator=(const GzipCompressor&) = delete;
+
+  int level() const noexcept { return level_; }
+
+  // Replaces `out` with the compressed `data`; reusing `out` across calls reuses its capacity.
+  void compress(std::string_view data, std::string& out);
+  std::string compress(std::string_view data) {
+    std::string out;
+    compress(data, out);
+    return out;
+  }
+
+ private:
+  struct Stream;
+  std::unique_ptr<Stream> stream_;
+  int level_;
+};
+
+// One-shot form of GzipCompressor (sets up a fresh zlib stream each call).
+std::string gzip_compress(std::string_view data, int level);
+
+// Decompresses a gzip body of one or more members (RFC 1952 allows concatenation). Stops with
+// kResourceExhausted as soon as the output would exceed `max_output` bytes (a small input can
+// inflate a thousandfold), and returns kMalformed for anything that is not exactly a complete,
+// checksum-valid gzip stream: not gzip, corrupt, truncated, or followed by other bytes.
+Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output);
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_TRANSPORT_GZIP_HPP

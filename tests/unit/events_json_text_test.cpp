@@ -1,0 +1,102 @@
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "common/utf8.hpp"
+#include "events/json_text.hpp"
+#include "json/json_writer.hpp"
+
+using referkit::detail::JsonOutput;
+
+namespace {
+
+// Returns the literal, or "<invalid>" when put_string refused the text.
+std::string literal(std::string_view s, std::size_t expected = 0) {
+  std::string out;
+  JsonOutput o(out, expected);
+  if (!o.put_string(s)) return "<invalid>";
+  o.finish();
+  return out;
+}
+
+// The reference: JsonWriter's escaping, after is_valid_utf8.
+std::string reference(std::string_view s) {
+  if (!referkit::detail::is_valid_utf8(s)) return "<invalid>";
+  std::string out;
+  referkit::detail::append_json_string(out, s);
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("events") {
+
+TEST_CASE("put_string escapes like append_json_string") {
+  for (std::string_view s : {std::string_view(""), std::string_view("a"), std::string_view("abcdefgh"),
+                             std::string_view("abcdefghi"), std::string_view("\""), std::string_view("\\"),
+                             std::string_view("a\"b\\c\nd\re\tf\bg\fh\x01i\x1fj\x7fk"),
+                             std::string_view("1234567\"89"), std::string_view("\0", 1),
+                             std::string_view("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+                             std::string_view("\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80")}) {
+    INFO(std::string(s));
+    CHECK(literal(s) == reference(s));
+  }
+}
+
+TEST_CASE("put_string refuses invalid UTF-8 wherever it is") {
+  for (std::string_view bad : {"\xff", "\x80", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                               "\xc3"}) {
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string s(at, 'x');
+      s += bad;
+      s += "tail";
+      INFO(at);
+      CHECK(literal(s) == "<invalid>");
+      s.resize(at + bad.size());  // bad bytes at the very end
+      CHECK(literal(s) == "<invalid>");
+    }
+  }
+}
+
+TEST_CASE("put_string agrees with the reference on random text of every short length") {
+  // Mostly plain ASCII, with the bytes that need care mixed in, so blocks of 8 and the short
+  // tail paths both meet them at every offset.
+  static constexpr std::string_view kPieces[] = {"a", "b", "Z", "0", " ", "~", "\"", "\\", "\n", "\x01",
+                                                 "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                                 "\xff", "\xc3", "\x80", "\xed\xa0\x80"};
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> plain(0, 9);
+  std::uniform_int_distribution<std::size_t> piece(0, std::size(kPieces) - 1);
+  int mismatches = 0;
+  for (int round = 0; round < 40'000; ++round) {
+    std::string s;
+    const std::size_t length = static_cast<std::size_t>(round % 40);
+    while (s.size() < length) {
+      if (plain(rng) < 8) {
+        s += static_cast<char>('a' + plain(rng));
+      } else {
+        s += kPieces[piece(rng)];
+      }
+    }
+    if (literal(s) != reference(s) && ++mismatches < 5) CHECK(literal(s) == reference(s));
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("the buffer grows past its expected size and finish() trims it") {
+  const std::string controls(1'000, '\x01');  // each becomes \u0001: six times longer
+  std::string out;
+  JsonOutput o(out, 4);
+  o.put('[');
+  REQUIRE(o.put_string(controls));
+  o.put_raw(",42]");
+  o.finish();
+  CHECK(out.size() == 1 + 2 + 6'000 + 4);
+  CHECK(out.substr(0, 9) == "[\"\\u0001\\");
+  CHECK(out.substr(out.size() - 5) == "\",42]");
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,81 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "events/rfc3339_fast.hpp"
+#include "referkit/time.hpp"
+
+using referkit::format_rfc3339;
+using referkit::TimePoint;
+using referkit::detail::append_rfc3339;
+
+namespace {
+
+constexpr std::int64_t kMinMs = -62'167'219'200'000;  // 0000-01-01T00:00:00.000Z
+constexpr std::int64_t kMaxMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+constexpr std::int64_t kMsPerDay = 86'400'000;
+
+std::string fast(std::int64_t ms) {
+  std::string out = "prefix:";
+  append_rfc3339(out, TimePoint(std::chrono::milliseconds(ms)));
+  return out.substr(7);
+}
+
+std::string reference(std::int64_t ms) { return format_rfc3339(TimePoint(std::chrono::milliseconds(ms))); }
+
+}  // namespace
+
+TEST_SUITE("events") {
+
+TEST_CASE("append_rfc3339 on known instants") {
+  CHECK(fast(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(fast(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(fast(1'795'771'800'123) == "2026-11-27T09:30:00.123Z");
+  CHECK(fast(951'782'400'000) == "2000-02-29T00:00:00.000Z");
+  CHECK(fast(kMinMs) == "0000-01-01T00:00:00.000Z");
+  CHECK(fast(kMaxMs) == "9999-12-31T23:59:59.999Z");
+  CHECK(fast(kMinMs - 1) == "0000-01-01T00:00:00.000Z");  // clamped
+  CHECK(fast(INT64_MIN) == "0000-01-01T00:00:00.000Z");
+  CHECK(fast(kMaxMs + 1) == "9999-12-31T23:59:59.999Z");
+  CHECK(fast(INT64_MAX) == "9999-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("append_rfc3339 agrees with format_rfc3339 around every day boundary of the tricky years") {
+  // Year 0 (before the algorithm's March-based era start), whole 400-year eras around 2000
+  // (1600, 1700, 1800, 1900 and 2100 are not leap years, 2000 is), and the top of the range.
+  struct Years {
+    std::int64_t first_day;
+    std::int64_t last_day;
+  };
+  const Years ranges[] = {{kMinMs / kMsPerDay, kMinMs / kMsPerDay + 401 * 366},
+                          {-135'140, 47'482},  // 1600-01-01 .. 2100-01-01
+                          {kMaxMs / kMsPerDay - 401 * 366, kMaxMs / kMsPerDay}};
+  int mismatches = 0;
+  for (const Years& r : ranges) {
+    for (std::int64_t day = r.first_day; day <= r.last_day; ++day) {
+      for (std::int64_t ms : {day * kMsPerDay, day * kMsPerDay - 1, day * kMsPerDay + 43'210'987}) {
+        if (ms < kMinMs || ms > kMaxMs) continue;
+        if (fast(ms) != reference(ms) && ++mismatches < 5) CHECK(fast(ms) == reference(ms));
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("append_rfc3339 agrees with format_rfc3339 on random instants") {
+  std::mt19937_64 rng(1127);
+  std::uniform_int_distribution<std::int64_t> anywhere(kMinMs - 1'000'000, kMaxMs + 1'000'000);
+  std::uniform_int_distribution<std::int64_t> recent(0, 4'102'444'800'000);  // 1970-2100
+  int mismatches = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    for (std::int64_t ms : {anywhere(rng), recent(rng)}) {
+      if (fast(ms) != reference(ms) && ++mismatches < 5) CHECK(fast(ms) == reference(ms));
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,465 @@
+// Tracker behaviour against a scripted transport: batching, the reply table, retries, overflow,
+// bounded flush/shutdown, fork. No sockets and no sleeps: backoff goes through a recording sleeper.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "referkit/tracker.hpp"
+#include "referkit/version.hpp"
+#include "referkit/webhooks.hpp"
+#include "support/fake_transport.hpp"
+
+using namespace referkit;
+using referkit::test::FakeTransport;
+using referkit::test::RecordedRequest;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Harness {
+  std::shared_ptr<FakeTransport> fake = std::make_shared<FakeTransport>();
+  std::mutex mu;
+  std::vector<std::chrono::milliseconds> waits;
+  std::vector<std::pair<DropReason, std::size_t>> drops;
+  std::vector<DeadLetter> dead;
+  TrackerOptions options;
+
+  Harness() {
+    options.endpoint = "http://127.0.0.1:9";
+    options.write_key = "wk";
+    options.transport = fake;
+    options.flush_interval = std::chrono::hours(1);  // batches go when full or flushed
+    options.random_seed = 42;
+    options.sleeper = [this](std::chrono::milliseconds d) {
+      std::lock_guard<std::mutex> lk(mu);
+      waits.push_back(d);
+    };
+    options.on_drop = [this](DropReason r, std::size_t n, const Status&) {
+      std::lock_guard<std::mutex> lk(mu);
+      drops.emplace_back(r, n);
+    };
+    options.on_dead_letter = [this](const DeadLetter& d) {
+      std::lock_guard<std::mutex> lk(mu);
+      dead.push_back(d);
+    };
+  }
+  Tracker open() {
+    auto t = Tracker::open(options);
+    REQUIRE_MESSAGE(t.ok(), t.status().to_string());
+    return std::move(*t);
+  }
+};
+
+Event order(int i, std::string message_id = {}) {
+  Event e;
+  e.name = "Order Completed";
+  e.user_id = "user-" + std::to_string(i);
+  e.properties.set("order_id", "o-" + std::to_string(i));
+  e.message_id = std::move(message_id);
+  return e;
+}
+
+bool contains(const RecordedRequest& r, const std::string& id) {
+  return std::find(r.message_ids.begin(), r.message_ids.end(), id) != r.message_ids.end();
+}
+
+}  // namespace
+
+TEST_SUITE("tracker") {
+
+TEST_CASE("batches by count and delivers every event exactly once") {
+  Harness h;
+  h.options.max_batch_events = 10;
+  Tracker t = h.open();
+  for (int i = 0; i < 25; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  auto requests = h.fake->requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].message_ids.size() == 10);
+  CHECK(requests[1].message_ids.size() == 10);
+  CHECK(requests[2].message_ids.size() == 5);
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == 25);
+  for (const auto& [id, n] : delivered) CHECK_MESSAGE(n == 1, id);
+  TrackerStats s = t.stats();
+  CHECK(s.tracked == 25);
+  CHECK(s.acknowledged == 25);
+  CHECK(s.requests == 3);
+  CHECK(s.queued == 0);
+  CHECK(s.dropped() == 0);
+}
+
+TEST_CASE("a partial batch goes once flush_interval has passed") {
+  Harness h;
+  h.options.flush_interval = 20ms;
+  Tracker t = h.open();
+  for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  CHECK(h.fake->requests().front().message_ids.size() == 3);
+}
+
+TEST_CASE("requests follow the wire contract") {
+  Harness h;
+  h.options.signing_secret = "sign-secret-0123456789";
+  h.options.user_agent_suffix = "shop/2.1";
+  Tracker t = h.open();
+  Event big = order(1);
+  big.properties.set("note", std::string(2000, 'n'));
+  REQUIRE(t.track(big).ok());
+  REQUIRE(t.flush(10s).ok());
+  Event small = order(2);
+  REQUIRE(t.track(small).ok());
+  REQUIRE(t.flush(10s).ok());
+
+  auto requests = h.fake->requests();
+  REQUIRE(requests.size() == 2);
+  const RecordedRequest& r = requests[0];
+  CHECK(r.request.url == "http://127.0.0.1:9/v1/batch");
+  CHECK(r.header("Authorization") == "Basic d2s6");  // base64("wk:")
+  CHECK(r.header("Content-Type") == "application/json");
+  CHECK(r.header("User-Agent") == "referkit-cpp/" REFERKIT_VERSION_STRING " shop/2.1");
+  CHECK(r.header("X-Referkit-Batch-Id").size() == 36);
+  CHECK(r.header("X-Referkit-Attempt") == "1");
+  CHECK(r.header("Content-Encoding") == "gzip");
+  CHECK(requests[1].header("Content-Encoding").empty());  // under gzip_min_bytes
+  CHECK(r.json.rfind("{\"batch\":[", 0) == 0);
+  CHECK(r.json.find("\"library\":{\"name\":\"referkit-cpp\"") != std::string::npos);
+  CHECK(r.json.find("\"sentAt\":\"") != std::string::npos);
+  // The signature covers the body exactly as sent (compressed).
+  auto verifier = WebhookVerifier::create({"sign-secret-0123456789"}).value();
+  CHECK(verifier.verify(r.header("X-Referkit-Signature"), r.request.body).ok());
+  CHECK(!verifier.verify(r.header("X-Referkit-Signature"), r.json).ok());
+  TrackerStats s = t.stats();
+  CHECK(s.bytes_uncompressed > s.bytes_sent);
+}
+
+TEST_CASE("a retried batch keeps its id and messageIds; sentAt and attempt change") {
+  Harness h;
+  std::atomic<int> calls{0};
+  h.fake->set_handler([&](const RecordedRequest&) { return FakeTransport::reply(++calls <= 2 ? 503 : 200); });
+  Tracker t = h.open();
+  for (int i = 0; i < 5; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  auto requests = h.fake->requests();
+  REQUIRE(requests.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(requests[i].header("X-Referkit-Batch-Id") == requests[0].header("X-Referkit-Batch-Id"));
+    CHECK(requests[i].header("X-Referkit-Attempt") == std::to_string(i + 1));
+    CHECK(requests[i].message_ids == requests[0].message_ids);
+  }
+  CHECK(t.stats().retried == 2);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(h.waits.size() == 2);
+  for (auto w : h.waits) CHECK(w <= h.options.retry.max_backoff);
+}
+
+TEST_CASE("Retry-After is a floor on the wait, clamped to max_retry_after") {
+  Harness h;
+  h.options.retry.max_retry_after = 60s;
+  std::atomic<int> calls{0};
+  h.fake->set_handler([&](const RecordedRequest&) {
+    switch (++calls) {
+      case 1: return FakeTransport::reply(429, "{}", "7");
+      case 2: return FakeTransport::reply(503, "{}", "100000");
+      default: return FakeTransport::reply(200);
+    }
+  });
+  Tracker t = h.open();
+  REQUIRE(t.track(order(1)).ok());
+  REQUIRE(t.flush(10s).ok());
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(h.waits.size() == 2);
+  CHECK(h.waits[0] >= 7s);
+  CHECK(h.waits[1] == 60s);
+}
+
+TEST_CASE("400 isolates the bad event; the rest are delivered once") {
+  Harness h;
+  h.fake->set_handler([](const RecordedRequest& r) {
+    return FakeTransport::reply(contains(r, "bad-event") ? 400 : 200, "{\"error\":\"bad\"}");
+  });
+  Tracker t = h.open();
+  for (int i = 0; i < 8; ++i) REQUIRE(t.track(order(i, i == 5 ? "bad-event" : "")).ok());
+  REQUIRE(t.flush(10s).ok());
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == 7);
+  CHECK(delivered.count("bad-event") == 0);
+  for (const auto& [id, n] : delivered) CHECK(n == 1);
+  TrackerStats s = t.stats();
+  CHECK(s.acknowledged == 7);
+  CHECK(s.dead_lettered == 1);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(h.dead.size() == 1);
+  CHECK(h.dead[0].message_id == "bad-event");
+  CHECK(h.dead[0].reason.find("400") != std::string::npos);
+}
+
+TEST_CASE("413 splits batches until they fit") {
+  Harness h;
+  h.fake->set_handler([](const RecordedRequest& r) { return FakeTransport::reply(r.message_ids.size() > 3 ? 413 : 200); });
+  Tracker t = h.open();
+  for (int i = 0; i < 10; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == 10);
+  for (const auto& [id, n] : delivered) CHECK(n == 1);
+  // A split batch is a new set of events, so it gets a new batch id.
+  std::set<std::string> ids;
+  for (const auto& r : h.fake->requests()) ids.insert(r.header("X-Referkit-Batch-Id"));
+  CHECK(ids.size() == h.fake->request_count());
+}
+
+TEST_CASE("per-event rejections in a 2xx reply are dead-lettered, not retried") {
+  Harness h;
+  h.fake->set_handler([](const RecordedRequest& r) {
+    return FakeTransport::reply(200, "{\"accepted\":2,\"rejected\":[{\"messageId\":\"" + r.message_ids[1] +
+                                         "\",\"reason\":\"too old\"},{\"messageId\":\"not-ours\",\"reason\":\"x\"}]}");
+  });
+  Tracker t = h.open();
+  for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  CHECK(h.fake->request_count() == 1);
+  TrackerStats s = t.stats();
+  CHECK(s.acknowledged == 2);
+  CHECK(s.dead_lettered == 1);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(h.dead.size() == 1);
+  CHECK(h.dead[0].reason == "too old");
+}
+
+TEST_CASE("a malformed 2xx reply acknowledges the batch") {
+  Harness h;
+  h.fake->set_handler([](const RecordedRequest&) { return FakeTransport::reply(200, "<html>ok</html>"); });
+  Tracker t = h.open();
+  REQUIRE(t.track(order(1)).ok());
+  REQUIRE(t.flush(10s).ok());
+  CHECK(t.stats().acknowledged == 1);
+}
+
+TEST_CASE("credential failures hold events, retry slowly and never drop them") {
+  Harness h;
+  h.options.retry.max_retry_duration = 1ms;
+  std::atomic<int> calls{0};
+  h.fake->set_handler([&](const RecordedRequest&) { return FakeTransport::reply(++calls <= 4 ? 401 : 200); });
+  Tracker t = h.open();
+  REQUIRE(t.track(order(1)).ok());
+  REQUIRE(t.flush(10s).ok());
+  TrackerStats s = t.stats();
+  CHECK(s.acknowledged == 1);
+  CHECK(s.dropped() == 0);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(h.waits.size() == 4);
+  for (auto w : h.waits) CHECK(w == h.options.retry.auth_backoff);
+}
+
+TEST_CASE("retries stop after max_retry_duration; the drop is counted and reported") {
+  Harness h;
+  h.options.retry.initial_backoff = 1s;
+  h.options.retry.max_backoff = 1s;
+  h.options.retry.max_retry_duration = 5s;
+  h.fake->set_handler([](const RecordedRequest&) { return FakeTransport::reply(503); });
+  Tracker t = h.open();
+  for (int i = 0; i < 4; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());  // resolved: dropped
+  TrackerStats s = t.stats();
+  CHECK(s.dropped_retries_exhausted == 4);
+  CHECK(s.acknowledged == 0);
+  CHECK(s.last_error.find("503") != std::string::npos);
+  t.shutdown(1s);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(!h.drops.empty());
+  CHECK(h.drops.back() == std::make_pair(DropReason::kRetriesExhausted, std::size_t{4}));
+}
+
+TEST_CASE("overflow: drop_newest refuses at track() and counts") {
+  Harness h;
+  h.options.max_batch_events = 1;
+  h.options.max_queue_bytes = 64 * 1024;
+  h.fake->hang(true);
+  Tracker t = h.open();
+  Event e = order(0);
+  e.properties.set("pad", std::string(1000, 'p'));
+  int accepted = 0;
+  Status refused;
+  for (int i = 0; i < 1000 && refused.ok(); ++i) {
+    refused = t.track(e);
+    if (refused.ok()) ++accepted;
+  }
+  CHECK(refused.code() == StatusCode::kResourceExhausted);
+  CHECK(accepted > 10);
+  CHECK(accepted < 70);
+  CHECK(t.stats().queued_bytes <= 64 * 1024);
+  CHECK(t.stats().dropped_queue_full == 1);
+  h.fake->hang(false);
+  REQUIRE(t.flush(20s).ok());
+  CHECK(t.stats().acknowledged == static_cast<std::uint64_t>(accepted));
+  t.shutdown(5s);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(!h.drops.empty());
+  CHECK(h.drops.front().first == DropReason::kQueueFull);
+}
+
+TEST_CASE("overflow: drop_oldest evicts queued events and keeps the newest") {
+  Harness h;
+  h.options.max_batch_events = 1;
+  h.options.max_queue_bytes = 64 * 1024;
+  h.options.overflow = OverflowPolicy::kDropOldest;
+  h.fake->hang(true);
+  Tracker t = h.open();
+  const int n = 300;
+  for (int i = 0; i < n; ++i) {
+    Event e = order(i, "id-" + std::to_string(i));
+    e.properties.set("pad", std::string(1000, 'p'));
+    REQUIRE(t.track(e).ok());
+  }
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  h.fake->hang(false);
+  REQUIRE(t.flush(30s).ok());
+  TrackerStats s = t.stats();
+  CHECK(s.dropped_queue_full > 0);
+  CHECK(s.acknowledged + s.dropped_queue_full == static_cast<std::uint64_t>(n));
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.count("id-299") == 1);  // the newest survives
+  CHECK(delivered.count("id-150") == 0);  // older queued ones were evicted
+}
+
+TEST_CASE("overflow: block waits up to block_timeout, then refuses") {
+  Harness h;
+  h.options.max_batch_events = 1;
+  h.options.max_queue_bytes = 64 * 1024;
+  h.options.overflow = OverflowPolicy::kBlock;
+  h.options.block_timeout = 50ms;
+  h.fake->hang(true);
+  Tracker t = h.open();
+  Event e = order(0);
+  e.properties.set("pad", std::string(1000, 'p'));
+  Status s;
+  for (int i = 0; i < 1000 && s.ok(); ++i) s = t.track(e);
+  CHECK(s.code() == StatusCode::kResourceExhausted);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(t.track(e).code() == StatusCode::kResourceExhausted);
+  CHECK(std::chrono::steady_clock::now() - start >= 40ms);
+  h.fake->hang(false);
+}
+
+TEST_CASE("flush and shutdown are bounded against an endpoint that never answers") {
+  Harness h;
+  h.fake->hang(true);
+  Tracker t = h.open();
+  for (int i = 0; i < 5; ++i) REQUIRE(t.track(order(i)).ok());
+  auto start = std::chrono::steady_clock::now();
+  Status flushed = t.flush(200ms);
+  CHECK(flushed.code() == StatusCode::kDeadlineExceeded);
+  CHECK(flushed.message().find("5 events pending") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+
+  start = std::chrono::steady_clock::now();
+  ShutdownReport report = t.shutdown(300ms);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(report.undelivered == 5);
+  CHECK(report.status.code() == StatusCode::kDeadlineExceeded);
+  CHECK(t.stats().dropped_shutdown == 5);
+  CHECK(t.track(order(9)).code() == StatusCode::kFailedPrecondition);
+  std::lock_guard<std::mutex> lk(h.mu);
+  REQUIRE(!h.drops.empty());
+  CHECK(h.drops.back() == std::make_pair(DropReason::kShutdown, std::size_t{5}));
+}
+
+TEST_CASE("shutdown delivers what is queued when the endpoint is up") {
+  Harness h;
+  Tracker t = h.open();
+  for (int i = 0; i < 20; ++i) REQUIRE(t.track(order(i)).ok());
+  ShutdownReport report = t.shutdown(10s);
+  CHECK(report.status.ok());
+  CHECK(report.undelivered == 0);
+  CHECK(h.fake->delivered().size() == 20);
+}
+
+TEST_CASE("bad events are refused at track() with a clear error") {
+  Harness h;
+  Tracker t = h.open();
+  Event anonymous = order(1);
+  anonymous.user_id.clear();
+  CHECK(t.track(anonymous).code() == StatusCode::kInvalidArgument);
+  Event bad_utf8 = order(2);
+  bad_utf8.properties.set("name", "\xc3\x28");
+  CHECK(t.track(bad_utf8).code() == StatusCode::kInvalidArgument);
+  Event huge = order(3);
+  huge.properties.set("blob", std::string(40 * 1024, 'x'));
+  Status too_big = t.track(huge);
+  CHECK(too_big.code() == StatusCode::kInvalidArgument);
+  CHECK(too_big.message().find("32 KiB") != std::string::npos);
+  OrderCompleted missing_order;
+  missing_order.customer.user_id = "u1";
+  missing_order.total = Money{1999, "USD"};
+  Status typed = t.track(missing_order);
+  CHECK(typed.code() == StatusCode::kInvalidArgument);
+  CHECK(typed.message().find("order_id") != std::string::npos);
+  CHECK(t.stats().tracked == 0);
+}
+
+TEST_CASE("open() refuses bad options") {
+  auto refused = [](auto mutate) {
+    Harness h;
+    mutate(h.options);
+    return Tracker::open(h.options).status().code() == StatusCode::kInvalidArgument;
+  };
+  CHECK(refused([](TrackerOptions& o) { o.endpoint = "ftp://x"; }));
+  CHECK(refused([](TrackerOptions& o) { o.write_key.clear(); }));
+  CHECK(refused([](TrackerOptions& o) { o.max_batch_events = 0; }));
+  CHECK(refused([](TrackerOptions& o) { o.max_batch_events = 2501; }));
+  CHECK(refused([](TrackerOptions& o) { o.max_batch_bytes = 1000; }));
+  CHECK(refused([](TrackerOptions& o) { o.max_batch_bytes = 500'001; }));
+  CHECK(refused([](TrackerOptions& o) { o.max_queue_bytes = 1000; }));
+  CHECK(refused([](TrackerOptions& o) { o.gzip_level = 0; }));
+  CHECK(refused([](TrackerOptions& o) { o.http.total_timeout = 0ms; }));
+  CHECK(refused([](TrackerOptions& o) { o.retry.max_backoff = 1ms; }));
+}
+
+TEST_CASE("many producer threads: every event delivered exactly once") {
+  Harness h;
+  h.options.max_batch_events = 100;
+  Tracker t = h.open();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&t, th] {
+      for (int i = 0; i < kPerThread; ++i) CHECK(t.track(order(th * kPerThread + i)).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  REQUIRE(t.flush(30s).ok());
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == kThreads * kPerThread);
+  for (const auto& [id, n] : delivered) REQUIRE(n == 1);
+}
+
+TEST_CASE("a forked child tracks on its own and never resends the parent's events") {
+  Harness h;
+  Tracker t = h.open();
+  for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i, "parent-" + std::to_string(i))).ok());
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The child: its own copy of the fake transport records what this process sends.
+    bool ok = t.track(order(7, "child-7")).ok() && t.flush(10s).ok();
+    auto delivered = h.fake->delivered();
+    ok = ok && delivered.size() == 1 && delivered.count("child-7") == 1 && t.stats().tracked == 1;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  REQUIRE(t.flush(10s).ok());
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == 3);
+  CHECK(delivered.count("child-7") == 0);
+}
+
+}  // TEST_SUITE
