@@ -28,7 +28,8 @@ enum class StatusCode {
   kUnavailable,         // transient: the endpoint is down or overloaded; retrying may succeed
   kDeadlineExceeded,    // a timeout elapsed before the operation completed
   kFailedPrecondition,  // the object is in the wrong state (for example already shut down)
-  kInternal,            // a bug or an unexpected failure of a dependency
+  kDataLoss,            // events were dropped or refused by the server; stats() has the counts
+  kInternal,            // a bug or an unexpected failure of a dependency (keep it last)
 };
 
 // The stable lowercase name of a code ("bad_signature"), as printed by the CLI.

@@ -143,16 +143,18 @@ class REFERKIT_EXPORT Tracker {
   // Validates, serializes and enqueues. Never does I/O; never blocks unless the overflow policy
   // is kBlock. kInvalidArgument for a bad event (invalid UTF-8, no user id, too big...),
   // kResourceExhausted when the queue is full, kFailedPrecondition after shutdown.
-  Status track(Event event);
+  Status track(const Event& event);
   template <typename Typed>
   Status track(const Typed& typed) {
     auto event = to_event(typed);
     if (!event) return event.status();
-    return track(std::move(*event));
+    return track(*event);
   }
 
-  // Waits until every event tracked before the call is acknowledged or dead-lettered, or the
-  // timeout passes (kDeadlineExceeded). Never longer than the timeout.
+  // Waits until every event tracked before the call is resolved, and says whether it was
+  // delivered: OK when all were acknowledged; kDataLoss when events were dropped or refused by
+  // the server while it waited (stats() and the callbacks say which); kDeadlineExceeded when the
+  // timeout passed first. Never waits longer than the timeout.
   Status flush(std::chrono::milliseconds timeout);
 
   // Stops accepting events, sends what it can within the timeout, cancels what is in flight,

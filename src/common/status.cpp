@@ -18,6 +18,7 @@ std::string_view to_string(StatusCode code) noexcept {
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kDeadlineExceeded: return "deadline_exceeded";
     case StatusCode::kFailedPrecondition: return "failed_precondition";
+    case StatusCode::kDataLoss: return "data_loss";
     case StatusCode::kInternal: return "internal";
   }
   return "unknown";

@@ -72,7 +72,7 @@ Tracker::Impl::Impl(TrackerOptions opts, std::shared_ptr<Transport> t)
       work_cv(std::make_unique<std::condition_variable>()),
       space_cv(std::make_unique<std::condition_variable>()),
       done_cv(std::make_unique<std::condition_variable>()),
-      queue(options.max_queue_bytes) {
+      queue(options.max_queue_bytes, options.max_batch_events, batch_event_bytes) {
   std::string endpoint = options.endpoint;
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   url = endpoint + "/v1/batch";
@@ -149,7 +149,7 @@ Result<Tracker> Tracker::open(TrackerOptions options) {
   return Tracker(std::move(impl));
 }
 
-Status Tracker::track(Event event) {
+Status Tracker::track(const Event& event) {
   Impl& s = *impl_;
   if (s.needs_worker.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> lk(s.mu);
@@ -174,6 +174,7 @@ Status Tracker::track(Event event) {
     if (s.options.overflow == OverflowPolicy::kDropOldest) {
       const std::size_t evicted = s.queue.evict_for(cost);
       s.stats.dropped_queue_full += evicted;
+      s.lost += evicted;
       s.unreported_queue_full += evicted;
     } else if (s.options.overflow == OverflowPolicy::kBlock) {
       ++s.blocked_producers;
@@ -193,12 +194,12 @@ Status Tracker::track(Event event) {
   }
   q.seq = s.next_seq++;
   const bool was_empty = s.queue.empty();
-  const std::size_t bytes_before = s.queue.queued_bytes();
+  const bool was_full = s.queue.front_batch_full();
   s.queue.push(std::move(q));
   ++s.stats.tracked;
-  // Wake the worker only when it has something new to decide, not on every event.
-  const bool wake = was_empty || s.queue.size() == s.options.max_batch_events ||
-                    (bytes_before < s.batch_event_bytes && s.queue.queued_bytes() >= s.batch_event_bytes);
+  // Wake the worker only when it has something new to decide (a first event, a first full
+  // batch), not on every event.
+  const bool wake = was_empty || (!was_full && s.queue.front_batch_full());
   lk.unlock();
   if (wake) s.work_cv->notify_one();
   return {};
@@ -209,10 +210,17 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
   const auto deadline = SteadyClock::now() + timeout;
   std::unique_lock<std::mutex> lk(s.mu);
   const std::uint64_t target = s.next_seq - 1;
-  if (s.resolved_through(target)) return {};
+  const std::uint64_t lost_before = s.lost;
+  auto outcome = [&]() -> Status {
+    const std::uint64_t lost = s.lost - lost_before;
+    if (lost == 0) return {};
+    return Status(StatusCode::kDataLoss, std::to_string(lost) + " events were dropped or refused by the server "
+                                         "while flushing; see stats()");
+  };
+  if (s.resolved_through(target)) return outcome();
   s.flush_through = std::max(s.flush_through, target);
   s.work_cv->notify_one();
-  if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return {};
+  if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return outcome();
   const std::uint64_t pending = s.queue.size() + s.inflight_count;
   return Status(StatusCode::kDeadlineExceeded,
                 "flush timed out with " + std::to_string(pending) + " events pending" +

@@ -56,6 +56,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   bool worker_exited = false;
   std::optional<ShutdownReport> shutdown_report;
   TrackerStats stats;
+  std::uint64_t lost = 0;  // tracked events dropped or dead-lettered so far, for flush()
   std::unique_ptr<std::thread> worker;
   std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
 

@@ -56,14 +56,14 @@ void Tracker::Impl::run_worker() {
       work_cv->wait(lk);
       continue;
     }
-    const bool full = queue.size() >= options.max_batch_events || queue.queued_bytes() >= batch_event_bytes;
+    const bool full = queue.front_batch_full();
     const auto due = queue.front().enqueued + options.flush_interval;
     if (!stopping && !full && queue.front().seq > flush_through && SteadyClock::now() < due) {
       work_cv->wait_until(lk, due);
       continue;
     }
     Batch batch;
-    queue.take(options.max_batch_events, batch_event_bytes, batch.events);
+    queue.take(batch.events);
     batch.id = detail::make_uuid_v7(options.clock());
     inflight_min_seq = batch.events.front().seq;
     inflight_count = batch.events.size();
@@ -114,6 +114,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       stats.acknowledged += acknowledged;
       stats.dead_lettered += dead.size();
       if (why == DropReason::kRetriesExhausted) stats.dropped_retries_exhausted += dropped;
+      lost += dead.size() + dropped;
       queue.release(done.charged_bytes());
       inflight_count -= done.events.size();
       inflight_min_seq = pending.empty() ? 0 : pending.back().events.front().seq;

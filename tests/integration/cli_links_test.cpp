@@ -455,12 +455,14 @@ TEST_CASE("link create --help mentions every flag") {
   }
 }
 
-TEST_CASE("referkit demo runs with a throwaway key") {
+TEST_CASE("referkit demo plays a journey into a real ingest server") {
   RunResult r = cli({"demo"}, without_keys());
   INFO(r.describe());
   CHECK(r.exit_code() == 0);
-  CHECK(r.out.find("all as expected") != std::string::npos);
-  CHECK(r.out.find("UNEXPECTED") == std::string::npos);
+  CHECK(r.out.find("20 events tracked") != std::string::npos);
+  CHECK(r.out.find("20/20 acknowledged") != std::string::npos);
+  CHECK(r.out.find("the server stored 20 events") != std::string::npos);
+  CHECK(r.out.find("all delivered and stored.") != std::string::npos);
 }
 
 TEST_CASE("referkit demo uses REFERKIT_LINK_KEYS when set") {
@@ -468,7 +470,7 @@ TEST_CASE("referkit demo uses REFERKIT_LINK_KEYS when set") {
   INFO(r.describe());
   CHECK(r.exit_code() == 0);
   CHECK(r.out.find("(key id live-1)") != std::string::npos);
-  CHECK(r.out.find("all as expected") != std::string::npos);
+  CHECK(r.out.find("all delivered and stored.") != std::string::npos);
 }
 
 TEST_CASE("no subcommand is a usage error") {

@@ -221,7 +221,7 @@ TEST_CASE("Process hands over stdout line by line") {
   auto summary = demo.wait_for_line("Summary:", std::chrono::seconds(30));
   INFO(demo.stderr_text());
   REQUIRE(summary.has_value());
-  CHECK(summary->find("all as expected") != std::string::npos);
+  CHECK(summary->find("all delivered and stored.") != std::string::npos);
   // Nothing follows the summary: the output ends and the child exits 0.
   CHECK_FALSE(demo.read_line(std::chrono::seconds(30)).has_value());
   CHECK(demo.stdout_closed());

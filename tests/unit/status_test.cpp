@@ -54,6 +54,7 @@ TEST_CASE("every status code has its stable lowercase name") {
       {StatusCode::kUnavailable, "unavailable"},
       {StatusCode::kDeadlineExceeded, "deadline_exceeded"},
       {StatusCode::kFailedPrecondition, "failed_precondition"},
+      {StatusCode::kDataLoss, "data_loss"},
       {StatusCode::kInternal, "internal"},
   };
   std::set<std::string> seen;

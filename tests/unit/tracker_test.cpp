@@ -184,7 +184,7 @@ TEST_CASE("400 isolates the bad event; the rest are delivered once") {
   });
   Tracker t = h.open();
   for (int i = 0; i < 8; ++i) REQUIRE(t.track(order(i, i == 5 ? "bad-event" : "")).ok());
-  REQUIRE(t.flush(10s).ok());
+  CHECK(t.flush(10s).code() == StatusCode::kDataLoss);  // one event refused
   auto delivered = h.fake->delivered();
   CHECK(delivered.size() == 7);
   CHECK(delivered.count("bad-event") == 0);
@@ -221,7 +221,7 @@ TEST_CASE("per-event rejections in a 2xx reply are dead-lettered, not retried") 
   });
   Tracker t = h.open();
   for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
-  REQUIRE(t.flush(10s).ok());
+  CHECK(t.flush(10s).code() == StatusCode::kDataLoss);  // one event refused
   CHECK(h.fake->request_count() == 1);
   TrackerStats s = t.stats();
   CHECK(s.acknowledged == 2);
@@ -264,7 +264,7 @@ TEST_CASE("retries stop after max_retry_duration; the drop is counted and report
   h.fake->set_handler([](const RecordedRequest&) { return FakeTransport::reply(503); });
   Tracker t = h.open();
   for (int i = 0; i < 4; ++i) REQUIRE(t.track(order(i)).ok());
-  REQUIRE(t.flush(10s).ok());  // resolved: dropped
+  CHECK(t.flush(10s).code() == StatusCode::kDataLoss);  // resolved, but dropped
   TrackerStats s = t.stats();
   CHECK(s.dropped_retries_exhausted == 4);
   CHECK(s.acknowledged == 0);
@@ -273,6 +273,61 @@ TEST_CASE("retries stop after max_retry_duration; the drop is counted and report
   std::lock_guard<std::mutex> lk(h.mu);
   REQUIRE(!h.drops.empty());
   CHECK(h.drops.back() == std::make_pair(DropReason::kRetriesExhausted, std::size_t{4}));
+}
+
+TEST_CASE("the reply table: which codes retry with backoff and which hold the events") {
+  for (int code : {408, 500, 502, 503, 504, 0}) {  // 0: no HTTP answer (connection error)
+    Harness h;
+    std::atomic<int> calls{0};
+    h.fake->set_handler([&](const RecordedRequest&) {
+      if (++calls > 1) return FakeTransport::reply(200);
+      if (code == 0) {
+        HttpResponse dropped;
+        dropped.status = Status(StatusCode::kUnavailable, "connection reset");
+        return dropped;
+      }
+      return FakeTransport::reply(code);
+    });
+    Tracker t = h.open();
+    REQUIRE(t.track(order(1)).ok());
+    REQUIRE(t.flush(10s).ok());
+    std::lock_guard<std::mutex> lk(h.mu);
+    REQUIRE_MESSAGE(h.waits.size() == 1, code);
+    CHECK_MESSAGE(h.waits[0] <= h.options.retry.initial_backoff, code);  // first retry: full jitter up to initial
+  }
+  for (int code : {403, 404, 501, 505, 302}) {
+    Harness h;
+    h.options.retry.max_retry_duration = 1ms;  // holding is never cut short by the retry cap
+    std::atomic<int> calls{0};
+    h.fake->set_handler([&](const RecordedRequest&) { return FakeTransport::reply(++calls <= 2 ? code : 200); });
+    Tracker t = h.open();
+    REQUIRE(t.track(order(1)).ok());
+    REQUIRE(t.flush(10s).ok());
+    CHECK(t.stats().dropped() == 0);
+    std::lock_guard<std::mutex> lk(h.mu);
+    REQUIRE_MESSAGE(h.waits.size() == 2, code);
+    CHECK(h.waits[0] == h.options.retry.auth_backoff);
+  }
+}
+
+TEST_CASE("batches are cut by bytes as well as by count") {
+  Harness h;
+  h.options.max_batch_bytes = 40'000;
+  Tracker t = h.open();
+  for (int i = 0; i < 30; ++i) {
+    Event e = order(i);
+    e.properties.set("pad", std::string(4'000, 'p'));
+    REQUIRE(t.track(e).ok());
+  }
+  REQUIRE(t.flush(10s).ok());
+  auto requests = h.fake->requests();
+  CHECK(requests.size() >= 3);
+  std::size_t events = 0;
+  for (const auto& r : requests) {
+    CHECK(r.json.size() <= 40'000);
+    events += r.message_ids.size();
+  }
+  CHECK(events == 30);
 }
 
 TEST_CASE("overflow: drop_newest refuses at track() and counts") {

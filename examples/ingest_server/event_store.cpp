@@ -1,0 +1,240 @@
+#include "event_store.hpp"
+
+#include "sqlite_handle.hpp"
+#include "wal_checkpointer.hpp"
+
+namespace referkit::ingest {
+namespace {
+
+// message_id is the key. The index on event serves /v1/stats and the funnel page (GROUP BY
+// event) without reading every row's JSON.
+constexpr const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS events ("
+    " message_id TEXT PRIMARY KEY NOT NULL,"
+    " type TEXT NOT NULL,"
+    " event TEXT,"
+    " user_id TEXT,"
+    " anonymous_id TEXT,"
+    " timestamp TEXT,"
+    " received_at TEXT NOT NULL,"
+    " json TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_by_event ON events(event);";
+
+// ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: only a repeated messageId is skipped;
+// any other constraint failure stays an error instead of a silently missing row.
+constexpr const char* kInsert =
+    "INSERT INTO events(message_id, type, event, user_id, anonymous_id, timestamp, received_at, json)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(message_id) DO NOTHING";
+
+// The background checkpointer is asked to run once the log holds this many pages (SQLite's own
+// auto-checkpoint threshold). Past the hard limit (256 MiB of 4 KiB pages) it is not keeping up,
+// and the writer checkpoints itself, so the log stays bounded whatever happens.
+constexpr int kCheckpointPages = 1'000;
+constexpr int kWriterCheckpointPages = 65'536;
+
+Status failure(sqlite3* db, std::string_view what) { return Status(StatusCode::kInternal, sqlite_error(db, what)); }
+
+Result<Connection> open_connection(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  Connection db(raw);  // closes it on failure too
+  if (rc != SQLITE_OK) return failure(db.get(), "cannot open " + path);
+  sqlite3_extended_result_codes(db.get(), 1);
+  // Another process (a test, an operator's sqlite3 shell) may hold a lock briefly.
+  sqlite3_busy_timeout(db.get(), 5'000);
+  return db;
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) == SQLITE_OK) return {};
+  Status s(StatusCode::kInternal, std::string(sql) + ": " + (message != nullptr ? message : sqlite3_errmsg(db)));
+  sqlite3_free(message);
+  return s;
+}
+
+Result<Statement> prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+    return failure(db, std::string("cannot prepare ") + sql);
+  }
+  return Statement(raw);
+}
+
+int bind_optional(sqlite3_stmt* s, int index, const std::optional<std::string_view>& text) {
+  return text ? bind_text(s, index, *text) : sqlite3_bind_null(s, index);
+}
+
+// WAL lets readers run beside the writer and makes a commit one append to the log.
+// synchronous=NORMAL: a commit does not wait for fsync (only checkpoints do); a power cut may
+// lose the last commits but never corrupts the file.
+Status configure_writer(sqlite3* db) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr) != SQLITE_OK) {
+    return failure(db, "PRAGMA journal_mode");
+  }
+  Statement mode(raw);
+  const bool wal = sqlite3_step(mode.get()) == SQLITE_ROW &&
+                   std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0))) == "wal";
+  if (!wal) return Status(StatusCode::kInternal, "the database cannot use WAL mode (is it on a network file system?)");
+  // A log that grew during a burst is cut back to 64 MiB when it restarts.
+  if (Status s = exec(db, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  return exec(db, kSchema);
+}
+
+}  // namespace
+
+struct EventStore::Impl {
+  std::mutex write_mutex;
+  Connection writer;
+  Statement insert, begin, commit, rollback;
+
+  std::mutex read_mutex;
+  Connection reader;
+  Statement count_all, count_by_event;
+
+  std::unique_ptr<WalCheckpointer> checkpointer;  // set before the first store, reset at close
+
+  bool closed = false;  // guarded by both mutexes: set with both held
+
+  // Runs after every commit on the writer, with write_mutex held.
+  static int on_commit(void* self, sqlite3* db, const char*, int wal_pages) {
+    auto* impl = static_cast<Impl*>(self);
+    if (wal_pages >= kWriterCheckpointPages) {
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (wal_pages >= kCheckpointPages && impl->checkpointer) {
+      impl->checkpointer->request();
+    }
+    return SQLITE_OK;
+  }
+
+  Status run(sqlite3_stmt* s) {
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? Status() : failure(writer.get(), sqlite3_sql(s));
+  }
+};
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventStore::~EventStore() { (void)close(); }
+
+Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  auto writer = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!writer) return writer.status();
+  impl->writer = std::move(*writer);
+  if (Status s = configure_writer(impl->writer.get()); !s.ok()) return s;
+  auto checkpointer = WalCheckpointer::start(path);
+  if (!checkpointer) return checkpointer.status();
+  impl->checkpointer = std::move(*checkpointer);
+  // Replaces SQLite's auto-checkpoint (itself a WAL hook) on the writer.
+  sqlite3_wal_hook(impl->writer.get(), &Impl::on_commit, impl.get());
+  auto reader = open_connection(path, SQLITE_OPEN_READONLY);
+  if (!reader) return reader.status();
+  impl->reader = std::move(*reader);
+
+  struct Prepared {
+    sqlite3* db;
+    Statement* into;
+    const char* sql;
+  };
+  const Prepared statements[] = {
+      {impl->writer.get(), &impl->insert, kInsert},
+      {impl->writer.get(), &impl->begin, "BEGIN IMMEDIATE"},
+      {impl->writer.get(), &impl->commit, "COMMIT"},
+      {impl->writer.get(), &impl->rollback, "ROLLBACK"},
+      {impl->reader.get(), &impl->count_all, "SELECT count(*) FROM events"},
+      {impl->reader.get(), &impl->count_by_event,
+       "SELECT event, count(*) FROM events WHERE event IS NOT NULL GROUP BY event ORDER BY event"},
+  };
+  for (const Prepared& p : statements) {
+    auto statement = prepare(p.db, p.sql);
+    if (!statement) return statement.status();
+    *p.into = std::move(*statement);
+  }
+  return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
+}
+
+Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, std::string_view received_at) {
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.write_mutex);
+  if (d.closed) return Status(StatusCode::kFailedPrecondition, "the event store is closed");
+  if (Status s = d.run(d.begin.get()); !s.ok()) return s;
+  StoreResult result;
+  sqlite3_stmt* insert = d.insert.get();
+  for (const AcceptedEvent& e : events) {
+    int rc = bind_text(insert, 1, e.message_id);
+    if (rc == SQLITE_OK) rc = bind_text(insert, 2, e.type);
+    if (rc == SQLITE_OK) rc = bind_optional(insert, 3, e.event);
+    if (rc == SQLITE_OK) rc = bind_optional(insert, 4, e.user_id);
+    if (rc == SQLITE_OK) rc = bind_optional(insert, 5, e.anonymous_id);
+    if (rc == SQLITE_OK) rc = bind_optional(insert, 6, e.timestamp);
+    if (rc == SQLITE_OK) rc = bind_text(insert, 7, received_at);
+    if (rc == SQLITE_OK) rc = bind_text(insert, 8, e.json);
+    if (rc == SQLITE_OK) rc = sqlite3_step(insert);
+    sqlite3_reset(insert);
+    if (rc != SQLITE_DONE) {
+      Status error = failure(d.writer.get(), "insert");
+      (void)d.run(d.rollback.get());
+      return error;
+    }
+    // One row or none: none means this messageId is already stored.
+    if (sqlite3_changes(d.writer.get()) == 1) {
+      ++result.inserted;
+    } else {
+      ++result.duplicates;
+    }
+  }
+  sqlite3_clear_bindings(insert);  // the bound views die with the caller's batch
+  if (Status s = d.run(d.commit.get()); !s.ok()) {
+    (void)d.run(d.rollback.get());
+    return s;
+  }
+  return result;
+}
+
+Result<StoredCounts> EventStore::counts() {
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.read_mutex);
+  if (d.closed) return Status(StatusCode::kFailedPrecondition, "the event store is closed");
+  StoredCounts counts;
+  sqlite3_stmt* all = d.count_all.get();
+  const int rc = sqlite3_step(all);
+  if (rc == SQLITE_ROW) counts.events = static_cast<std::uint64_t>(sqlite3_column_int64(all, 0));
+  sqlite3_reset(all);
+  if (rc != SQLITE_ROW) return failure(d.reader.get(), "count");
+  sqlite3_stmt* by_event = d.count_by_event.get();
+  int step = SQLITE_ROW;
+  while ((step = sqlite3_step(by_event)) == SQLITE_ROW) {
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(by_event, 0));
+    const auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(by_event, 0));
+    counts.by_event.emplace_back(std::string(name != nullptr ? name : "", bytes),
+                                 static_cast<std::uint64_t>(sqlite3_column_int64(by_event, 1)));
+  }
+  sqlite3_reset(by_event);
+  if (step != SQLITE_DONE) return failure(d.reader.get(), "count by event");
+  return counts;
+}
+
+Status EventStore::close() {
+  Impl& d = *impl_;
+  std::scoped_lock lock(d.write_mutex, d.read_mutex);
+  if (d.closed) return {};
+  d.closed = true;
+  d.checkpointer.reset();  // joins it: the final checkpoint below must be the only one
+  for (Statement* s : {&d.insert, &d.begin, &d.commit, &d.rollback, &d.count_all, &d.count_by_event}) s->reset();
+  d.reader.reset();
+  Status status;
+  // TRUNCATE: copy the whole log into the database and empty it, so the file stands alone.
+  if (sqlite3_wal_checkpoint_v2(d.writer.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) != SQLITE_OK) {
+    status = failure(d.writer.get(), "WAL checkpoint");
+  }
+  sqlite3* db = d.writer.release();
+  if (sqlite3_close(db) != SQLITE_OK && status.ok()) {
+    status = failure(db, "close");
+    sqlite3_close_v2(db);
+  }
+  return status;
+}
+
+}  // namespace referkit::ingest

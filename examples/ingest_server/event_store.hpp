@@ -1,0 +1,63 @@
+// Accepted events in SQLite, keyed by messageId: storing an id that is already there is a
+// duplicate, not a second row. That is what turns the SDK's at-least-once delivery into
+// exactly-once storage.
+//
+// Three connections, each used by one thread at a time: the writer (WAL, synchronous=NORMAL)
+// behind a mutex, since SQLite allows one writer at a time anyway and one connection avoids
+// SQLITE_BUSY between our own threads; each batch is one transaction with prepared statements.
+// A reader for /v1/stats behind its own mutex (WAL lets it run while a batch is written). And
+// the background checkpointer's (wal_checkpointer.hpp).
+#ifndef REFERKIT_INGEST_EVENT_STORE_HPP
+#define REFERKIT_INGEST_EVENT_STORE_HPP
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "batch_validator.hpp"
+#include "referkit/status.hpp"
+
+namespace referkit::ingest {
+
+struct StoreResult {
+  std::uint64_t inserted = 0;
+  std::uint64_t duplicates = 0;
+};
+
+struct StoredCounts {
+  std::uint64_t events = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> by_event;  // event name -> rows, by name
+};
+
+class EventStore {
+ public:
+  // Opens or creates the database file and its schema. kInternal with SQLite's message when the
+  // file cannot be opened or is not a database.
+  static Result<std::unique_ptr<EventStore>> open(const std::string& path);
+  ~EventStore();
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  // Stores the events in one transaction, received_at on every row. All or nothing: on error
+  // the transaction is rolled back and the caller answers 5xx so the client retries.
+  Result<StoreResult> store(const std::vector<AcceptedEvent>& events, std::string_view received_at);
+
+  Result<StoredCounts> counts();
+
+  // Checkpoints the WAL into the main file and closes both connections; the file is then
+  // complete on its own. Idempotent; later calls to store() fail.
+  Status close();
+
+ private:
+  struct Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace referkit::ingest
+
+#endif  // REFERKIT_INGEST_EVENT_STORE_HPP

@@ -1,0 +1,62 @@
+// A small HTTP/1.1 server: one poll() loop owns every socket (accepting, reading, writing,
+// timeouts) and hands each complete request to a worker pool, whose answers come back through a
+// queue and a wake-up pipe. Loopback ingest needs nothing more, and owning the socket code is
+// what lets the server refuse an oversized body before reading it, bound the header block, and
+// drop a connection without a reply on purpose (fault injection).
+//
+// Bounded everywhere: connections, head and body sizes (HttpLimits), the time a request may take
+// to arrive, idle keep-alive time, the time a reply may take to leave, and the shutdown drain.
+#ifndef REFERKIT_INGEST_HTTP_SERVER_HPP
+#define REFERKIT_INGEST_HTTP_SERVER_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "http_message.hpp"
+#include "http_request_parser.hpp"
+
+namespace referkit::ingest {
+
+struct HttpServerOptions {
+  HttpLimits limits;
+  std::size_t workers = 2;
+  std::size_t max_connections = 256;  // more are accepted and closed at once
+  std::chrono::milliseconds idle_timeout{30'000};     // keep-alive connection with no request
+  std::chrono::milliseconds request_timeout{30'000};  // first byte of a request to its last
+  std::chrono::milliseconds write_timeout{30'000};    // a reply the client does not read
+  // After the last reply on a connection that is closing: keep reading (and discarding) this
+  // long, so that closing with unread input (the kernel then sends a reset) cannot destroy the
+  // reply before the client has read it, e.g. a 413 sent while the client is still uploading.
+  std::chrono::milliseconds linger{2'000};
+  std::chrono::milliseconds drain_timeout{10'000};  // shutdown: in-flight requests get this long
+};
+
+// Called on worker threads, several at once; must be thread-safe. It may take the body (move).
+// An exception becomes a 500.
+using RequestHandler = std::function<HttpResponse(HttpRequest&)>;
+
+class HttpServer {
+ public:
+  // Takes ownership of `listen_fd` (non-blocking, listening). Starts the workers.
+  HttpServer(int listen_fd, RequestHandler handler, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves on the calling thread until `stop_fd` becomes readable (see stop_signals.hpp). Then
+  // it stops accepting, closes idle connections, lets requests in progress finish and their
+  // replies go out (each with "Connection: close"), and returns once every connection is closed
+  // or drain_timeout has passed; a second byte on stop_fd cuts the drain short. Every request
+  // handed to a worker has finished when it returns. Call once.
+  void run(int stop_fd);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace referkit::ingest
+
+#endif  // REFERKIT_INGEST_HTTP_SERVER_HPP

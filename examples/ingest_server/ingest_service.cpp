@@ -1,0 +1,201 @@
+#include "ingest_service.hpp"
+
+#include "funnel_page.hpp"
+#include "json/json_writer.hpp"
+#include "referkit/time.hpp"
+#include "stats_json.hpp"
+#include "transport/gzip.hpp"
+
+namespace referkit::ingest {
+namespace {
+
+HttpResponse method_not_allowed(std::string_view allow) {
+  HttpResponse r = HttpResponse::error(405, "use " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+HttpResponse unauthorized(std::string_view reason) {
+  HttpResponse r = HttpResponse::error(401, reason);
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"referkit-ingest\"");
+  return r;
+}
+
+// {"accepted":N,"duplicates":M,"rejected":[{"messageId":..,"reason":..}]}
+std::string batch_reply(const StoreResult& stored, const std::vector<EventRejection>& rejected) {
+  std::string out;
+  detail::JsonWriter w(out);
+  w.begin_object();
+  w.key("accepted").value(stored.inserted);
+  w.key("duplicates").value(stored.duplicates);
+  w.key("rejected").begin_array();
+  // messageIds come from validated JSON strings, so they are valid UTF-8 as the writer requires.
+  for (const EventRejection& r : rejected) {
+    w.begin_object().key("messageId").value(r.message_id).key("reason").value(r.reason).end_object();
+  }
+  w.end_array();
+  w.end_object();
+  return out;
+}
+
+// A header value echoed in a reply: printable ASCII only (the JSON writer needs valid UTF-8,
+// and header values may hold any byte), and short.
+std::string printable(std::string_view value) {
+  std::string out;
+  for (char c : value.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+}  // namespace
+
+IngestService::IngestService(IngestConfig config, EventStore& store)
+    : config_(std::move(config)), store_(store), faults_(config_.faults) {}
+
+HttpResponse IngestService::handle(HttpRequest& request) {
+  const std::string_view path = request.path();
+  if (path == "/v1/batch") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return batch(request);
+  }
+  if (path == "/v1/stats") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return stats();
+  }
+  if (path == "/") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return page();
+  }
+  return HttpResponse::error(404, "no such endpoint; the API is POST /v1/batch");
+}
+
+std::optional<HttpResponse> IngestService::authenticate(const HttpRequest& request, bool& key_in_body) {
+  const auto authorization = request.header("Authorization");
+  const auto user = authorization ? basic_auth_user(*authorization) : std::nullopt;
+  const char* failure = nullptr;
+  // Segment's newer SDKs send the write key in the body ("writeKey") instead of Basic
+  // credentials; that is checked once the body is decoded.
+  key_in_body = !authorization;
+  if (!authorization) {
+    // checked in batch()
+  } else if (!user) {
+    failure = "malformed Authorization header: expected Basic base64(writeKey + \":\")";
+  } else if (!config_.write_keys.accepts(*user)) {
+    failure = "unknown write key";
+  }
+  if (failure == nullptr && config_.signature) {
+    // Verified over the body exactly as received (compressed, if it was): that is what was signed.
+    const auto header = request.header(kSignatureHeader);
+    if (!header) {
+      failure = "missing signature";
+    } else {
+      auto verified = config_.signature->verify(*header, request.body);
+      if (!verified) failure = verified.status().code() == StatusCode::kExpired ? "stale signature" : "bad signature";
+    }
+  }
+  if (failure == nullptr) return std::nullopt;
+  ++counters_.auth_failures;
+  return unauthorized(failure);
+}
+
+std::optional<HttpResponse> IngestService::decode(HttpRequest& request, std::string& json) {
+  const std::string_view encoding = request.header("Content-Encoding").value_or("identity");
+  if (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")) {
+    // Bounded: a few KB of gzip can claim gigabytes; inflation stops at the limit.
+    auto inflated = detail::gzip_decompress(request.body, config_.max_decoded_bytes);
+    if (!inflated) {
+      const bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
+      return HttpResponse::error(too_big ? 413 : 400, inflated.status().message());
+    }
+    json = std::move(*inflated);
+    return std::nullopt;
+  }
+  if (!iequals(encoding, "identity")) {
+    return HttpResponse::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
+  }
+  if (request.body.size() > config_.max_decoded_bytes) {
+    return HttpResponse::error(413, "the body exceeds " + std::to_string(config_.max_decoded_bytes) + " bytes");
+  }
+  json = std::move(request.body);
+  return std::nullopt;
+}
+
+HttpResponse IngestService::batch(HttpRequest& request) {
+  ++counters_.requests;
+  bool key_in_body = false;
+  if (auto refusal = authenticate(request, key_in_body)) return std::move(*refusal);
+
+  // Faults come after authentication (a wrong key is always reported as such) and before any
+  // work, like an overloaded server that sheds load at the door.
+  const FaultPlan plan = faults_.next();
+  if (plan.throttle) {
+    ++counters_.throttle_faults;
+    HttpResponse r = HttpResponse::error(429, "throttled (fault injection)");
+    r.headers.emplace_back("Retry-After", std::to_string(config_.faults.retry_after.count()));
+    return r;
+  }
+  if (plan.fail) {
+    ++counters_.fail_faults;
+    return HttpResponse::error(503, "unavailable (fault injection)");
+  }
+
+  std::string json;
+  if (auto refusal = decode(request, json)) {
+    ++counters_.bad_requests;
+    return std::move(*refusal);
+  }
+  // One parser per worker thread: its buffers are reused from batch to batch.
+  thread_local simdjson::dom::parser parser;
+  if (key_in_body) {
+    std::string_view key;
+    simdjson::dom::element root;
+    if (parser.parse(json).get(root) || root["writeKey"].get_string().get(key) || !config_.write_keys.accepts(key)) {
+      ++counters_.auth_failures;
+      return unauthorized("no credentials: send HTTP Basic with the write key as user name, or \"writeKey\" in the body");
+    }
+  }
+  const BatchVerdict verdict = validate_batch(json, parser, config_.batch);
+  if (verdict.refused()) {
+    ++counters_.bad_requests;
+    return HttpResponse::error(400, verdict.error);
+  }
+  auto stored = store_.store(verdict.accepted, format_rfc3339(now_ms()));
+  if (!stored) {
+    // 500 is retried by the SDK; the transaction was rolled back, so the retry loses nothing.
+    return HttpResponse::error(500, "could not store the batch: " + stored.status().message());
+  }
+  ++counters_.batches;
+  counters_.duplicates += stored->duplicates;
+  counters_.rejected += verdict.rejected.size();
+
+  HttpResponse response = HttpResponse::json(200, batch_reply(*stored, verdict.rejected));
+  if (plan.drop) {
+    ++counters_.drop_faults;
+    response.drop_connection = true;  // stored, but the client never hears so and sends it again
+  }
+  response.delay = config_.faults.delay;
+  return response;
+}
+
+HttpResponse IngestService::stats() {
+  auto stored = store_.counts();
+  if (!stored) return HttpResponse::error(500, stored.status().message());
+  HttpResponse r = HttpResponse::json(200, render_stats_json(counters(), *stored));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse IngestService::page() {
+  auto stored = store_.counts();
+  if (!stored) return HttpResponse::error(500, stored.status().message());
+  HttpResponse r;
+  r.status = 200;
+  r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  // The page is self-contained: forbid loading anything else, even if text in it were hostile.
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.body = render_funnel_page(counters(), *stored);
+  return r;
+}
+
+}  // namespace referkit::ingest

@@ -1,0 +1,53 @@
+// The ingest API itself, on top of plain HTTP requests: authentication, content encoding and
+// limits, the signature, fault injection, validation, storage and the reply; plus the stats
+// endpoint and the funnel page. Thread-safe: the server calls handle() from several workers.
+#ifndef REFERKIT_INGEST_INGEST_SERVICE_HPP
+#define REFERKIT_INGEST_INGEST_SERVICE_HPP
+
+#include <cstddef>
+#include <optional>
+
+#include "basic_auth.hpp"
+#include "batch_validator.hpp"
+#include "event_store.hpp"
+#include "fault_injector.hpp"
+#include "http_message.hpp"
+#include "ingest_stats.hpp"
+#include "referkit/webhooks.hpp"
+
+namespace referkit::ingest {
+
+struct IngestConfig {
+  WriteKeys write_keys{{}};
+  std::optional<WebhookVerifier> signature;  // set: every batch must carry a valid signature
+  FaultOptions faults;
+  std::size_t max_decoded_bytes = 500'000;  // the contract's 500 KB batch limit, after gunzip
+  BatchLimits batch;
+};
+
+class IngestService {
+ public:
+  IngestService(IngestConfig config, EventStore& store);
+
+  HttpResponse handle(HttpRequest& request);
+
+  CounterSnapshot counters() const { return snapshot(counters_); }
+
+ private:
+  HttpResponse batch(HttpRequest& request);
+  HttpResponse stats();
+  HttpResponse page();
+  // Write key, then signature; nullopt when the request may go on.
+  std::optional<HttpResponse> authenticate(const HttpRequest& request, bool& key_in_body);
+  // The body as JSON text (gunzipped if need be), or the refusal.
+  std::optional<HttpResponse> decode(HttpRequest& request, std::string& json);
+
+  IngestConfig config_;
+  EventStore& store_;
+  FaultInjector faults_;
+  IngestCounters counters_;
+};
+
+}  // namespace referkit::ingest
+
+#endif  // REFERKIT_INGEST_INGEST_SERVICE_HPP
