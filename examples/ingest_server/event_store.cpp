@@ -1,13 +1,14 @@
 #include "event_store.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "sqlite_handle.hpp"
 #include "wal_checkpointer.hpp"
 
 namespace referkit::ingest {
 namespace {
 
-// message_id is the key. The index on event serves /v1/stats and the funnel page (GROUP BY
-// event) without reading every row's JSON.
 constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS events ("
     " message_id TEXT PRIMARY KEY NOT NULL,"
@@ -17,14 +18,15 @@ constexpr const char* kSchema =
     " anonymous_id TEXT,"
     " timestamp TEXT,"
     " received_at TEXT NOT NULL,"
-    " json TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS events_by_event ON events(event);";
+    " json TEXT NOT NULL)";
 
 // ON CONFLICT DO NOTHING rather than INSERT OR IGNORE: only a repeated messageId is skipped;
 // any other constraint failure stays an error instead of a silently missing row.
 constexpr const char* kInsert =
     "INSERT INTO events(message_id, type, event, user_id, anonymous_id, timestamp, received_at, json)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(message_id) DO NOTHING";
+
+constexpr const char* kCountByEvent = "SELECT event, count(*) FROM events GROUP BY event";
 
 // The background checkpointer is asked to run once the log holds this many pages (SQLite's own
 // auto-checkpoint threshold). Past the hard limit (256 MiB of 4 KiB pages) it is not keeping up,
@@ -34,9 +36,11 @@ constexpr int kWriterCheckpointPages = 65'536;
 
 Status failure(sqlite3* db, std::string_view what) { return Status(StatusCode::kInternal, sqlite_error(db, what)); }
 
-Result<Connection> open_connection(const std::string& path, int flags) {
+Result<Connection> open_connection(const std::string& path) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  // NOMUTEX: this connection is only ever used under the store's own mutex.
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
   Connection db(raw);  // closes it on failure too
   if (rc != SQLITE_OK) return failure(db.get(), "cannot open " + path);
   sqlite3_extended_result_codes(db.get(), 1);
@@ -53,9 +57,9 @@ Status exec(sqlite3* db, const char* sql) {
   return s;
 }
 
-Result<Statement> prepare(sqlite3* db, const char* sql) {
+Result<Statement> prepare(sqlite3* db, const char* sql, unsigned flags = 0) {
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db, sql, -1, flags, &raw, nullptr) != SQLITE_OK) {
     return failure(db, std::string("cannot prepare ") + sql);
   }
   return Statement(raw);
@@ -65,17 +69,14 @@ int bind_optional(sqlite3_stmt* s, int index, const std::optional<std::string_vi
   return text ? bind_text(s, index, *text) : sqlite3_bind_null(s, index);
 }
 
-// WAL lets readers run beside the writer and makes a commit one append to the log.
+// WAL lets the checkpointer run beside the writer and makes a commit one append to the log.
 // synchronous=NORMAL: a commit does not wait for fsync (only checkpoints do); a power cut may
 // lose the last commits but never corrupts the file.
-Status configure_writer(sqlite3* db) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr) != SQLITE_OK) {
-    return failure(db, "PRAGMA journal_mode");
-  }
-  Statement mode(raw);
-  const bool wal = sqlite3_step(mode.get()) == SQLITE_ROW &&
-                   std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode.get(), 0))) == "wal";
+Status configure(sqlite3* db) {
+  auto mode = prepare(db, "PRAGMA journal_mode=WAL");
+  if (!mode) return mode.status();
+  const bool wal = sqlite3_step(mode->get()) == SQLITE_ROW &&
+                   std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0))) == "wal";
   if (!wal) return Status(StatusCode::kInternal, "the database cannot use WAL mode (is it on a network file system?)");
   // A log that grew during a burst is cut back to 64 MiB when it restarts.
   if (Status s = exec(db, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
@@ -88,14 +89,12 @@ struct EventStore::Impl {
   std::mutex write_mutex;
   Connection writer;
   Statement insert, begin, commit, rollback;
-
-  std::mutex read_mutex;
-  Connection reader;
-  Statement count_all, count_by_event;
-
   std::unique_ptr<WalCheckpointer> checkpointer;  // set before the first store, reset at close
+  bool closed = false;
 
-  bool closed = false;  // guarded by both mutexes: set with both held
+  mutable std::mutex counts_mutex;  // never held across SQLite calls
+  std::uint64_t total = 0;
+  std::map<std::string, std::uint64_t, std::less<>> by_event;
 
   // Runs after every commit on the writer, with write_mutex held.
   static int on_commit(void* self, sqlite3* db, const char*, int wal_pages) {
@@ -113,6 +112,22 @@ struct EventStore::Impl {
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? Status() : failure(writer.get(), sqlite3_sql(s));
   }
+
+  // The one full scan: what is already stored when the server starts.
+  Status load_counts() {
+    auto query = prepare(writer.get(), kCountByEvent);
+    if (!query) return query.status();
+    sqlite3_stmt* s = query->get();
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const auto rows = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+      total += rows;
+      if (sqlite3_column_type(s, 0) == SQLITE_NULL) continue;
+      const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+      by_event[std::string(name, static_cast<std::size_t>(sqlite3_column_bytes(s, 0)))] += rows;
+    }
+    return rc == SQLITE_DONE ? Status() : failure(writer.get(), "counting stored events");
+  }
 };
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -120,38 +135,27 @@ EventStore::~EventStore() { (void)close(); }
 
 Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
-  auto writer = open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto writer = open_connection(path);
   if (!writer) return writer.status();
   impl->writer = std::move(*writer);
-  if (Status s = configure_writer(impl->writer.get()); !s.ok()) return s;
+  sqlite3* db = impl->writer.get();
+  if (Status s = configure(db); !s.ok()) return s;
+  struct Prepared {
+    Statement* into;
+    const char* sql;
+  };
+  for (const Prepared& p : {Prepared{&impl->insert, kInsert}, Prepared{&impl->begin, "BEGIN IMMEDIATE"},
+                            Prepared{&impl->commit, "COMMIT"}, Prepared{&impl->rollback, "ROLLBACK"}}) {
+    auto statement = prepare(db, p.sql, SQLITE_PREPARE_PERSISTENT);
+    if (!statement) return statement.status();
+    *p.into = std::move(*statement);
+  }
+  if (Status s = impl->load_counts(); !s.ok()) return s;
   auto checkpointer = WalCheckpointer::start(path);
   if (!checkpointer) return checkpointer.status();
   impl->checkpointer = std::move(*checkpointer);
   // Replaces SQLite's auto-checkpoint (itself a WAL hook) on the writer.
-  sqlite3_wal_hook(impl->writer.get(), &Impl::on_commit, impl.get());
-  auto reader = open_connection(path, SQLITE_OPEN_READONLY);
-  if (!reader) return reader.status();
-  impl->reader = std::move(*reader);
-
-  struct Prepared {
-    sqlite3* db;
-    Statement* into;
-    const char* sql;
-  };
-  const Prepared statements[] = {
-      {impl->writer.get(), &impl->insert, kInsert},
-      {impl->writer.get(), &impl->begin, "BEGIN IMMEDIATE"},
-      {impl->writer.get(), &impl->commit, "COMMIT"},
-      {impl->writer.get(), &impl->rollback, "ROLLBACK"},
-      {impl->reader.get(), &impl->count_all, "SELECT count(*) FROM events"},
-      {impl->reader.get(), &impl->count_by_event,
-       "SELECT event, count(*) FROM events WHERE event IS NOT NULL GROUP BY event ORDER BY event"},
-  };
-  for (const Prepared& p : statements) {
-    auto statement = prepare(p.db, p.sql);
-    if (!statement) return statement.status();
-    *p.into = std::move(*statement);
-  }
+  sqlite3_wal_hook(db, &Impl::on_commit, impl.get());
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
 }
 
@@ -161,6 +165,9 @@ Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, 
   if (d.closed) return Status(StatusCode::kFailedPrecondition, "the event store is closed");
   if (Status s = d.run(d.begin.get()); !s.ok()) return s;
   StoreResult result;
+  // New rows per event name, applied to the counts once the transaction has committed. A batch
+  // holds few distinct names, so a short list beats a map.
+  std::vector<std::pair<std::string_view, std::uint64_t>> added;
   sqlite3_stmt* insert = d.insert.get();
   for (const AcceptedEvent& e : events) {
     int rc = bind_text(insert, 1, e.message_id);
@@ -175,14 +182,22 @@ Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, 
     sqlite3_reset(insert);
     if (rc != SQLITE_DONE) {
       Status error = failure(d.writer.get(), "insert");
+      sqlite3_clear_bindings(insert);
       (void)d.run(d.rollback.get());
       return error;
     }
     // One row or none: none means this messageId is already stored.
-    if (sqlite3_changes(d.writer.get()) == 1) {
-      ++result.inserted;
-    } else {
+    if (sqlite3_changes(d.writer.get()) == 0) {
       ++result.duplicates;
+      continue;
+    }
+    ++result.inserted;
+    if (!e.event) continue;
+    auto it = std::find_if(added.begin(), added.end(), [&](const auto& a) { return a.first == *e.event; });
+    if (it == added.end()) {
+      added.emplace_back(*e.event, 1);
+    } else {
+      ++it->second;
     }
   }
   sqlite3_clear_bindings(insert);  // the bound views die with the caller's batch
@@ -190,40 +205,32 @@ Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, 
     (void)d.run(d.rollback.get());
     return s;
   }
+  std::lock_guard<std::mutex> counts_lock(d.counts_mutex);
+  d.total += result.inserted;
+  for (const auto& [name, rows] : added) {
+    auto it = d.by_event.find(name);
+    if (it == d.by_event.end()) it = d.by_event.emplace(std::string(name), 0).first;
+    it->second += rows;
+  }
   return result;
 }
 
-Result<StoredCounts> EventStore::counts() {
-  Impl& d = *impl_;
-  std::lock_guard<std::mutex> lock(d.read_mutex);
-  if (d.closed) return Status(StatusCode::kFailedPrecondition, "the event store is closed");
+StoredCounts EventStore::counts() const {
+  const Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.counts_mutex);
   StoredCounts counts;
-  sqlite3_stmt* all = d.count_all.get();
-  const int rc = sqlite3_step(all);
-  if (rc == SQLITE_ROW) counts.events = static_cast<std::uint64_t>(sqlite3_column_int64(all, 0));
-  sqlite3_reset(all);
-  if (rc != SQLITE_ROW) return failure(d.reader.get(), "count");
-  sqlite3_stmt* by_event = d.count_by_event.get();
-  int step = SQLITE_ROW;
-  while ((step = sqlite3_step(by_event)) == SQLITE_ROW) {
-    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(by_event, 0));
-    const auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(by_event, 0));
-    counts.by_event.emplace_back(std::string(name != nullptr ? name : "", bytes),
-                                 static_cast<std::uint64_t>(sqlite3_column_int64(by_event, 1)));
-  }
-  sqlite3_reset(by_event);
-  if (step != SQLITE_DONE) return failure(d.reader.get(), "count by event");
+  counts.events = d.total;
+  counts.by_event.assign(d.by_event.begin(), d.by_event.end());
   return counts;
 }
 
 Status EventStore::close() {
   Impl& d = *impl_;
-  std::scoped_lock lock(d.write_mutex, d.read_mutex);
+  std::lock_guard<std::mutex> lock(d.write_mutex);
   if (d.closed) return {};
   d.closed = true;
   d.checkpointer.reset();  // joins it: the final checkpoint below must be the only one
-  for (Statement* s : {&d.insert, &d.begin, &d.commit, &d.rollback, &d.count_all, &d.count_by_event}) s->reset();
-  d.reader.reset();
+  for (Statement* s : {&d.insert, &d.begin, &d.commit, &d.rollback}) s->reset();
   Status status;
   // TRUNCATE: copy the whole log into the database and empty it, so the file stands alone.
   if (sqlite3_wal_checkpoint_v2(d.writer.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) != SQLITE_OK) {

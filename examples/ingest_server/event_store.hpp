@@ -2,11 +2,14 @@
 // duplicate, not a second row. That is what turns the SDK's at-least-once delivery into
 // exactly-once storage.
 //
-// Three connections, each used by one thread at a time: the writer (WAL, synchronous=NORMAL)
-// behind a mutex, since SQLite allows one writer at a time anyway and one connection avoids
-// SQLITE_BUSY between our own threads; each batch is one transaction with prepared statements.
-// A reader for /v1/stats behind its own mutex (WAL lets it run while a batch is written). And
-// the background checkpointer's (wal_checkpointer.hpp).
+// One writer connection (WAL, synchronous=NORMAL) behind a mutex: SQLite allows one writer at a
+// time anyway, and a single connection avoids SQLITE_BUSY between our own threads. Each batch is
+// one transaction with prepared statements. Checkpoints run on their own connection and thread
+// (wal_checkpointer.hpp).
+//
+// The stored counts (/v1/stats, the funnel page) are read from the database once, at open, and
+// then kept up to date as batches commit: counting rows on every request would cost a scan of
+// the table, which grows without bound. This assumes the server is the database's only writer.
 #ifndef REFERKIT_INGEST_EVENT_STORE_HPP
 #define REFERKIT_INGEST_EVENT_STORE_HPP
 
@@ -46,10 +49,12 @@ class EventStore {
   // the transaction is rolled back and the caller answers 5xx so the client retries.
   Result<StoreResult> store(const std::vector<AcceptedEvent>& events, std::string_view received_at);
 
-  Result<StoredCounts> counts();
+  // Rows stored, in total and by event name (events without a name, like identify, count in the
+  // total only). Never waits for a batch being written.
+  StoredCounts counts() const;
 
-  // Checkpoints the WAL into the main file and closes both connections; the file is then
-  // complete on its own. Idempotent; later calls to store() fail.
+  // Stops the checkpointer, checkpoints the whole WAL into the main file and closes the
+  // database; the file is then complete on its own. Idempotent; later calls to store() fail.
   Status close();
 
  private:

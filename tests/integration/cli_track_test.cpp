@@ -5,9 +5,11 @@
 #include <string>
 
 #include "support/http_test_server.hpp"
+#include "support/json_field.hpp"
 #include "support/process.hpp"
 
 using referkit::test::HttpTestServer;
+using referkit::test::json_uint;
 using referkit::test::Reply;
 using referkit::test::Request;
 using referkit::test::run_process;
@@ -44,14 +46,6 @@ RunResult track(const HttpTestServer& server, const std::string& input, std::vec
   return run_process(kCli, args, options);
 }
 
-std::uint64_t field(const std::string& json, const char* key) {
-  simdjson::dom::parser parser;
-  std::uint64_t v = 0;
-  auto doc = parser.parse(json);
-  REQUIRE_MESSAGE(!doc.error(), json);
-  REQUIRE_MESSAGE(!doc[key].get_uint64().get(v), key);
-  return v;
-}
 
 }  // namespace
 
@@ -63,12 +57,12 @@ TEST_CASE("track delivers every line once, with exact amounts and the given mess
   RunResult r = track(server, events_jsonl(3000));
   INFO(r.describe());
   CHECK(r.exit_code() == 0);
-  CHECK(field(r.out, "tracked") == 3000);
-  CHECK(field(r.out, "delivered") == 3000);
-  CHECK(field(r.out, "pending") == 0);
-  CHECK(field(r.out, "dropped") == 0);
-  CHECK(field(r.out, "rejected") == 0);
-  CHECK(field(r.out, "requests") >= 1);
+  CHECK(json_uint(r.out, "tracked") == 3000);
+  CHECK(json_uint(r.out, "delivered") == 3000);
+  CHECK(json_uint(r.out, "pending") == 0);
+  CHECK(json_uint(r.out, "dropped") == 0);
+  CHECK(json_uint(r.out, "rejected") == 0);
+  CHECK(json_uint(r.out, "requests") >= 1);
   CHECK(collector.unique_events() == 3000);
   CHECK(collector.message_counts().count("msg-1234") == 1);
   const std::string first = collector.events().front();
@@ -84,9 +78,9 @@ TEST_CASE("a malformed line is reported with its number and the rest still go") 
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
   CHECK(r.err.find("line 17:") != std::string::npos);
-  CHECK(field(r.out, "tracked") == 49);
-  CHECK(field(r.out, "delivered") == 49);
-  CHECK(field(r.out, "rejected") == 1);
+  CHECK(json_uint(r.out, "tracked") == 49);
+  CHECK(json_uint(r.out, "delivered") == 49);
+  CHECK(json_uint(r.out, "rejected") == 1);
   CHECK(collector.unique_events() == 49);
 }
 
@@ -101,8 +95,8 @@ TEST_CASE("a wrong write key is reported and nothing is claimed as delivered") {
   RunResult r = track(server, events_jsonl(20), {"--flush-timeout", "1s"});
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(field(r.out, "delivered") == 0);
-  CHECK(field(r.out, "pending") == 20);
+  CHECK(json_uint(r.out, "delivered") == 0);
+  CHECK(json_uint(r.out, "pending") == 20);
   CHECK(r.out.find("401") != std::string::npos);
   CHECK(collector.unique_events() == 0);
 }

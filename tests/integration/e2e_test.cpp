@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ingest_support.hpp"
+#include "support/json_field.hpp"
 #include "support/process.hpp"
 
 using namespace referkit::test;
@@ -33,14 +34,6 @@ std::vector<std::string> track_args(const std::string& url, const std::string& k
   return {"track", "--endpoint", url, "--write-key", key, "--input", "-", "--progress", "none"};
 }
 
-std::uint64_t summary(const std::string& json, const char* key) {
-  simdjson::dom::parser parser;
-  std::uint64_t v = 0;
-  auto doc = parser.parse(json);
-  REQUIRE_MESSAGE(!doc.error(), json);
-  REQUIRE_MESSAGE(!doc[key].get_uint64().get(v), key);
-  return v;
-}
 
 void check_all_stored_once(const std::string& db, int n) {
   DbContents contents = read_db(db);
@@ -60,8 +53,8 @@ void run_with_faults(const std::vector<std::string>& faults, int n) {
     RunResult r = run_process(kCli, track_args(server.url()), options);
     INFO(r.describe());
     CHECK(r.exit_code() == 0);
-    CHECK(summary(r.out, "delivered") == static_cast<std::uint64_t>(n));
-    CHECK(summary(r.out, "pending") == 0);
+    CHECK(json_uint(r.out, "delivered") == static_cast<std::uint64_t>(n));
+    CHECK(json_uint(r.out, "pending") == 0);
     CHECK(server.stop().success());
   }
   check_all_stored_once(db, n);
@@ -107,7 +100,7 @@ TEST_CASE("the server restarts in the middle of a run") {
   std::string out;
   while (auto line = cli.read_line(1s)) out += *line;
   INFO(out << cli.stderr_text());
-  CHECK(summary(out, "delivered") == 2000);
+  CHECK(json_uint(out, "delivered") == 2000);
   CHECK(server->stop().success());
   check_all_stored_once(db, 2000);
 }
@@ -124,8 +117,8 @@ TEST_CASE("a wrong write key is reported and nothing is claimed as delivered") {
   RunResult r = run_process(kCli, args, options);
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(summary(r.out, "delivered") == 0);
-  CHECK(summary(r.out, "pending") == 200);
+  CHECK(json_uint(r.out, "delivered") == 0);
+  CHECK(json_uint(r.out, "pending") == 200);
   CHECK(r.out.find("401") != std::string::npos);
   CHECK(server.stop().success());
   CHECK(read_db(db).rows == 0);
