@@ -38,6 +38,12 @@ std::string batch_reply(const StoreResult& stored, const std::vector<EventReject
   return out;
 }
 
+// One parser per worker thread: its buffers are reused from batch to batch.
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 // A header value echoed in a reply: printable ASCII only (the JSON writer needs valid UTF-8,
 // and header values may hold any byte), and short.
 std::string printable(std::string_view value) {
@@ -119,13 +125,36 @@ std::optional<HttpResponse> IngestService::decode(HttpRequest& request, std::str
   return std::nullopt;
 }
 
+std::optional<HttpResponse> IngestService::body_key_refusal(const std::string& json) {
+  simdjson::dom::parser& parser = thread_parser();
+  std::string_view key;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root) || root["writeKey"].get_string().get(key) || !config_.write_keys.accepts(key)) {
+    ++counters_.auth_failures;
+    return unauthorized("no credentials: send HTTP Basic with the write key as user name, or \"writeKey\" in the body");
+  }
+  return std::nullopt;
+}
+
 HttpResponse IngestService::batch(HttpRequest& request) {
   ++counters_.requests;
   bool key_in_body = false;
   if (auto refusal = authenticate(request, key_in_body)) return std::move(*refusal);
+  // A key in the body can only be read once the body is decoded; that comes first then, so that
+  // every request is authenticated before the fault draws.
+  std::string json;
+  bool decoded = false;
+  if (key_in_body) {
+    if (auto refusal = decode(request, json)) {
+      ++counters_.bad_requests;
+      return std::move(*refusal);
+    }
+    decoded = true;
+    if (auto refusal = body_key_refusal(json)) return std::move(*refusal);
+  }
 
-  // Faults come after authentication (a wrong key is always reported as such) and before any
-  // work, like an overloaded server that sheds load at the door.
+  // Faults come after authentication (a wrong key is always reported as such) and, for the usual
+  // Basic credentials, before any work, like an overloaded server that sheds load at the door.
   const FaultPlan plan = faults_.next();
   if (plan.throttle) {
     ++counters_.throttle_faults;
@@ -138,22 +167,13 @@ HttpResponse IngestService::batch(HttpRequest& request) {
     return HttpResponse::error(503, "unavailable (fault injection)");
   }
 
-  std::string json;
-  if (auto refusal = decode(request, json)) {
-    ++counters_.bad_requests;
-    return std::move(*refusal);
-  }
-  // One parser per worker thread: its buffers are reused from batch to batch.
-  thread_local simdjson::dom::parser parser;
-  if (key_in_body) {
-    std::string_view key;
-    simdjson::dom::element root;
-    if (parser.parse(json).get(root) || root["writeKey"].get_string().get(key) || !config_.write_keys.accepts(key)) {
-      ++counters_.auth_failures;
-      return unauthorized("no credentials: send HTTP Basic with the write key as user name, or \"writeKey\" in the body");
+  if (!decoded) {
+    if (auto refusal = decode(request, json)) {
+      ++counters_.bad_requests;
+      return std::move(*refusal);
     }
   }
-  const BatchVerdict verdict = validate_batch(json, parser, config_.batch);
+  const BatchVerdict verdict = validate_batch(json, thread_parser(), config_.batch);
   if (verdict.refused()) {
     ++counters_.bad_requests;
     return HttpResponse::error(400, verdict.error);

@@ -37,8 +37,10 @@ class IngestService {
   HttpResponse batch(HttpRequest& request);
   HttpResponse stats();
   HttpResponse page();
-  // Write key, then signature; nullopt when the request may go on.
+  // Write key, then signature; nullopt when the request may go on. Without an Authorization
+  // header, key_in_body is set: the key must then be the body's "writeKey" (body_key_refusal).
   std::optional<HttpResponse> authenticate(const HttpRequest& request, bool& key_in_body);
+  std::optional<HttpResponse> body_key_refusal(const std::string& json);
   // The body as JSON text (gunzipped if need be), or the refusal.
   std::optional<HttpResponse> decode(HttpRequest& request, std::string& json);
 

@@ -51,7 +51,7 @@ void check_clean_exit(IngestServer& server) {
 
 TEST_SUITE("ingest") {
 
-TEST_CASE("stores a batch and counts its redelivery as duplicates, by messageId") {
+TEST_CASE("stores a batch and counts its redelivery as duplicates by messageId") {
   TempDir dir;
   IngestServer server(dir.file("events.db"));
   const std::string body = batch_json(events("dedup-", 3));
@@ -77,7 +77,7 @@ TEST_CASE("stores a batch and counts its redelivery as duplicates, by messageId"
   CHECK(db.message_ids == std::set<std::string>{"dedup-0", "dedup-1", "dedup-2"});
 }
 
-TEST_CASE("keeps the event's original JSON text, numbers included") {
+TEST_CASE("keeps the event's original JSON text with its numbers as sent") {
   TempDir dir;
   IngestServer server(dir.file("events.db"));
   const std::string event =
@@ -103,7 +103,7 @@ TEST_CASE("keeps the event's original JSON text, numbers included") {
   sqlite3_close(handle);
 }
 
-TEST_CASE("refuses missing or wrong credentials with 401 and a reason; accepts every configured key") {
+TEST_CASE("refuses missing or wrong credentials with 401 and a reason and accepts every configured key") {
   TempDir dir;
   IngestServer server(dir.file("events.db"), {"--write-key", "second-key"});
   const std::string body = batch_json(events("auth-", 1));
@@ -120,8 +120,30 @@ TEST_CASE("refuses missing or wrong credentials with 401 and a reason; accepts e
 
   CHECK(post_batch(server.url(), body, with_key("second-key")).code == 200);
   CHECK(post_batch(server.url(), body, with_key("wk")).code == 200);
-  CHECK(stat(server.port(), "auth_failures") == 2);
-  CHECK(stat(server.port(), "events_stored") == 1);
+
+  // Segment's newer SDKs: no Authorization header, "writeKey" in the body.
+  PostOptions keyless;
+  keyless.write_key.clear();
+  const std::string with_body_key = R"({"writeKey":"wk",)" + batch_json(events("body-key-", 1)).substr(1);
+  CHECK(post_batch(server.url(), with_body_key, keyless).code == 200);
+  const std::string wrong_body_key = R"({"writeKey":"nope",)" + batch_json(events("body-key-", 1)).substr(1);
+  HttpResponse wrong_in_body = post_batch(server.url(), wrong_body_key, keyless);
+  CHECK(wrong_in_body.code == 401);
+  CHECK(post_batch(server.url(), body, keyless).code == 401);  // no key anywhere
+  CHECK(stat(server.port(), "auth_failures") == 4);
+  CHECK(stat(server.port(), "events_stored") == 2);
+  check_clean_exit(server);
+}
+
+TEST_CASE("credentials are checked before faults are injected") {
+  TempDir dir;
+  IngestServer server(dir.file("events.db"), {"--fail-rate", "1"});
+  PostOptions keyless;
+  keyless.write_key.clear();
+  CHECK(post_batch(server.url(), batch_json(events("f-", 1)), keyless).code == 401);
+  CHECK(post_batch(server.url(), batch_json(events("f-", 1)), with_key("nope")).code == 401);
+  CHECK(post_batch(server.url(), batch_json(events("f-", 1))).code == 503);
+  CHECK(stat(server.port(), "faults_injected") == 1);
   check_clean_exit(server);
 }
 
@@ -242,7 +264,7 @@ TEST_CASE("an unsupported Content-Encoding gets 415") {
   check_clean_exit(server);
 }
 
-TEST_CASE("size limits: a gzip bomb and oversized bodies get 413 quickly; stored data survives") {
+TEST_CASE("a gzip bomb and oversized bodies get 413 quickly and stored data survives") {
   TempDir dir;
   IngestServer server(dir.file("events.db"));
   REQUIRE(post_batch(server.url(), batch_json(events("before-bomb-", 5))).code == 200);
@@ -314,7 +336,7 @@ TEST_CASE("a truncated body or a client that vanishes does not hurt the server")
   check_clean_exit(server);
 }
 
-TEST_CASE("serves concurrent clients, and SIGTERM mid-load exits 0 with every acknowledged event stored") {
+TEST_CASE("serves concurrent clients and SIGTERM mid-load exits 0 with every acknowledged event stored") {
   TempDir dir;
   IngestServer server(dir.file("events.db"), {"--workers", "3"});
   constexpr int kThreads = 4;
@@ -369,7 +391,7 @@ TEST_CASE("serves concurrent clients, and SIGTERM mid-load exits 0 with every ac
   }
 }
 
-TEST_CASE("fault injection at rate 1: 503, 429 with Retry-After, dropped connections after storing, delays") {
+TEST_CASE("fault injection at rate 1 does what each flag says") {
   TempDir dir;
   SUBCASE("--fail-rate 1: 503 and nothing stored") {
     IngestServer server(dir.file("fail.db"), {"--fail-rate", "1"});
@@ -388,7 +410,7 @@ TEST_CASE("fault injection at rate 1: 503, 429 with Retry-After, dropped connect
     CHECK(stat(server.port(), "events_stored") == 0);
     check_clean_exit(server);
   }
-  SUBCASE("--drop-rate 1: the connection closes without a reply, but the events were stored") {
+  SUBCASE("--drop-rate 1: the connection closes without a reply but the events were stored") {
     IngestServer server(dir.file("drop.db"), {"--drop-rate", "1"});
     HttpResponse r = post_batch(server.url(), batch_json(events("drop-", 3)));
     CHECK_FALSE(r.status.ok());
@@ -401,7 +423,7 @@ TEST_CASE("fault injection at rate 1: 503, 429 with Retry-After, dropped connect
     check_clean_exit(server);
     CHECK(read_db(dir.file("drop.db")).rows == 3);
   }
-  SUBCASE("--delay-ms: the reply waits, other endpoints do not") {
+  SUBCASE("--delay-ms: the reply waits but other endpoints do not") {
     IngestServer server(dir.file("delay.db"), {"--delay-ms", "400"});
     const auto started = SteadyClock::now();
     CHECK(post_batch(server.url(), batch_json(events("delay-", 1))).code == 200);
@@ -413,7 +435,7 @@ TEST_CASE("fault injection at rate 1: 503, 429 with Retry-After, dropped connect
   }
 }
 
-TEST_CASE("the funnel page is self-contained HTML with the counts, escaped") {
+TEST_CASE("the funnel page is self-contained HTML with the counts escaped") {
   TempDir dir;
   IngestServer server(dir.file("events.db"));
   std::vector<std::string> batch = {track_json("f1", "Referral Link Shared"), track_json("f2", "Referral Link Shared"),

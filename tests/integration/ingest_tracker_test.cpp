@@ -64,7 +64,7 @@ void check_all_stored_once(const std::string& db_path, std::string_view run, int
 
 TEST_SUITE("ingest") {
 
-TEST_CASE("a Tracker's 5,000 events are stored exactly once through 5xx, dropped replies and 429s") {
+TEST_CASE("a Tracker's 5000 events are stored exactly once through 5xx and dropped replies and 429s") {
   struct Scenario {
     const char* name;
     std::vector<std::string> faults;
@@ -131,7 +131,7 @@ TEST_CASE("a server restart in the middle loses nothing and stores nothing twice
 
 // A measurement, not a test: run it with
 //   referkit-integration-tests -ts=ingest -tc='*throughput*' --no-skip
-TEST_CASE("throughput: 200,000 events from a Tracker, gzip on, over loopback" * doctest::skip()) {
+TEST_CASE("throughput of 200000 events from a Tracker with gzip over loopback" * doctest::skip()) {
   constexpr int kEvents = 200'000;
   TempDir dir;
   IngestServer server(dir.file("events.db"));
