@@ -31,7 +31,8 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-JsonWriter& JsonWriter::value(std::int64_t v) {
+template <typename Integer>
+JsonWriter& JsonWriter::integer(Integer v) {
   separate();
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -39,12 +40,7 @@ JsonWriter& JsonWriter::value(std::int64_t v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(std::uint64_t v) {
-  separate();
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out_.append(buf, r.ptr);
-  return *this;
-}
+JsonWriter& JsonWriter::value(std::int64_t v) { return integer(v); }
+JsonWriter& JsonWriter::value(std::uint64_t v) { return integer(v); }
 
 }  // namespace referkit::detail

@@ -55,6 +55,8 @@ class JsonWriter {
   }
 
  private:
+  template <typename Integer>
+  JsonWriter& integer(Integer v);
   JsonWriter& open(char c) {
     separate();
     out_ += c;

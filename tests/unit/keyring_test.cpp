@@ -13,10 +13,13 @@
 
 #include "crypto/encoding.hpp"
 #include "referkit/links.hpp"
+#include "support/temp_dir.hpp"
 
 using referkit::Keyring;
 using referkit::Result;
 using referkit::StatusCode;
+
+using referkit::test::TempDir;
 
 namespace {
 
@@ -41,34 +44,6 @@ std::string parse_error(std::string_view text) {
   return r.status().message();
 }
 
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "referkit-keyring-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string write(const std::string& name, const std::string& content) const {
-    const std::filesystem::path file = path_ / name;
-    std::ofstream out(file, std::ios::binary);
-    out << content;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + file.string());
-    return file.string();
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Sets an environment variable for the scope, restoring it afterwards.
 class ScopedEnv {
