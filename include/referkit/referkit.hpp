@@ -5,6 +5,7 @@
 #include "referkit/events.hpp"
 #include "referkit/links.hpp"
 #include "referkit/status.hpp"
+#include "referkit/spool.hpp"
 #include "referkit/time.hpp"
 #include "referkit/tracker.hpp"
 #include "referkit/transport.hpp"

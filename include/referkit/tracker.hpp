@@ -2,6 +2,11 @@
 // worker batches, compresses and uploads to the ingest API (Segment-compatible POST /v1/batch),
 // retrying what can be retried, and reports everything it could not deliver.
 //
+// Durable mode (spool_dir set): every accepted event is kept in a spool on local disk until the
+// ingest API acknowledges it, so an outage, a restart, kill -9 or (after the group commit) power
+// loss loses nothing; the next tracker opened on the directory delivers what is left. See
+// referkit/spool.hpp to inspect a spool without opening a tracker.
+//
 // Fork: a child process gets a working tracker (a new worker starts on its first track()) with
 // an empty queue, so it never resends the parent's events; the parent carries on unaffected.
 #ifndef REFERKIT_TRACKER_HPP
@@ -33,6 +38,7 @@ enum class DropReason {
   kQueueFull,         // refused or evicted by the overflow policy
   kRetriesExhausted,  // max_retry_duration passed without a delivery
   kShutdown,          // still queued when shutdown() gave up (memory mode)
+  kExpired,           // older than max_event_age when its turn to be sent came (durable mode)
 };
 
 REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
@@ -62,11 +68,16 @@ struct TrackerStats {
   std::uint64_t dropped_queue_full = 0;
   std::uint64_t dropped_retries_exhausted = 0;
   std::uint64_t dropped_shutdown = 0;
+  std::uint64_t dropped_expired = 0;
+  // Durable mode.
+  std::uint64_t recovered = 0;       // pending events found in the spool at open()
+  std::uint64_t spool_bytes = 0;     // disk space the spool's segments take now
+  std::uint64_t corrupt_records = 0; // damaged records skipped (found at open() or while reading)
   std::uint64_t bytes_uncompressed = 0;  // request bodies before gzip
   std::uint64_t bytes_sent = 0;          // request bodies as sent
   std::string last_error;                // empty when the last request succeeded
   std::uint64_t dropped() const noexcept {
-    return dropped_queue_full + dropped_retries_exhausted + dropped_shutdown;
+    return dropped_queue_full + dropped_retries_exhausted + dropped_shutdown + dropped_expired;
   }
 };
 
@@ -104,6 +115,17 @@ struct TrackerOptions {
   std::size_t gzip_min_bytes = 1024;  // smaller bodies go uncompressed
   int gzip_level = 1;                 // zlib level 1-9; 1 keeps the worker cheap at peak
 
+  // Durable mode: a directory (created 0700 if its parent exists) for the spool. Events then count
+  // against max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there,
+  // because the spool never discards an accepted event to make room.
+  std::string spool_dir;
+  std::uint64_t max_spool_bytes = 1ull << 30;
+  std::size_t spool_segment_bytes = 8u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
+  // How often appended events are made durable against power loss (fsync), at most.
+  std::chrono::milliseconds spool_commit_interval{50};
+  // Events older than this when their turn comes are dropped (DropReason::kExpired). Zero: never.
+  std::chrono::milliseconds max_event_age{std::chrono::hours(24 * 7)};
+
   HttpOptions http;
   RetryPolicy retry;
   std::string user_agent_suffix;  // appended to "referkit-cpp/<version>"
@@ -111,6 +133,7 @@ struct TrackerOptions {
   // Called on the worker thread; keep them quick and never call back into the tracker.
   std::function<void(const DeliveryReport&)> on_delivery;
   std::function<void(DropReason, std::size_t count, const Status& why)> on_drop;
+  // Durable mode also appends each one, with its event, to <spool_dir>/dead-letters.jsonl.
   std::function<void(const DeadLetter&)> on_dead_letter;
   // The library prints nothing by itself; this receives its diagnostics.
   std::function<void(LogLevel, std::string_view)> logger;
@@ -126,11 +149,14 @@ struct TrackerOptions {
 struct ShutdownReport {
   Status status;  // OK when everything tracked was delivered or dead-lettered
   std::uint64_t undelivered = 0;
+  bool kept_in_spool = false;  // durable mode: the undelivered events wait on disk for the next start
 };
 
 class REFERKIT_EXPORT Tracker {
  public:
-  // Validates the options (kInvalidArgument names the bad one) and starts the worker.
+  // Validates the options (kInvalidArgument names the bad one), opens the spool in durable mode
+  // (recovering what earlier runs left: kPermissionDenied, kResourceExhausted for a full disk,
+  // kFailedPrecondition for a spool of a newer format, each naming the path) and starts the worker.
   static Result<Tracker> open(TrackerOptions options);
 
   Tracker(Tracker&&) noexcept;
@@ -140,9 +166,10 @@ class REFERKIT_EXPORT Tracker {
   // Calls shutdown(5 s) if the caller did not.
   ~Tracker();
 
-  // Validates, serializes and enqueues. Never does I/O; never blocks unless the overflow policy
-  // is kBlock. kInvalidArgument for a bad event (invalid UTF-8, no user id, too big...),
-  // kResourceExhausted when the queue is full, kFailedPrecondition after shutdown.
+  // Validates, serializes and enqueues. Never does network I/O or fsync; never blocks unless the
+  // overflow policy is kBlock. kInvalidArgument for a bad event (invalid UTF-8, no user id, too
+  // big...), kResourceExhausted when the queue or spool is full (or the disk is), kFailedPrecondition
+  // after shutdown. In durable mode an OK means the event is in the spool.
   Status track(const Event& event);
   template <typename Typed>
   Status track(const Typed& typed) {
@@ -154,11 +181,13 @@ class REFERKIT_EXPORT Tracker {
   // Waits until every event tracked before the call is resolved, and says whether it was
   // delivered: OK when all were acknowledged; kDataLoss when events were dropped or refused by
   // the server while it waited (stats() and the callbacks say which); kDeadlineExceeded when the
-  // timeout passed first. Never waits longer than the timeout.
+  // timeout passed first. Never waits longer than the timeout. In durable mode the events are
+  // committed to disk (safe from power loss) before it waits for delivery.
   Status flush(std::chrono::milliseconds timeout);
 
   // Stops accepting events, sends what it can within the timeout, cancels what is in flight,
-  // and stops the worker. Bounded by the timeout even when the server never answers.
+  // and stops the worker. Bounded by the timeout even when the server never answers. Durable mode
+  // commits and keeps what is undelivered in the spool (not counted as dropped).
   ShutdownReport shutdown(std::chrono::milliseconds timeout);
 
   TrackerStats stats() const;

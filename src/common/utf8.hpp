@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace referkit::detail {
@@ -16,6 +17,10 @@ bool is_valid_utf8(std::string_view text);
 
 // Valid UTF-8 without C0/C1 control characters or DEL: safe to show in a URL, log or terminal.
 bool is_printable_utf8(std::string_view text);
+
+// The text with every invalid sequence replaced by U+FFFD, for passing on text from outside
+// (a server's error body) where valid UTF-8 is required.
+std::string to_valid_utf8(std::string_view text);
 
 }  // namespace referkit::detail
 

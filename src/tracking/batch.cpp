@@ -6,12 +6,6 @@
 
 namespace referkit::detail {
 
-std::size_t Batch::charged_bytes() const {
-  std::size_t total = 0;
-  for (const QueuedEvent& e : events) total += e.cost();
-  return total;
-}
-
 std::string batch_body(const Batch& batch, TimePoint sent_at) {
   static constexpr std::string_view kOpen = "{\"batch\":[";
   static constexpr std::string_view kClose =

@@ -10,7 +10,7 @@
 
 #include "referkit/time.hpp"
 #include "referkit/tracker.hpp"
-#include "tracking/event_queue.hpp"
+#include "tracking/pending_events.hpp"
 
 namespace referkit::detail {
 
@@ -20,8 +20,6 @@ struct Batch {
   unsigned attempts = 0;
   // Time spent on this batch's failed attempts and backoff waits, against max_retry_duration.
   std::chrono::milliseconds retry_elapsed{0};
-
-  std::size_t charged_bytes() const;
 };
 
 // The envelope around the events, without them: what max_batch_bytes must leave room for.

@@ -5,7 +5,7 @@ namespace referkit::detail {
 EventQueue::EventQueue(std::size_t max_bytes, std::size_t batch_events, std::size_t batch_bytes)
     : max_bytes_(max_bytes), batch_events_(batch_events), batch_bytes_(batch_bytes) {}
 
-void EventQueue::push(QueuedEvent event) {
+Status EventQueue::push(QueuedEvent&& event) {
   const std::size_t wire = event.json.size() + 1;  // plus its comma in the batch
   if (chunks_.empty() || chunks_.back().events.size() == batch_events_ ||
       (chunks_.back().wire_bytes > 0 && chunks_.back().wire_bytes + wire > batch_bytes_)) {
@@ -14,32 +14,38 @@ void EventQueue::push(QueuedEvent event) {
     chunks_.back().events.reserve(batch_events_);
   }
   Chunk& open = chunks_.back();
-  bytes_ += event.cost();
+  bytes_ += cost(event);
   open.wire_bytes += wire;
   open.events.push_back(std::move(event));
   ++size_;
+  return {};
 }
 
 void EventQueue::drop_front_event() {
   Chunk& front = chunks_.front();
   QueuedEvent& e = front.events[front.head++];
-  bytes_ -= e.cost();
+  bytes_ -= cost(e);
   front.wire_bytes -= e.json.size() + 1;
   std::string().swap(e.json);  // free its memory now, not when the chunk goes
   --size_;
   if (front.head == front.events.size()) chunks_.pop_front();
 }
 
-std::size_t EventQueue::evict_for(std::size_t cost) {
+std::size_t EventQueue::evict_for(const QueuedEvent& event) {
   std::size_t evicted = 0;
-  while (size_ > 0 && !fits(cost)) {
+  while (size_ > 0 && !fits(event)) {
     drop_front_event();
     ++evicted;
   }
   return evicted;
 }
 
-void EventQueue::take(std::vector<QueuedEvent>& out) {
+PendingFront EventQueue::front() const {
+  const QueuedEvent& e = chunks_.front().events[chunks_.front().head];
+  return PendingFront{e.seq, e.enqueued};
+}
+
+void EventQueue::take(std::vector<QueuedEvent>& out, TakeReport& /*report*/) {
   out.clear();
   if (chunks_.empty()) return;
   Chunk& front = chunks_.front();
@@ -49,9 +55,15 @@ void EventQueue::take(std::vector<QueuedEvent>& out) {
   chunks_.pop_front();
 }
 
-std::size_t EventQueue::clear() {
+void EventQueue::resolved(const std::vector<QueuedEvent>& done) {
+  for (const QueuedEvent& e : done) bytes_ -= cost(e);
+}
+
+std::size_t EventQueue::forget() {
   const std::size_t n = size_;
-  while (size_ > 0) drop_front_event();
+  chunks_.clear();
+  size_ = 0;
+  bytes_ = 0;  // what is in flight is no longer charged either
   return n;
 }
 

@@ -8,50 +8,37 @@
 #ifndef REFERKIT_SRC_TRACKING_EVENT_QUEUE_HPP
 #define REFERKIT_SRC_TRACKING_EVENT_QUEUE_HPP
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
-#include <string>
-#include <string_view>
 #include <vector>
+
+#include "tracking/pending_events.hpp"
 
 namespace referkit::detail {
 
-struct QueuedEvent {
-  std::string json;             // the serialized event, as it goes into the batch
-  std::uint32_t id_offset = 0;  // messageId's position inside json (no second allocation)
-  std::uint32_t id_size = 0;
-  std::uint64_t seq = 0;        // tracking order, for flush()
-  std::chrono::steady_clock::time_point enqueued;
-
-  std::string_view message_id() const { return std::string_view(json).substr(id_offset, id_size); }
-  // What an event costs against max_queue_bytes: its text plus bookkeeping.
-  std::size_t cost() const { return json.size() + sizeof(QueuedEvent); }
-};
-
 // Not thread-safe by itself: the tracker guards it with its mutex.
-class EventQueue {
+class EventQueue final : public PendingEvents {
  public:
   // batch_events / batch_bytes: when a chunk is a full batch (bytes as in the request body).
   EventQueue(std::size_t max_bytes, std::size_t batch_events, std::size_t batch_bytes);
 
-  bool fits(std::size_t cost) const { return bytes_ + cost <= max_bytes_; }
-  void push(QueuedEvent event);
-  // Evicts queued (not in-flight) events, oldest first, until `cost` fits; returns how many.
-  std::size_t evict_for(std::size_t cost);
+  // What an event costs against max_queue_bytes: its text plus bookkeeping.
+  static std::size_t cost(const QueuedEvent& e) { return e.json.size() + sizeof(QueuedEvent); }
 
-  // Whether the oldest chunk is a complete batch (more events would not fit in it).
-  bool front_batch_full() const { return chunks_.size() > 1; }
-  // Moves the oldest chunk into out (cleared first). Its bytes stay charged until release().
-  void take(std::vector<QueuedEvent>& out);
-  void release(std::size_t bytes) { bytes_ -= bytes; }
-  // Drops everything queued (not in flight); returns how many.
-  std::size_t clear();
+  bool fits(const QueuedEvent& event) const override { return bytes_ + cost(event) <= max_bytes_; }
+  std::size_t evict_for(const QueuedEvent& event) override;
+  Status push(QueuedEvent&& event) override;
 
-  bool empty() const { return size_ == 0; }
-  std::size_t size() const { return size_; }
-  std::size_t bytes() const { return bytes_; }  // queued + in flight
-  const QueuedEvent& front() const { return chunks_.front().events[chunks_.front().head]; }
+  // The oldest chunk is a complete batch when a newer one exists (more events would not fit).
+  bool front_batch_full() const override { return chunks_.size() > 1; }
+  bool empty() const override { return size_ == 0; }
+  std::size_t size() const override { return size_; }
+  std::size_t bytes() const override { return bytes_; }  // queued + in flight
+  PendingFront front() const override;
+  // Swaps the oldest chunk out, in constant time. Its bytes stay charged until resolved().
+  void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
+  void resolved(const std::vector<QueuedEvent>& done) override;
+  std::size_t forget() override;
 
  private:
   struct Chunk {

@@ -14,6 +14,8 @@ namespace {
 constexpr std::size_t kApiMaxBatchEvents = 2'500;
 constexpr std::size_t kApiMaxBatchBytes = 500'000;
 constexpr std::size_t kMinQueueBytes = 64 * 1024;
+constexpr std::size_t kMinSegmentBytes = 64 * 1024;
+constexpr std::size_t kMaxSegmentBytes = 1u << 30;
 
 Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
 
@@ -46,6 +48,15 @@ Status validate(const TrackerOptions& o) {
   if (o.http.connect_timeout.count() <= 0 || o.http.total_timeout.count() <= 0) {
     return invalid("http timeouts must be positive");
   }
+  if (!o.spool_dir.empty()) {
+    if (o.spool_segment_bytes < kMinSegmentBytes || o.spool_segment_bytes > kMaxSegmentBytes) {
+      return invalid("spool_segment_bytes must be 64 KiB - 1 GiB");
+    }
+    if (o.max_spool_bytes < o.spool_segment_bytes) return invalid("max_spool_bytes must hold at least one segment");
+    if (o.spool_commit_interval.count() <= 0 || o.max_event_age.count() < 0) {
+      return invalid("spool_commit_interval must be positive and max_event_age not negative");
+    }
+  }
   const RetryPolicy& r = o.retry;
   if (r.initial_backoff.count() <= 0 || r.max_backoff < r.initial_backoff || r.auth_backoff.count() <= 0 ||
       r.max_retry_after.count() < 0 || r.max_retry_duration.count() < 0) {
@@ -61,6 +72,7 @@ std::string_view to_string(DropReason reason) noexcept {
     case DropReason::kQueueFull: return "queue_full";
     case DropReason::kRetriesExhausted: return "retries_exhausted";
     case DropReason::kShutdown: return "shutdown";
+    case DropReason::kExpired: return "expired";
   }
   return "unknown";
 }
@@ -71,8 +83,7 @@ Tracker::Impl::Impl(TrackerOptions opts, std::shared_ptr<Transport> t)
       batch_event_bytes(options.max_batch_bytes - detail::kBatchEnvelopeBytes),
       work_cv(std::make_unique<std::condition_variable>()),
       space_cv(std::make_unique<std::condition_variable>()),
-      done_cv(std::make_unique<std::condition_variable>()),
-      queue(options.max_queue_bytes, options.max_batch_events, batch_event_bytes) {
+      done_cv(std::make_unique<std::condition_variable>()) {
   std::string endpoint = options.endpoint;
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   url = endpoint + "/v1/batch";
@@ -87,14 +98,52 @@ Tracker::Impl::Impl(TrackerOptions opts, std::shared_ptr<Transport> t)
 
 Tracker::Impl::~Impl() { detail::unregister_fork_aware(this); }
 
+Status Tracker::Impl::open_pending() {
+  if (options.spool_dir.empty()) {
+    pending = std::make_unique<detail::EventQueue>(options.max_queue_bytes, options.max_batch_events, batch_event_bytes);
+    return {};
+  }
+  detail::SpoolQueueOptions so;
+  so.dir = options.spool_dir;
+  so.segment_bytes = options.spool_segment_bytes;
+  so.max_bytes = options.max_spool_bytes;
+  so.max_event_age = options.max_event_age;
+  so.commit_interval = options.spool_commit_interval;
+  so.batch_events = options.max_batch_events;
+  so.batch_bytes = batch_event_bytes;
+  so.first_seq = next_seq;
+  auto opened = detail::SpoolQueue::open(std::move(so));
+  if (!opened) return opened.status();
+  spool = opened->get();
+  next_seq += spool->recovered();
+  stats.recovered += spool->recovered();
+  stats.corrupt_records += spool->corrupt_at_open();
+  stats.spool_bytes = spool->bytes();
+  if (spool->recovered() > 0 || spool->corrupt_at_open() > 0) {
+    log(LogLevel::kInfo, "spool " + spool->path() + ": " + std::to_string(spool->recovered()) +
+                             " events recovered, " + std::to_string(spool->corrupt_at_open()) +
+                             " damaged records skipped");
+  }
+  pending = std::move(*opened);
+  return {};
+}
+
 void Tracker::Impl::log(LogLevel level, std::string_view message) const {
   if (options.logger) options.logger(level, message);
 }
 
 bool Tracker::Impl::resolved_through(std::uint64_t seq) const {
   const bool inflight_done = inflight_min_seq == 0 || inflight_min_seq > seq;
-  const bool queue_done = queue.empty() || queue.front().seq > seq;
+  const bool queue_done = !pending || pending->empty() || pending->front().seq > seq;
   return inflight_done && queue_done;
+}
+
+Status Tracker::Impl::refuse(std::unique_lock<std::mutex>& lk, std::string why) {
+  ++stats.dropped_queue_full;
+  const bool first_unreported = unreported_queue_full++ == 0;
+  lk.unlock();
+  if (first_unreported) work_cv->notify_one();  // the worker reports drops to on_drop
+  return Status(StatusCode::kResourceExhausted, std::move(why));
 }
 
 void Tracker::Impl::before_fork() { mu.lock(); }
@@ -110,8 +159,15 @@ void Tracker::Impl::after_fork_child() {
   work_cv = std::make_unique<std::condition_variable>();
   space_cv = std::make_unique<std::condition_variable>();
   done_cv = std::make_unique<std::condition_variable>();
-  queue.clear();
-  queue.release(queue.bytes());  // in-flight bytes belonged to the parent's worker
+  if (spool != nullptr) {
+    // The parent's spool files and committer stay the parent's; the child opens its own spool
+    // (as a new owner) on its first track().
+    spool->abandon_after_fork();
+    (void)pending.release();
+    spool = nullptr;
+  } else {
+    pending->forget();  // the parent's events, and the in-flight bytes of the parent's worker
+  }
   inflight_min_seq = 0;
   inflight_count = 0;
   flush_through = 0;
@@ -145,6 +201,7 @@ Result<Tracker> Tracker::open(TrackerOptions options) {
     transport = std::move(*curl);
   }
   auto impl = std::make_shared<Impl>(std::move(options), std::move(transport));
+  if (Status s = impl->open_pending(); !s.ok()) return s;
   impl->start_worker();
   return Tracker(std::move(impl));
 }
@@ -152,8 +209,15 @@ Result<Tracker> Tracker::open(TrackerOptions options) {
 Status Tracker::track(const Event& event) {
   Impl& s = *impl_;
   if (s.needs_worker.load(std::memory_order_relaxed)) {
+    // First track() in a forked child.
     std::lock_guard<std::mutex> lk(s.mu);
-    if (s.needs_worker.exchange(false)) s.start_worker();
+    if (s.needs_worker.load()) {
+      if (!s.pending) {
+        if (Status st = s.open_pending(); !st.ok()) return st;
+      }
+      s.needs_worker.store(false);
+      s.start_worker();
+    }
   }
   if (event.message_id.find_first_of("\"\\") != std::string::npos) {
     // The id is matched against server replies by its text inside the event's JSON.
@@ -166,40 +230,39 @@ Status Tracker::track(const Event& event) {
   q.id_offset = static_cast<std::uint32_t>(serialized->message_id_at);
   q.id_size = static_cast<std::uint32_t>(serialized->message_id.size());
   q.enqueued = SteadyClock::now();
-  const std::size_t cost = q.cost();
 
   std::unique_lock<std::mutex> lk(s.mu);
   if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
-  if (!s.queue.fits(cost)) {
+  if (!s.pending->fits(q)) {
     if (s.options.overflow == OverflowPolicy::kDropOldest) {
-      const std::size_t evicted = s.queue.evict_for(cost);
+      const std::size_t evicted = s.pending->evict_for(q);
       s.stats.dropped_queue_full += evicted;
       s.lost += evicted;
       s.unreported_queue_full += evicted;
     } else if (s.options.overflow == OverflowPolicy::kBlock) {
       ++s.blocked_producers;
-      s.space_cv->wait_for(lk, s.options.block_timeout, [&] { return s.queue.fits(cost) || !s.accepting; });
+      s.space_cv->wait_for(lk, s.options.block_timeout, [&] { return !s.accepting || s.pending->fits(q); });
       --s.blocked_producers;
       if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
     }
-    if (!s.queue.fits(cost)) {
-      ++s.stats.dropped_queue_full;
-      const bool first_unreported = s.unreported_queue_full++ == 0;
-      lk.unlock();
-      if (first_unreported) s.work_cv->notify_one();  // the worker reports drops to on_drop
-      return Status(StatusCode::kResourceExhausted,
-                    "event queue full (max_queue_bytes " + std::to_string(s.options.max_queue_bytes) +
-                        "): the endpoint is not keeping up; event dropped");
+    if (!s.pending->fits(q)) {
+      return s.refuse(lk, s.spool ? "spool full (max_spool_bytes " + std::to_string(s.options.max_spool_bytes) +
+                                        "): the endpoint is not keeping up; event refused"
+                                  : "event queue full (max_queue_bytes " + std::to_string(s.options.max_queue_bytes) +
+                                        "): the endpoint is not keeping up; event dropped");
     }
   }
-  q.seq = s.next_seq++;
-  const bool was_empty = s.queue.empty();
-  const bool was_full = s.queue.front_batch_full();
-  s.queue.push(std::move(q));
+  q.seq = s.next_seq;
+  const bool was_empty = s.pending->empty();
+  const bool was_full = s.pending->front_batch_full();
+  if (Status pushed = s.pending->push(std::move(q)); !pushed.ok()) {
+    return s.refuse(lk, "cannot add the event to the spool: " + pushed.message());
+  }
+  ++s.next_seq;
   ++s.stats.tracked;
   // Wake the worker only when it has something new to decide (a first event, a first full
   // batch), not on every event.
-  const bool wake = was_empty || (!was_full && s.queue.front_batch_full());
+  const bool wake = was_empty || (!was_full && s.pending->front_batch_full());
   lk.unlock();
   if (wake) s.work_cv->notify_one();
   return {};
@@ -217,13 +280,20 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
     return Status(StatusCode::kDataLoss, std::to_string(lost) + " events were dropped or refused by the server "
                                          "while flushing; see stats()");
   };
+  if (s.spool != nullptr && s.accepting) {
+    // Durable before delivered: once flush() returns, power loss cannot take these events.
+    lk.unlock();
+    Status committed = s.spool->commit(deadline);
+    lk.lock();
+    if (!committed.ok()) return committed;
+  }
   if (s.resolved_through(target)) return outcome();
   s.flush_through = std::max(s.flush_through, target);
   s.work_cv->notify_one();
   if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return outcome();
-  const std::uint64_t pending = s.queue.size() + s.inflight_count;
+  const std::uint64_t waiting = s.pending->size() + s.inflight_count;
   return Status(StatusCode::kDeadlineExceeded,
-                "flush timed out with " + std::to_string(pending) + " events pending" +
+                "flush timed out with " + std::to_string(waiting) + " events pending" +
                     (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
 }
 
@@ -250,17 +320,19 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
     exited = s.done_cv->wait_until(lk, deadline, [&] { return s.worker_exited; });
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
-  const std::uint64_t undelivered = s.queue.size() + s.inflight_count;
-  s.queue.clear();
-  s.queue.release(s.queue.bytes());  // what a detached worker still holds is no longer ours
+  std::uint64_t undelivered = s.inflight_count;
+  // What a detached worker still holds is no longer ours; durable mode commits and keeps it all.
+  if (s.pending) undelivered += s.pending->forget();
   s.inflight_count = 0;
   s.inflight_min_seq = 0;
-  s.stats.dropped_shutdown += undelivered;
   ShutdownReport report;
   report.undelivered = undelivered;
+  report.kept_in_spool = s.spool != nullptr;
+  if (!report.kept_in_spool) s.stats.dropped_shutdown += undelivered;
   if (undelivered > 0) {
     report.status = Status(StatusCode::kDeadlineExceeded,
                            std::to_string(undelivered) + " events undelivered at shutdown" +
+                               (report.kept_in_spool ? "; kept in the spool " + s.options.spool_dir : std::string()) +
                                (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
   }
   s.shutdown_report = report;
@@ -270,7 +342,7 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
     // holds a reference to the state it uses, so nothing is freed under it.
     if (exited) worker->join(); else worker->detach();
   }
-  if (undelivered > 0 && s.options.on_drop) s.options.on_drop(DropReason::kShutdown, undelivered, report.status);
+  if (undelivered > 0 && !report.kept_in_spool && s.options.on_drop) s.options.on_drop(DropReason::kShutdown, undelivered, report.status);
   return report;
 }
 
@@ -278,8 +350,13 @@ TrackerStats Tracker::stats() const {
   const Impl& s = *impl_;
   std::lock_guard<std::mutex> lk(s.mu);
   TrackerStats out = s.stats;
-  out.queued = s.queue.size() + s.inflight_count;
-  out.queued_bytes = s.queue.bytes();
+  if (!s.pending) return out;  // a forked child before its first track()
+  out.queued = s.pending->size() + s.inflight_count;
+  if (s.spool != nullptr) {
+    out.spool_bytes = s.pending->bytes();
+  } else {
+    out.queued_bytes = s.pending->bytes();
+  }
   return out;
 }
 

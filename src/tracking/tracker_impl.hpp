@@ -18,6 +18,7 @@
 #include "tracking/batch.hpp"
 #include "tracking/delivery_policy.hpp"
 #include "tracking/event_queue.hpp"
+#include "spool/spool_queue.hpp"
 #include "tracking/fork_registry.hpp"
 #include "transport/gzip.hpp"
 
@@ -27,7 +28,7 @@ inline namespace v1 {
 using SteadyClock = std::chrono::steady_clock;
 
 struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tracker::Impl> {
-  explicit Impl(TrackerOptions opts, std::shared_ptr<Transport> t);
+  Impl(TrackerOptions opts, std::shared_ptr<Transport> t);
   ~Impl() override;
 
   // ---- fixed at open()
@@ -43,7 +44,8 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::unique_ptr<std::condition_variable> work_cv;   // wakes the worker
   std::unique_ptr<std::condition_variable> space_cv;  // producers blocked by kBlock
   std::unique_ptr<std::condition_variable> done_cv;   // flush() and shutdown() waiters
-  detail::EventQueue queue;
+  std::unique_ptr<detail::PendingEvents> pending;  // EventQueue, or SpoolQueue in durable mode
+  detail::SpoolQueue* spool = nullptr;             // the same object in durable mode
   std::uint64_t next_seq = 1;
   std::uint64_t inflight_min_seq = 0;  // first unresolved in-flight event; 0 when none
   std::uint64_t inflight_count = 0;
@@ -60,6 +62,9 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::unique_ptr<std::thread> worker;
   std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
 
+  // Opens the spool (durable mode) or the memory queue; numbers recovered events from next_seq.
+  Status open_pending();
+
   // ---- worker side (upload_worker.cpp)
   void start_worker();
   void run_worker();
@@ -69,8 +74,12 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
                                            detail::GzipCompressor& gzip);
   // Sleeps before a retry; false when the shutdown deadline would pass first.
   bool wait_for_retry(std::chrono::milliseconds wait);
+  // Durable mode: writes the refused events of a batch to the dead-letter file.
+  void record_dead_letters(const detail::Batch& batch, const std::vector<DeadLetter>& dead);
 
   // ---- helpers used by both sides; `lk` holds mu
+  // Counts an event track() refuses, makes sure on_drop hears of it, and says why. Unlocks lk.
+  Status refuse(std::unique_lock<std::mutex>& lk, std::string why);
   bool resolved_through(std::uint64_t seq) const;
   void log(LogLevel level, std::string_view message) const;
 

@@ -7,6 +7,7 @@
 #include "referkit/webhooks.hpp"
 #include "tracking/tracker_impl.hpp"
 #include "transport/gzip.hpp"
+#include "spool/dead_letters.hpp"
 
 namespace referkit {
 inline namespace v1 {
@@ -51,19 +52,34 @@ void Tracker::Impl::run_worker() {
       continue;
     }
     unreported_queue_full = 0;
-    if (stopping && (queue.empty() || SteadyClock::now() >= stop_deadline)) break;
-    if (queue.empty()) {
+    if (stopping && (pending->empty() || SteadyClock::now() >= stop_deadline)) break;
+    if (pending->empty()) {
       work_cv->wait(lk);
       continue;
     }
-    const bool full = queue.front_batch_full();
-    const auto due = queue.front().enqueued + options.flush_interval;
-    if (!stopping && !full && queue.front().seq > flush_through && SteadyClock::now() < due) {
+    const bool full = pending->front_batch_full();
+    const detail::PendingFront front = pending->front();
+    const auto due = front.enqueued + options.flush_interval;
+    if (!stopping && !full && front.seq > flush_through && SteadyClock::now() < due) {
       work_cv->wait_until(lk, due);
       continue;
     }
     Batch batch;
-    queue.take(batch.events);
+    detail::TakeReport passed_over;
+    pending->take(batch.events, passed_over);
+    stats.corrupt_records += passed_over.corrupt;
+    if (passed_over.expired > 0) {
+      stats.dropped_expired += passed_over.expired;
+      lost += passed_over.expired;
+      done_cv->notify_all();
+      if (options.on_drop) {
+        lk.unlock();
+        options.on_drop(DropReason::kExpired, passed_over.expired,
+                        Status(StatusCode::kExpired, "older than max_event_age"));
+        lk.lock();
+      }
+    }
+    if (batch.events.empty()) continue;
     batch.id = detail::make_uuid_v7(options.clock());
     inflight_min_seq = batch.events.front().seq;
     inflight_count = batch.events.size();
@@ -74,6 +90,20 @@ void Tracker::Impl::run_worker() {
   }
   worker_exited = true;
   done_cv->notify_all();
+}
+
+void Tracker::Impl::record_dead_letters(const Batch& batch, const std::vector<DeadLetter>& dead) {
+  std::string lines;
+  const TimePoint at = options.clock();
+  for (const DeadLetter& d : dead) {
+    for (const QueuedEvent& e : batch.events) {
+      if (e.message_id() == d.message_id) detail::append_dead_letter_line(lines, at, d.message_id, d.reason, e.json);
+    }
+  }
+  // Written before the events leave the spool, so a crash in between cannot lose them.
+  if (Status s = spool->append_dead_letters(lines); !s.ok()) {
+    log(LogLevel::kError, "cannot record dead letters: " + s.to_string());
+  }
 }
 
 bool Tracker::Impl::wait_for_retry(milliseconds wait) {
@@ -96,18 +126,19 @@ bool Tracker::Impl::wait_for_retry(milliseconds wait) {
 std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& backoff,
                                                 detail::GzipCompressor& gzip) {
   // Sub-batches still to send, the earliest on top: splitting pushes the second half first.
-  std::vector<Batch> pending;
-  pending.push_back(std::move(root));
+  std::vector<Batch> todo;
+  todo.push_back(std::move(root));
   // Finishes the top sub-batch: acknowledged (minus dead letters) or dropped. Callbacks run
   // first, so a flush() that returns has seen every report about its events.
   auto resolve = [&](std::size_t acknowledged, std::vector<DeadLetter> dead, std::size_t dropped, DropReason why,
                      const Status& status) {
+    if (spool != nullptr && !dead.empty()) record_dead_letters(todo.back(), dead);
     for (const DeadLetter& d : dead) {
       if (options.on_dead_letter) options.on_dead_letter(d);
     }
     if (dropped > 0 && options.on_drop) options.on_drop(why, dropped, status);
-    Batch done = std::move(pending.back());
-    pending.pop_back();
+    Batch done = std::move(todo.back());
+    todo.pop_back();
     {
       std::lock_guard<std::mutex> lk(mu);
       if (shutdown_report) return;  // shutdown() already accounted for everything
@@ -115,20 +146,20 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       stats.dead_lettered += dead.size();
       if (why == DropReason::kRetriesExhausted) stats.dropped_retries_exhausted += dropped;
       lost += dead.size() + dropped;
-      queue.release(done.charged_bytes());
+      pending->resolved(done.events);
       inflight_count -= done.events.size();
-      inflight_min_seq = pending.empty() ? 0 : pending.back().events.front().seq;
+      inflight_min_seq = todo.empty() ? 0 : todo.back().events.front().seq;
       if (blocked_producers > 0) space_cv->notify_all();
     }
     done_cv->notify_all();
   };
 
-  while (!pending.empty()) {
+  while (!todo.empty()) {
     {
       std::lock_guard<std::mutex> lk(mu);
       if (stopping && SteadyClock::now() >= stop_deadline) break;
     }
-    Batch& batch = pending.back();
+    Batch& batch = todo.back();
     ++batch.attempts;
     const TimePoint sent_at = options.clock();
     std::string body = detail::batch_body(batch, sent_at);
@@ -196,9 +227,9 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       // New sets of events get new ids: a batch id always names the same events.
       first.id = detail::make_uuid_v7(options.clock());
       second.id = detail::make_uuid_v7(options.clock());
-      pending.pop_back();
-      pending.push_back(std::move(second));
-      pending.push_back(std::move(first));
+      todo.pop_back();
+      todo.push_back(std::move(second));
+      todo.push_back(std::move(first));
       continue;
     }
 
@@ -226,7 +257,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
     if (!wait_for_retry(wait)) break;  // the shutdown deadline comes first
   }
   std::vector<QueuedEvent> unresolved;
-  for (Batch& b : pending) {
+  for (Batch& b : todo) {
     for (QueuedEvent& e : b.events) unresolved.push_back(std::move(e));
   }
   return unresolved;

@@ -1,0 +1,46 @@
+// Looking into a durable spool (TrackerOptions::spool_dir) without opening a tracker: what is
+// pending, how old it is, what was damaged, and which events the server refused. Read-only: it
+// takes no locks and changes nothing, so it is safe while trackers use the directory.
+#ifndef REFERKIT_SPOOL_HPP
+#define REFERKIT_SPOOL_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "referkit/export.hpp"
+#include "referkit/status.hpp"
+#include "referkit/time.hpp"
+
+namespace referkit {
+inline namespace v1 {
+
+struct SpoolInfo {
+  std::uint64_t pending_events = 0;     // on disk, not yet acknowledged
+  std::uint64_t pending_bytes = 0;      // their serialized size
+  std::uint64_t disk_bytes = 0;         // what the segment files take
+  std::optional<TimePoint> oldest_event;  // when the oldest pending event was tracked
+  std::size_t segments = 0;
+  std::size_t live_owners = 0;          // processes that have the spool open now
+  std::uint64_t corrupt_records = 0;    // damaged records a recovery would skip
+  std::uint64_t dead_letters = 0;       // lines in dead-letters.jsonl
+};
+
+struct SpoolDeadLetter {
+  std::string message_id;
+  std::string reason;
+  std::string at;          // RFC 3339, when it was refused
+  std::string event_json;  // the event as it was sent
+};
+
+// kNotFound when the directory does not exist, kFailedPrecondition when it is not a spool or is
+// of a newer format version.
+REFERKIT_EXPORT Result<SpoolInfo> inspect_spool(const std::string& dir);
+// The refused events, oldest first. Lines that do not parse are skipped.
+REFERKIT_EXPORT Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir);
+
+}  // namespace v1
+}  // namespace referkit
+
+#endif  // REFERKIT_SPOOL_HPP

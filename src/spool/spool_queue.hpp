@@ -1,0 +1,97 @@
+// The durable queue: pending events live in memory-mapped segment files in the spool directory
+// instead of in memory. track() copies a checksummed record into the open segment (no system
+// call: the page cache has it the moment the copy ends, so kill -9 cannot lose it); a committer
+// thread msyncs what was appended every commit interval (group commit), so power loss loses at
+// most that interval; the upload worker reads batches back from the segments, and deletes a
+// segment once every event in it is resolved. Recovery at open adopts the segments a dead
+// process left, skips what was acknowledged, counts damaged records, and queues the rest first.
+//
+// Memory stays flat whatever the backlog: only the segment being written and the one being read
+// are mapped, and nothing per event is kept in memory.
+#ifndef REFERKIT_SRC_SPOOL_SPOOL_QUEUE_HPP
+#define REFERKIT_SRC_SPOOL_SPOOL_QUEUE_HPP
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "spool/mapped_file.hpp"
+#include "spool/spool_dir.hpp"
+#include "tracking/pending_events.hpp"
+
+namespace referkit::detail {
+
+struct SpoolQueueOptions {
+  std::string dir;
+  std::size_t segment_bytes = 8u << 20;
+  std::uint64_t max_bytes = 1ull << 30;
+  std::chrono::milliseconds max_event_age{0};  // zero keeps events forever
+  std::chrono::milliseconds commit_interval{50};
+  std::size_t batch_events = 500;
+  std::size_t batch_bytes = 500'000;  // event bytes in a request body
+  std::uint64_t first_seq = 1;        // seq of the first event found at open
+};
+
+class SpoolQueue final : public PendingEvents {
+ public:
+  // Opens the spool (creating it if needed), adopts and scans what earlier runs left, creates the
+  // first segment (so a full disk or a read-only directory shows here) and starts the committer.
+  static Result<std::unique_ptr<SpoolQueue>> open(SpoolQueueOptions options);
+  ~SpoolQueue() override;
+
+  bool fits(const QueuedEvent& event) const override;
+  // The spool never discards accepted events to make room: always 0.
+  std::size_t evict_for(const QueuedEvent& event) override;
+  Status push(QueuedEvent&& event) override;
+  bool front_batch_full() const override;
+  bool empty() const override { return untaken_ == 0; }
+  std::size_t size() const override { return untaken_; }
+  std::size_t bytes() const override { return disk_bytes_; }
+  PendingFront front() const override;
+  void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
+  void resolved(const std::vector<QueuedEvent>& done) override;
+  // Commits, closes the segments and releases the spool; the events stay on disk.
+  std::size_t forget() override;
+
+  std::uint64_t recovered() const noexcept { return recovered_; }      // pending events found at open
+  std::uint64_t corrupt_at_open() const noexcept { return corrupt_at_open_; }
+  // Waits until everything appended so far is on disk, or the deadline passes.
+  Status commit(SteadyTime deadline);
+  Status append_dead_letters(std::string_view lines) const { return dir_->append_dead_letters(lines); }
+  const std::string& path() const noexcept { return dir_->path(); }
+  // In a forked child: lets go of the parent's files and thread without touching them.
+  void abandon_after_fork() noexcept;
+
+  struct Segment;
+
+ private:
+  struct Committer;
+  explicit SpoolQueue(SpoolQueueOptions options);
+  Status roll();
+  Segment* reading_segment() const;
+  void reclaim(std::uint32_t through_number, std::size_t end);
+  void remove_front_segment();
+  void run_committer();
+
+  SpoolQueueOptions options_;
+  std::unique_ptr<SpoolDir> dir_;
+  std::deque<std::shared_ptr<Segment>> segments_;  // oldest first; the back one takes appends
+  std::uint32_t next_number_ = 1;
+  std::uint64_t next_seq_ = 1;  // seq of the next record found at open
+  std::size_t untaken_ = 0;
+  std::uint64_t disk_bytes_ = 0;
+  std::uint64_t recovered_ = 0;
+  std::uint64_t corrupt_at_open_ = 0;
+  std::unique_ptr<Committer> committer_;
+  bool closed_ = false;
+};
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_SPOOL_SPOOL_QUEUE_HPP
