@@ -50,7 +50,8 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{30'000};
   std::chrono::milliseconds max_retry_after{300'000};
   // A batch still undelivered this long after its first attempt is dropped (counted, reported).
-  // Zero retries forever. Credential failures (401/403) never count against it.
+  // Zero retries forever. Credential failures (401/403) never count against it. Durable mode
+  // ignores it: spooled events wait out any outage, bounded by max_event_age and max_spool_bytes.
   std::chrono::milliseconds max_retry_duration{std::chrono::minutes(30)};
   // The wait between attempts while the server refuses our credentials.
   std::chrono::milliseconds auth_backoff{60'000};

@@ -122,7 +122,7 @@ bool SegmentReader::zeros_from(std::size_t pos) const noexcept {
 
 bool SegmentReader::next(RecordView& out) noexcept {
   if (pos_ % 8 != 0) pos_ = (pos_ + 7) & ~std::size_t{7};
-  if (pos_ + kRecordHeaderBytes > size_ || zeros_from(pos_)) {
+  if (pos_ >= size_ || zeros_from(pos_)) {
     pos_ = std::min(pos_, size_);
     return false;
   }

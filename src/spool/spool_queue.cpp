@@ -326,10 +326,13 @@ std::size_t SpoolQueue::forget() {
   }
   committer_->wake.notify_one();
   if (committer_->thread.joinable()) committer_->thread.join();  // its last pass commits everything
+  if (!dir_) return untaken_;  // open() failed before the directory was ours
   // An empty or fully resolved last segment is not worth leaving behind.
-  const Segment& last = *segments_.back();
-  if (last.records == 0 || (last.taken == last.records && last.acked >= last.data_end())) {
-    ::unlink(dir_->segment_path(last.number).c_str());
+  if (!segments_.empty()) {
+    const Segment& last = *segments_.back();
+    if (last.records == 0 || (last.taken == last.records && last.acked >= last.data_end())) {
+      ::unlink(dir_->segment_path(last.number).c_str());
+    }
   }
   segments_.clear();
   dir_->release();  // the next opener adopts what is left

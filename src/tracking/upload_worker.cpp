@@ -244,7 +244,8 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       if (outcome == Outcome::kThrottled && !retry_after) retry_after = options.retry.initial_backoff;
       wait = backoff.delay(batch.attempts - 1, retry_after);
       batch.retry_elapsed += took + wait;
-      const auto cap = options.retry.max_retry_duration;
+      // Durable mode keeps retrying: its events are bounded by max_event_age and the spool size.
+      const auto cap = spool != nullptr ? milliseconds(0) : options.retry.max_retry_duration;
       if (cap.count() > 0 && batch.retry_elapsed > cap) {
         const std::size_t n = batch.events.size();
         log(LogLevel::kError, "dropping " + std::to_string(n) + " events after retrying for " +

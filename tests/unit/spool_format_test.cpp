@@ -1,0 +1,178 @@
+// The spool's on-disk format: checksums, record round trips, and how the reader gets past damage
+// (bit flips, torn tails, zeroed stretches) without losing the intact records around it.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "spool/crc32c.hpp"
+#include "spool/segment_format.hpp"
+#include "spool/spool_dir.hpp"
+
+using namespace referkit;
+using namespace referkit::detail;
+
+namespace {
+
+// A segment image: header plus the given events, then `slack` zero bytes.
+std::vector<unsigned char> segment_with(const std::vector<std::string>& events, std::size_t slack = 256) {
+  std::size_t size = kSegmentHeaderBytes + slack;
+  for (const auto& e : events) size += record_size(e.size());
+  std::vector<unsigned char> buf(size, 0);
+  SegmentHeader h;
+  h.number = 3;
+  h.owner = 0xabcdef;
+  h.created_ms = 1'700'000'000'000;
+  encode_segment_header(buf.data(), h);
+  std::size_t at = kSegmentHeaderBytes;
+  std::int64_t t = 1'700'000'000'000;
+  for (const auto& e : events) {
+    RecordMeta meta;
+    meta.tracked_ms = t++;
+    meta.id_offset = 1;
+    meta.id_size = 2;
+    encode_record(buf.data() + at, e, meta);
+    at += record_size(e.size());
+  }
+  return buf;
+}
+
+std::vector<std::string> read_all(const std::vector<unsigned char>& buf, std::uint64_t* corrupt = nullptr,
+                                  std::size_t size = 0) {
+  SegmentReader reader(buf.data(), size ? size : buf.size(), kSegmentHeaderBytes);
+  std::vector<std::string> out;
+  RecordView rec;
+  while (reader.next(rec)) out.emplace_back(rec.json);
+  if (corrupt) *corrupt = reader.corrupt();
+  return out;
+}
+
+const std::vector<std::string> kEvents = {R"({"a":1})", R"({"messageId":"m-2","x":"yy"})", std::string(300, 'z'),
+                                          R"({"k":"last"})"};
+
+}  // namespace
+
+TEST_SUITE("spool_format") {
+
+TEST_CASE("crc32c matches the Castagnoli check value and continues across calls") {
+  CHECK(crc32c(0, "123456789", 9) == 0xE3069283u);
+  CHECK(crc32c(crc32c(0, "1234", 4), "56789", 5) == 0xE3069283u);
+  CHECK(crc32c(0, "", 0) == 0u);
+}
+
+TEST_CASE("records round-trip with their metadata, aligned to 8 bytes") {
+  auto buf = segment_with(kEvents);
+  SegmentReader reader(buf.data(), buf.size(), kSegmentHeaderBytes);
+  RecordView rec;
+  REQUIRE(reader.next(rec));
+  CHECK(rec.json == kEvents[0]);
+  CHECK(rec.meta.tracked_ms == 1'700'000'000'000);
+  CHECK(rec.meta.id_offset == 1);
+  CHECK(rec.meta.id_size == 2);
+  CHECK(rec.offset == kSegmentHeaderBytes);
+  CHECK(rec.end % 8 == 0);
+  CHECK(read_all(buf) == kEvents);
+  std::uint64_t corrupt = 99;
+  read_all(buf, &corrupt);
+  CHECK(corrupt == 0);
+}
+
+TEST_CASE("a flipped bit loses only the record it hits") {
+  for (std::size_t victim = 0; victim < kEvents.size(); ++victim) {
+    auto buf = segment_with(kEvents);
+    SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes);
+    RecordView rec;
+    for (std::size_t i = 0; i <= victim; ++i) REQUIRE(probe.next(rec));
+    for (std::size_t byte : {rec.offset + 1, rec.offset + 6, rec.offset + 12, rec.offset + 26}) {
+      auto damaged = buf;
+      damaged[byte] ^= 0x10;
+      std::uint64_t corrupt = 0;
+      auto got = read_all(damaged, &corrupt);
+      auto expected = kEvents;
+      expected.erase(expected.begin() + static_cast<std::ptrdiff_t>(victim));
+      CHECK(got == expected);
+      CHECK(corrupt == 1);
+    }
+  }
+}
+
+TEST_CASE("a torn tail is counted and the records before it are kept") {
+  auto buf = segment_with(kEvents, 0);
+  const std::size_t last = record_size(kEvents.back().size());
+  std::uint64_t corrupt = 0;
+  auto got = read_all(buf, &corrupt, buf.size() - last / 2);
+  CHECK(got == std::vector<std::string>(kEvents.begin(), kEvents.end() - 1));
+  CHECK(corrupt == 1);
+}
+
+TEST_CASE("zeros end the data, unless records follow them") {
+  auto buf = segment_with(kEvents);
+  std::uint64_t corrupt = 0;
+  CHECK(read_all(buf, &corrupt).size() == kEvents.size());
+  CHECK(corrupt == 0);
+  // Zero out the second record entirely: the two after it must still be found.
+  SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes);
+  RecordView rec;
+  REQUIRE(probe.next(rec));
+  REQUIRE(probe.next(rec));
+  std::fill(buf.begin() + static_cast<std::ptrdiff_t>(rec.offset), buf.begin() + static_cast<std::ptrdiff_t>(rec.end), 0);
+  auto got = read_all(buf, &corrupt);
+  CHECK(got == std::vector<std::string>{kEvents[0], kEvents[2], kEvents[3]});
+  CHECK(corrupt == 1);
+}
+
+TEST_CASE("the reader never reads past its bounds on short or hostile input") {
+  std::vector<unsigned char> tiny(10, 0xff);
+  SegmentReader reader(tiny.data(), tiny.size(), kSegmentHeaderBytes);
+  RecordView rec;
+  CHECK_FALSE(reader.next(rec));
+  // A record header claiming a huge payload.
+  auto buf = segment_with({R"({"a":1})"});
+  buf[kSegmentHeaderBytes + 4] = 0xff;
+  buf[kSegmentHeaderBytes + 5] = 0xff;
+  buf[kSegmentHeaderBytes + 6] = 0xff;
+  std::uint64_t corrupt = 0;
+  CHECK(read_all(buf, &corrupt).empty());
+  CHECK(corrupt == 1);
+}
+
+TEST_CASE("segment headers: versions, damage and the acked offset") {
+  auto buf = segment_with(kEvents);
+  auto h = decode_segment_header(buf.data(), buf.size());
+  REQUIRE(h.ok());
+  CHECK(h->number == 3);
+  CHECK(h->owner == 0xabcdefu);
+  CHECK(h->acked_offset == kSegmentHeaderBytes);
+
+  store_acked_offset(buf.data(), kSegmentHeaderBytes + record_size(kEvents[0].size()));
+  h = decode_segment_header(buf.data(), buf.size());
+  REQUIRE(h.ok());
+  CHECK(h->acked_offset == kSegmentHeaderBytes + record_size(kEvents[0].size()));
+  store_acked_offset(buf.data(), buf.size() + 8);  // out of range reads as nothing acknowledged
+  CHECK(decode_segment_header(buf.data(), buf.size())->acked_offset == kSegmentHeaderBytes);
+
+  auto newer = buf;
+  newer[8] = 2;
+  CHECK(decode_segment_header(newer.data(), newer.size()).status().code() == StatusCode::kFailedPrecondition);
+  CHECK(decode_segment_header(newer.data(), newer.size()).status().message().find("newer") != std::string::npos);
+  auto damaged = buf;
+  damaged[20] ^= 1;
+  CHECK(decode_segment_header(damaged.data(), damaged.size()).status().code() == StatusCode::kDataLoss);
+  CHECK(decode_segment_header(buf.data(), 10).status().code() == StatusCode::kDataLoss);
+}
+
+TEST_CASE("segment file names round-trip and nothing else parses") {
+  SegmentName n{0x0123456789abcdefull, 42};
+  const std::string name = segment_file_name(n);
+  CHECK(name == "0123456789abcdef-00000042.seg");
+  SegmentName back;
+  REQUIRE(parse_segment_name(name, back));
+  CHECK(back.owner == n.owner);
+  CHECK(back.number == 42);
+  for (const char* bad : {"0123456789abcdef-00000042.seg.tmp", "0123456789ABCDEF-00000042.seg", "x.seg",
+                          "0123456789abcdef.lock", "0123456789abcdef-0000004x.seg", ""}) {
+    CHECK_FALSE(parse_segment_name(bad, back));
+  }
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,411 @@
+// The tracker in durable mode against a scripted transport: events survive shutdown with the
+// endpoint down and a process that dies without shutting down; recovery resends them in order with
+// their original messageIds; damage is counted; bounds, permissions and versions give clear errors.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "referkit/spool.hpp"
+#include "referkit/tracker.hpp"
+#include "spool/segment_format.hpp"
+#include "support/fake_transport.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace referkit;
+using referkit::test::FakeTransport;
+using referkit::test::TempDir;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Durable {
+  TempDir tmp;
+  std::string dir = (tmp.path() / "spool").string();
+  std::shared_ptr<FakeTransport> fake = std::make_shared<FakeTransport>();
+  std::mutex mu;
+  std::vector<std::pair<DropReason, std::size_t>> drops;
+  TrackerOptions options;
+
+  Durable() {
+    options.endpoint = "http://127.0.0.1:9";
+    options.write_key = "wk";
+    options.transport = fake;
+    options.spool_dir = dir;
+    options.spool_segment_bytes = 64 * 1024;
+    options.flush_interval = std::chrono::hours(1);
+    options.random_seed = 7;
+    options.sleeper = [](std::chrono::milliseconds) {};
+    options.on_drop = [this](DropReason r, std::size_t n, const Status&) {
+      std::lock_guard<std::mutex> lk(mu);
+      drops.emplace_back(r, n);
+    };
+  }
+  Tracker open() {
+    auto t = Tracker::open(options);
+    REQUIRE_MESSAGE(t.ok(), t.status().to_string());
+    return std::move(*t);
+  }
+  // A fresh transport for the next tracker (what the last one received stays inspectable).
+  std::shared_ptr<FakeTransport> new_transport() {
+    fake = std::make_shared<FakeTransport>();
+    options.transport = fake;
+    return fake;
+  }
+  std::vector<fs::path> segments() const {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() == ".seg") out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  SpoolInfo info() const {
+    auto i = inspect_spool(dir);
+    REQUIRE_MESSAGE(i.ok(), i.status().to_string());
+    return *i;
+  }
+};
+
+Event order(int i) {
+  Event e;
+  e.name = "Order Completed";
+  e.user_id = "user-" + std::to_string(i);
+  e.message_id = "m-" + std::to_string(100000 + i);  // sortable: the order of tracking
+  e.properties.set("order_id", "o-" + std::to_string(i));
+  e.properties.set("note", std::string(200, 'n'));
+  return e;
+}
+
+HttpResponse unavailable(const test::RecordedRequest&) { return FakeTransport::reply(503); }
+
+// Every messageId that reached the fake in a 2xx, in arrival order.
+std::vector<std::string> delivered_in_order(const FakeTransport& fake) {
+  std::vector<std::string> out;
+  for (const auto& r : fake.requests()) {
+    if (r.message_ids.empty()) continue;
+    out.insert(out.end(), r.message_ids.begin(), r.message_ids.end());
+  }
+  return out;
+}
+
+// Runs body in a child process that then dies at once, like kill -9: no destructors, no shutdown.
+int in_child_that_dies(const std::function<bool()>& body) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(body() ? 0 : 1);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+}  // namespace
+
+TEST_SUITE("spool") {
+
+TEST_CASE("delivers through the spool and reclaims the disk") {
+  Durable d;
+  Tracker t = d.open();
+  for (int i = 0; i < 600; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  CHECK(d.fake->delivered().size() == 600);
+  // 600 events of ~330 bytes need several 64 KiB segments; only the open one is left.
+  CHECK(t.stats().spool_bytes == 64 * 1024);
+  CHECK(d.segments().size() == 1);
+  auto report = t.shutdown(5s);
+  CHECK(report.status.ok());
+  CHECK(report.undelivered == 0);
+  CHECK(d.segments().empty());
+  CHECK(d.info().pending_events == 0);
+}
+
+TEST_CASE("an endpoint that is down: shutdown keeps everything, the next start sends it in order") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    for (int i = 0; i < 300; ++i) REQUIRE(t.track(order(i)).ok());
+    const auto started = std::chrono::steady_clock::now();
+    auto report = t.shutdown(300ms);
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+    CHECK(report.kept_in_spool);
+    CHECK(report.undelivered == 300);
+    CHECK(t.stats().dropped() == 0);
+  }
+  SpoolInfo info = d.info();
+  CHECK(info.pending_events == 300);
+  CHECK(info.live_owners == 0);
+  REQUIRE(info.oldest_event.has_value());
+
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 300);
+  REQUIRE(t.track(order(300)).ok());
+  REQUIRE(t.flush(10s).ok());
+  std::vector<std::string> expected;
+  for (int i = 0; i <= 300; ++i) expected.push_back("m-" + std::to_string(100000 + i));
+  CHECK(delivered_in_order(*d.fake) == expected);  // original ids, tracking order, once each
+  t.shutdown(5s);
+  CHECK(d.info().pending_events == 0);
+}
+
+TEST_CASE("a process that dies leaves its events; acknowledged ones are not resent") {
+  Durable d;
+  d.options.max_batch_events = 50;
+  const int code = in_child_that_dies([&] {
+    // The first two batches are acknowledged, then the endpoint fails; the process dies.
+    auto acked = std::make_shared<std::atomic<int>>(0);
+    d.fake->set_handler([acked](const test::RecordedRequest&) {
+      return acked->fetch_add(1) < 2 ? FakeTransport::reply(200) : FakeTransport::reply(503);
+    });
+    // Never destroyed: the process ends without a shutdown.
+    auto* t = new Tracker(d.open());
+    for (int i = 0; i < 230; ++i) {
+      if (!t->track(order(i)).ok()) return false;
+    }
+    t->flush(200ms);  // times out: the rest stays pending
+    return d.fake->delivered().size() == 100;
+  });
+  REQUIRE(code == 0);
+  CHECK(d.info().pending_events == 130);
+  CHECK(d.info().live_owners == 0);
+
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 130);
+  REQUIRE(t.flush(10s).ok());
+  auto got = delivered_in_order(*d.fake);
+  REQUIRE(got.size() == 130);
+  CHECK(got.front() == "m-100100");
+  CHECK(got.back() == "m-100229");
+}
+
+TEST_CASE("damaged segments: the intact records are delivered, the damaged ones counted") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    for (int i = 0; i < 100; ++i) REQUIRE(t.track(order(i)).ok());
+    t.shutdown(100ms);
+  }
+  auto segs = d.segments();
+  REQUIRE(segs.size() == 1);
+  const auto size = fs::file_size(segs[0]);
+  {
+    // Flip one byte inside the payload of the 10th record, and tear the last one in half.
+    std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<char> bytes(size);
+    f.read(bytes.data(), static_cast<std::streamsize>(size));
+    detail::SegmentReader reader(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                                 detail::kSegmentHeaderBytes);
+    detail::RecordView rec;
+    std::size_t last_end = 0;
+    std::size_t last_offset = 0;
+    for (int i = 0; reader.next(rec); ++i) {
+      if (i == 9) {
+        f.seekp(static_cast<std::streamoff>(rec.offset + detail::kRecordHeaderBytes + 40));
+        f.put(static_cast<char>(bytes[rec.offset + detail::kRecordHeaderBytes + 40] ^ 0x01));
+      }
+      last_offset = rec.offset;
+      last_end = rec.end;
+    }
+    f.close();
+    fs::resize_file(segs[0], last_offset + (last_end - last_offset) / 2);
+  }
+  SpoolInfo info = d.info();
+  CHECK(info.pending_events == 98);
+  CHECK(info.corrupt_records == 2);
+
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 98);
+  CHECK(t.stats().corrupt_records == 2);
+  REQUIRE(t.flush(10s).ok());
+  auto got = d.fake->delivered();
+  CHECK(got.size() == 98);
+  CHECK(got.count("m-100009") == 0);
+  CHECK(got.count("m-100099") == 0);
+  CHECK(got.count("m-100098") == 1);
+}
+
+TEST_CASE("a full spool refuses new events and keeps every old one") {
+  Durable d;
+  d.options.max_spool_bytes = 2 * 64 * 1024;
+  d.fake->set_handler(unavailable);
+  Tracker t = d.open();
+  int accepted = 0;
+  Status refused;
+  for (int i = 0; i < 2000 && refused.ok(); ++i) {
+    refused = t.track(order(i));
+    if (refused.ok()) ++accepted;
+  }
+  CHECK(refused.code() == StatusCode::kResourceExhausted);
+  CHECK(refused.message().find("spool full") != std::string::npos);
+  CHECK(accepted > 300);
+  CHECK(t.stats().dropped_queue_full == 1);
+  CHECK(t.stats().spool_bytes <= 2 * 64 * 1024);
+  t.shutdown(100ms);
+  CHECK(d.info().pending_events == static_cast<std::uint64_t>(accepted));
+}
+
+TEST_CASE("events refused by the server go to the dead-letter file with their reason") {
+  Durable d;
+  d.fake->set_handler([](const test::RecordedRequest& r) {
+    return FakeTransport::reply(200, R"({"rejected":[{"messageId":")" + r.message_ids[1] + R"(","reason":"bad \u00e9vent"}]})");
+  });
+  Tracker t = d.open();
+  for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
+  CHECK(t.flush(10s).code() == StatusCode::kDataLoss);
+  t.shutdown(5s);
+  auto dead = read_dead_letters(d.dir);
+  REQUIRE(dead.ok());
+  REQUIRE(dead->size() == 1);
+  CHECK((*dead)[0].message_id == "m-100001");
+  CHECK((*dead)[0].reason == "bad \xc3\xa9vent");
+  CHECK((*dead)[0].event_json.find(R"("order_id":"o-1")") != std::string::npos);
+  CHECK(d.info().dead_letters == 1);
+  CHECK(d.info().pending_events == 0);
+  CHECK((fs::status(fs::path(d.dir) / "dead-letters.jsonl").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("events older than max_event_age are dropped, counted and reported") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    for (int i = 0; i < 5; ++i) REQUIRE(t.track(order(i)).ok());
+    t.shutdown(100ms);
+  }
+  std::this_thread::sleep_for(30ms);  // the events are now at least 30 ms old
+  d.options.max_event_age = 10ms;
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(5s).code() == StatusCode::kDataLoss);
+  CHECK(t.stats().dropped_expired == 5);
+  CHECK(d.fake->request_count() == 0);
+  std::lock_guard<std::mutex> lk(d.mu);
+  REQUIRE(d.drops.size() == 1);
+  CHECK(d.drops[0].first == DropReason::kExpired);
+  CHECK(d.drops[0].second == 5);
+}
+
+TEST_CASE("two trackers share a directory; leftovers go to the next opener only once") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  Tracker a = d.open();
+  Tracker b = d.open();
+  for (int i = 0; i < 10; ++i) REQUIRE(a.track(order(i)).ok());
+  for (int i = 10; i < 15; ++i) REQUIRE(b.track(order(i)).ok());
+  CHECK(d.info().live_owners == 2);
+  a.shutdown(100ms);  // a's events are now orphans; b's owner is alive
+  d.new_transport();
+  Tracker c = d.open();
+  CHECK(c.stats().recovered == 10);
+  REQUIRE(c.flush(10s).ok());
+  CHECK(d.fake->delivered().size() == 10);
+  CHECK(d.fake->delivered().count("m-100010") == 0);
+  b.shutdown(100ms);
+  c.shutdown(5s);
+  d.new_transport();
+  Tracker e = d.open();
+  CHECK(e.stats().recovered == 5);
+}
+
+TEST_CASE("owner-only permissions, and clear errors for bad directories") {
+  Durable d;
+  {
+    Tracker t = d.open();
+    REQUIRE(t.track(order(1)).ok());
+    const auto perms = fs::status(d.dir).permissions() & fs::perms::all;
+    CHECK(perms == fs::perms::owner_all);
+    for (const auto& seg : d.segments()) {
+      CHECK((fs::status(seg).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+    }
+  }
+  TrackerOptions missing_parent = d.options;
+  missing_parent.spool_dir = (d.tmp.path() / "no" / "such" / "spool").string();
+  auto r = Tracker::open(missing_parent);
+  CHECK(r.status().code() == StatusCode::kNotFound);
+  CHECK(r.status().message().find("no/such/spool") != std::string::npos);
+
+  TrackerOptions newer = d.options;
+  newer.spool_dir = (d.tmp.path() / "newer").string();
+  fs::create_directory(newer.spool_dir);
+  d.tmp.write("newer/FORMAT", "referkit-spool 2\n");
+  r = Tracker::open(newer);
+  CHECK(r.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(r.status().message().find("newer") != std::string::npos);
+  CHECK(inspect_spool(newer.spool_dir).status().code() == StatusCode::kFailedPrecondition);
+
+  if (geteuid() != 0) {  // root ignores permission bits
+    TrackerOptions readonly = d.options;
+    readonly.spool_dir = (d.tmp.path() / "readonly").string();
+    fs::create_directory(readonly.spool_dir);
+    fs::permissions(readonly.spool_dir, fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK(Tracker::open(readonly).status().code() == StatusCode::kPermissionDenied);
+  }
+}
+
+TEST_CASE("a segment of a newer format is refused at open and left untouched") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    REQUIRE(t.track(order(1)).ok());
+    t.shutdown(100ms);
+  }
+  auto segs = d.segments();
+  REQUIRE(segs.size() == 1);
+  {
+    std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8);
+    f.put(9);  // format version 9
+  }
+  auto r = Tracker::open(d.options);
+  CHECK(r.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(r.status().message().find("version 9") != std::string::npos);
+  CHECK(d.segments() == segs);
+}
+
+TEST_CASE("a full disk is a clear error at open, not a crash") {
+  Durable d;
+  const int code = in_child_that_dies([&] {
+    // A file size limit stands in for a full disk: reserving a segment fails with EFBIG.
+    signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{16 * 1024, 16 * 1024};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
+    auto r = Tracker::open(d.options);
+    return !r.ok() && r.status().code() == StatusCode::kResourceExhausted &&
+           r.status().message().find(".seg") != std::string::npos;
+  });
+  CHECK(code == 0);
+}
+
+TEST_CASE("a forked child tracks into its own part of the spool") {
+  Durable d;
+  d.fake->set_handler(unavailable);
+  Tracker t = d.open();
+  for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
+  const int code = in_child_that_dies([&] {
+    d.fake->set_handler([](const test::RecordedRequest&) { return FakeTransport::reply(200); });
+    bool ok = t.track(order(7)).ok() && t.flush(5s).ok();
+    auto delivered = d.fake->delivered();
+    return ok && delivered.size() == 1 && delivered.count("m-100007") == 1;
+  });
+  CHECK(code == 0);
+  t.shutdown(100ms);
+  // The parent's three are still there for the next start; the child's one was delivered.
+  CHECK(d.info().pending_events == 3);
+}
+
+}  // TEST_SUITE
