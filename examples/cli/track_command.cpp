@@ -1,6 +1,12 @@
 // `referkit track`: reads JSON Lines of Segment-style events and delivers them through the
-// library, with progress on stderr and one JSON summary on stdout.
+// library, with progress on stderr and one JSON summary on stdout. With --spool DIR the tracker
+// is durable: what is not delivered when the command ends stays on disk for the next run (or
+// `referkit spool drain`).
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +17,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "event_json.hpp"
+#include "events/uuid.hpp"
 #include "referkit/tracker.hpp"
 
 namespace referkit::cli {
@@ -20,7 +27,51 @@ using Steady = std::chrono::steady_clock;
 
 struct TrackOptions {
   std::string endpoint, write_key, signing_secret, input = "-", flush_timeout = "30s", progress = "auto";
+  std::string spool_dir, accepted_log;
   bool gzip = true;
+};
+
+// --accepted-log: the messageId of every event track() accepted, one per line, written with one
+// write(2) each and no user-space buffer, so a line is in the page cache (and survives kill -9 of
+// this process) as soon as the event it names is in the tracker.
+class AcceptedLog {
+ public:
+  AcceptedLog() = default;
+  AcceptedLog(const AcceptedLog&) = delete;
+  AcceptedLog& operator=(const AcceptedLog&) = delete;
+  ~AcceptedLog() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status open(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd_ < 0) return Status(StatusCode::kInvalidArgument, "--accepted-log: cannot open " + path + ": " + std::strerror(errno));
+    return {};
+  }
+  bool enabled() const { return fd_ >= 0; }
+
+  // False (once reported) when the line could not be written.
+  bool append(const std::string& message_id) {
+    line_ = message_id;
+    line_ += '\n';
+    std::size_t done = 0;
+    while (done < line_.size()) {
+      const ssize_t n = ::write(fd_, line_.data() + done, line_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!failed_) std::cerr << "referkit: --accepted-log: write failed: " << std::strerror(errno) << '\n';
+        failed_ = true;
+        return false;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  bool failed_ = false;
+  std::string line_;
 };
 
 class Progress {
@@ -64,6 +115,12 @@ int run_track(const TrackOptions& o) {
     in = &file;
   }
 
+  AcceptedLog accepted_log;
+  if (!o.accepted_log.empty()) {
+    Status opened = accepted_log.open(o.accepted_log);
+    if (!opened.ok()) return print_error(opened, kExitUsage);
+  }
+
   TrackerOptions options;
   options.endpoint = o.endpoint;
   options.write_key = o.write_key;
@@ -73,6 +130,12 @@ int run_track(const TrackOptions& o) {
   options.overflow = OverflowPolicy::kBlock;
   options.block_timeout = *flush_timeout;
   options.flush_interval = std::chrono::milliseconds(100);
+  const bool durable = !o.spool_dir.empty();
+  if (durable) {
+    options.spool_dir = o.spool_dir;
+    // On disk an undelivered event waits for the next run instead of being given up on.
+    options.retry.max_retry_duration = std::chrono::milliseconds(0);
+  }
   options.logger = [](LogLevel level, std::string_view message) {
     if (level >= LogLevel::kWarn) std::cerr << "referkit: " << message << '\n';
   };
@@ -90,9 +153,12 @@ int run_track(const TrackOptions& o) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto event = parse_event_json(parser, line);
-    Status s = event ? tracker->track(std::move(*event)) : event.status();
+    // The log needs the id the event is sent with, so it is made here when the line has none.
+    if (event && accepted_log.enabled() && event->message_id.empty()) event->message_id = detail::make_uuid_v7(now_ms());
+    Status s = event ? tracker->track(*event) : event.status();
     if (s.ok()) {
       ++accepted;
+      if (accepted_log.enabled()) accepted_log.append(event->message_id);
     } else if (s.code() == StatusCode::kResourceExhausted) {
       ++refused;  // counted by the tracker as dropped
     } else {
@@ -108,6 +174,11 @@ int run_track(const TrackOptions& o) {
   if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
   ShutdownReport report = tracker->shutdown(std::chrono::seconds(2));
   TrackerStats st = tracker->stats();
+  const std::uint64_t kept = report.kept_in_spool ? report.undelivered : 0;
+  if (kept > 0) {
+    std::cerr << "referkit: " << kept << " events kept in the spool " << o.spool_dir
+              << "; they are delivered by the next run on it, or by `referkit spool drain " << o.spool_dir << "`\n";
+  }
   const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
 
   std::string out;
@@ -118,6 +189,12 @@ int run_track(const TrackOptions& o) {
   w.key("rejected").value(st.dead_lettered + invalid);
   w.key("dropped").value(st.dropped_queue_full + st.dropped_retries_exhausted);
   w.key("pending").value(report.undelivered);
+  if (durable) {
+    w.key("spool").value(o.spool_dir);
+    w.key("recovered").value(st.recovered);
+    w.key("kept_in_spool").value(kept);
+    w.key("corrupt_records").value(st.corrupt_records);
+  }
   w.key("retries").value(st.retried);
   w.key("requests").value(st.requests);
   w.key("bytes_sent").value(st.bytes_sent);
@@ -127,8 +204,9 @@ int run_track(const TrackOptions& o) {
   if (!st.last_error.empty()) w.key("last_error").value(st.last_error);
   w.end_object();
   std::cout << out << '\n';
-  const bool clean = report.undelivered == 0 && st.dropped() == 0 && st.dead_lettered == 0 && invalid == 0 && refused == 0;
-  return clean ? kExitOk : kExitRejected;
+  const bool lost = st.dropped() > 0 || st.dead_lettered > 0 || invalid > 0 || refused > 0;
+  if (lost || (report.undelivered > 0 && kept == 0)) return kExitRejected;
+  return kept > 0 ? kExitKeptInSpool : kExitOk;
 }
 
 }  // namespace
@@ -138,7 +216,8 @@ void add_track_command(CLI::App& app, int& exit_code) {
   CLI::App* track = app.add_subcommand(
       "track", "Deliver JSON Lines of Segment-style events (type, event, userId/anonymousId, properties, timestamp, "
                "messageId) to an ingest API. Prints {tracked, delivered, rejected, dropped, pending, retries, requests, "
-               "bytes_sent, seconds}; exits 0 only if everything was delivered.");
+               "bytes_sent, seconds}, plus {spool, recovered, kept_in_spool, corrupt_records} with --spool; exits 0 "
+               "only if everything was delivered, 3 if the rest was kept in the spool.");
   track->add_option("--endpoint", o->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
   track->add_option("--write-key", o->write_key, "Write key (HTTP Basic user)")->required();
   track->add_option("--signing-secret", o->signing_secret, "Sign each request body (X-Referkit-Signature)");
@@ -148,6 +227,12 @@ void add_track_command(CLI::App& app, int& exit_code) {
   track->add_option("--progress", o->progress, "auto (a bar on a terminal), bar, json (lines on stderr) or none")
       ->check(CLI::IsMember({"auto", "bar", "json", "none"}))
       ->capture_default_str();
+  track->add_option("--spool", o->spool_dir,
+                    "Durable mode: keep every accepted event in this spool directory (created 0700 if its parent "
+                    "exists) until the API acknowledges it; what is left at the end waits there for the next run");
+  track->add_option("--accepted-log", o->accepted_log,
+                    "Append the messageId of every accepted event to this file, one per line, as it is accepted "
+                    "(an id is made for lines without one)");
   track->callback([o, &exit_code] { exit_code = run_track(*o); });
 }
 

@@ -1,0 +1,236 @@
+// `referkit spool inspect` and `referkit spool drain`: look into a durable spool left by
+// `referkit track --spool` (or any tracker with TrackerOptions::spool_dir), and deliver what it holds.
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "referkit/spool.hpp"
+#include "referkit/tracker.hpp"
+
+namespace referkit::cli {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+// ---- inspect ----
+
+struct InspectOptions {
+  std::string dir;
+  bool dead_letters = false;
+};
+
+// The dead letter's event as JSON when it is a JSON document, else as a string (never broken output).
+void write_event(detail::JsonWriter& w, simdjson::dom::parser& parser, const std::string& event_json) {
+  if (event_json.empty()) {
+    w.null();
+  } else if (parser.parse(event_json).error() == simdjson::SUCCESS) {
+    w.raw(event_json);
+  } else {
+    w.value(event_json);
+  }
+}
+
+int run_inspect(const InspectOptions& o) {
+  auto info = inspect_spool(o.dir);
+  if (!info) return print_error(info.status(), kExitUsage);
+  std::string out;
+  detail::JsonWriter w(out);
+  w.begin_object();
+  w.key("pending_events").value(info->pending_events);
+  w.key("pending_bytes").value(info->pending_bytes);
+  w.key("disk_bytes").value(info->disk_bytes);
+  w.key("oldest_event");
+  if (info->oldest_event) w.value(format_rfc3339(*info->oldest_event)); else w.null();
+  w.key("segments").value(static_cast<std::uint64_t>(info->segments));
+  w.key("live_owners").value(static_cast<std::uint64_t>(info->live_owners));
+  w.key("corrupt_records").value(info->corrupt_records);
+  w.key("dead_letters").value(info->dead_letters);
+  if (o.dead_letters) {
+    auto letters = read_dead_letters(o.dir);
+    if (!letters) return print_error(letters.status(), kExitUsage);
+    simdjson::dom::parser parser;
+    w.key("dead_letter_list").begin_array();
+    for (const SpoolDeadLetter& d : *letters) {
+      w.begin_object();
+      w.key("messageId").value(d.message_id);
+      w.key("reason").value(d.reason);
+      w.key("at").value(d.at);
+      w.key("event");
+      write_event(w, parser, d.event_json);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+  std::cout << out << '\n';
+  return kExitOk;
+}
+
+// ---- drain ----
+
+struct DrainOptions {
+  std::string dir, endpoint, write_key, signing_secret, timeout = "60s", progress = "auto";
+  bool gzip = true;
+};
+
+class DrainProgress {
+ public:
+  enum class Mode { kNone, kBar, kJson };
+  explicit DrainProgress(Mode mode) : mode_(mode) {}
+
+  void update(const TrackerStats& st, std::uint64_t total, bool last = false) {
+    const std::uint64_t done = std::min(total, st.acknowledged + st.dead_lettered + st.dropped());
+    if (mode_ == Mode::kJson) {
+      std::fprintf(stderr,
+                   "{\"phase\":\"draining\",\"recovered\":%llu,\"acknowledged\":%llu,\"dead_lettered\":%llu,"
+                   "\"pending\":%llu}\n",
+                   ull(total), ull(st.acknowledged), ull(st.dead_lettered), ull(st.queued));
+    } else if (mode_ == Mode::kBar) {
+      constexpr int kWidth = 30;
+      const int filled = total == 0 ? kWidth : static_cast<int>(done * kWidth / total);
+      std::string bar(static_cast<std::size_t>(filled), '#');
+      bar.resize(kWidth, '.');
+      std::fprintf(stderr, "\r  draining: [%s] %llu/%llu delivered", bar.c_str(), ull(st.acknowledged), ull(total));
+      if (st.dead_lettered > 0) std::fprintf(stderr, ", %llu refused", ull(st.dead_lettered));
+      if (last) std::fprintf(stderr, "\n");
+    }
+  }
+
+ private:
+  Mode mode_;
+};
+
+int run_drain(const DrainOptions& o) {
+  auto timeout = parse_duration(o.timeout);
+  if (!timeout) return print_error(Status(StatusCode::kInvalidArgument, "--timeout: expected e.g. 60s"), kExitUsage);
+  DrainProgress::Mode mode = DrainProgress::Mode::kNone;
+  if (o.progress == "json") mode = DrainProgress::Mode::kJson;
+  else if (o.progress == "bar" || (o.progress == "auto" && isatty(STDERR_FILENO))) mode = DrainProgress::Mode::kBar;
+  DrainProgress progress(mode);
+
+  // Draining an existing spool: a missing directory is a mistake, not something to create.
+  auto before = inspect_spool(o.dir);
+  if (!before) return print_error(before.status(), kExitUsage);
+
+  const auto started = Steady::now();
+  const auto deadline = started + *timeout;
+  TrackerOptions options;
+  options.endpoint = o.endpoint;
+  options.write_key = o.write_key;
+  options.signing_secret = o.signing_secret;
+  options.gzip = o.gzip;
+  options.spool_dir = o.dir;
+  options.flush_interval = std::chrono::milliseconds(100);
+  // What is not delivered in time stays in the spool; never give up on it here.
+  options.retry.max_retry_duration = std::chrono::milliseconds(0);
+  // A drain is interactive: notice a server coming back within seconds, not half a minute.
+  options.retry.max_backoff = std::min<std::chrono::milliseconds>(options.retry.max_backoff, std::chrono::seconds(5));
+  options.logger = [](LogLevel level, std::string_view message) {
+    if (level >= LogLevel::kWarn) std::cerr << "referkit: " << message << '\n';
+  };
+  auto tracker = Tracker::open(options);
+  if (!tracker) return print_error(tracker.status(), kExitUsage);
+
+  TrackerStats st = tracker->stats();
+  const std::uint64_t total = st.recovered;
+  // flush() covers every recovered event; waiting for it in slices gives the progress its ticks.
+  for (;;) {
+    const auto now = Steady::now();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (left.count() <= 0) break;
+    Status flushed = tracker->flush(std::min<std::chrono::milliseconds>(left, std::chrono::milliseconds(100)));
+    st = tracker->stats();
+    progress.update(st, total);
+    if (flushed.code() != StatusCode::kDeadlineExceeded) {
+      if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
+      break;
+    }
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
+                                                                                   std::chrono::milliseconds(5000)));
+  st = tracker->stats();
+  progress.update(st, total, true);
+  const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
+
+  auto after = inspect_spool(o.dir);
+  if (!after) return print_error(after.status(), kExitUsage);
+
+  std::string out;
+  detail::JsonWriter w(out);
+  w.begin_object();
+  w.key("spool").value(o.dir);
+  w.key("recovered").value(st.recovered);
+  w.key("delivered").value(st.acknowledged);
+  w.key("dead_lettered").value(st.dead_lettered);
+  w.key("dropped").value(st.dropped());
+  w.key("corrupt_records").value(st.corrupt_records);
+  w.key("remaining").value(after->pending_events);
+  w.key("live_owners").value(static_cast<std::uint64_t>(after->live_owners));
+  w.key("retries").value(st.retried);
+  w.key("requests").value(st.requests);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", seconds);
+  w.key("seconds").raw(secs);
+  if (!st.last_error.empty()) w.key("last_error").value(st.last_error);
+  w.end_object();
+  std::cout << out << '\n';
+
+  if (st.dead_lettered > 0) {
+    std::cerr << "referkit: " << st.dead_lettered << " events were refused by the server; see `referkit spool inspect "
+              << o.dir << " --dead-letters`\n";
+  }
+  if (after->pending_events > 0) {
+    std::cerr << "referkit: the spool " << o.dir << " still holds " << after->pending_events << " events"
+              << (after->live_owners > 0 ? " (another process has it open and keeps its own)" : "")
+              << (report.status.ok() ? std::string() : "; " + report.status.message()) << '\n';
+    return kExitKeptInSpool;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_spool_commands(CLI::App& app, int& exit_code) {
+  CLI::App* spool = app.add_subcommand(
+      "spool", "Look into and deliver a durable spool (the directory given to `referkit track --spool`).");
+  spool->require_subcommand(1);
+
+  auto inspect_opts = std::make_shared<InspectOptions>();
+  CLI::App* inspect = spool->add_subcommand(
+      "inspect", "Print {pending_events, pending_bytes, disk_bytes, oldest_event, segments, live_owners, "
+                 "corrupt_records, dead_letters} without changing anything (safe while trackers use it).");
+  inspect->add_option("dir", inspect_opts->dir, "The spool directory")->required();
+  inspect->add_flag("--dead-letters", inspect_opts->dead_letters,
+                    "Also list the events the server refused: dead_letter_list [{messageId, reason, at, event}]");
+  inspect->callback([inspect_opts, &exit_code] { exit_code = run_inspect(*inspect_opts); });
+
+  auto drain_opts = std::make_shared<DrainOptions>();
+  CLI::App* drain = spool->add_subcommand(
+      "drain", "Deliver what the spool holds (including what dead processes left), with progress on stderr; prints "
+               "{spool, recovered, delivered, dead_lettered, dropped, corrupt_records, remaining, ...}. Exits 0 "
+               "only when the spool is empty afterwards, 3 when events remain in it.");
+  drain->add_option("dir", drain_opts->dir, "The spool directory")->required();
+  drain->add_option("--endpoint", drain_opts->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
+  drain->add_option("--write-key", drain_opts->write_key, "Write key (HTTP Basic user)")->required();
+  drain->add_option("--signing-secret", drain_opts->signing_secret, "Sign each request body (X-Referkit-Signature)");
+  drain->add_flag("--gzip,!--no-gzip", drain_opts->gzip, "Compress request bodies over 1 KiB (default on)");
+  drain->add_option("--timeout", drain_opts->timeout, "Give up (leaving the rest in the spool) after this long")
+      ->capture_default_str();
+  drain->add_option("--progress", drain_opts->progress, "auto (a bar on a terminal), bar, json (lines on stderr) or none")
+      ->check(CLI::IsMember({"auto", "bar", "json", "none"}))
+      ->capture_default_str();
+  drain->callback([drain_opts, &exit_code] { exit_code = run_drain(*drain_opts); });
+}
+
+}  // namespace referkit::cli
