@@ -104,6 +104,18 @@ void MappedFile::reset() noexcept {
   size_ = 0;
 }
 
+void MappedFile::prefault(std::size_t from, std::size_t to) const noexcept {
+#ifdef MADV_POPULATE_WRITE
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t start = from / page * page;
+  const std::size_t end = std::min(size_, to);
+  if (data_ != nullptr && start < end) (void)::madvise(data_ + start, end - start, MADV_POPULATE_WRITE);
+#else
+  (void)from;
+  (void)to;
+#endif
+}
+
 Status MappedFile::sync(std::size_t from, std::size_t to) const {
   if (data_ == nullptr || from >= to) return {};
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

@@ -31,6 +31,9 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
   // Writes [from, to) back to the disk and waits for it (page-aligned outward).
   Status sync(std::size_t from, std::size_t to) const;
+  // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
+  // writer does not take a page fault per page. Best effort: a no-op where the kernel lacks it.
+  void prefault(std::size_t from, std::size_t to) const noexcept;
 
  private:
   void reset() noexcept;

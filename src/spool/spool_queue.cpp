@@ -16,6 +16,7 @@ struct SpoolQueue::Segment {
   std::size_t capacity = 0;               // the file's size
   std::atomic<std::size_t> written{0};    // end of the data; appends advance it
   bool appendable = false;                // the newest segment, still taking appends
+  bool written_here = false;              // created by this process: its records need no checksum test
   std::size_t read_pos = 0;               // where the next record to take starts
   std::size_t acked = 0;                  // records before it are resolved
   std::uint64_t first_seq = 0;            // seq of its first pending record
@@ -23,6 +24,7 @@ struct SpoolQueue::Segment {
   std::uint64_t taken = 0;
   std::size_t untaken_wire = 0;           // their bytes in a batch body
   std::size_t synced = 0;                 // committer thread only: bytes known to be on disk
+  std::size_t prefaulted = 0;             // committer thread only: mapped writable up to here
 
   std::size_t data_end() const { return written.load(std::memory_order_acquire); }
 };
@@ -33,8 +35,15 @@ struct SpoolQueue::Committer {
   std::mutex mu;
   std::condition_variable wake;
   std::condition_variable done;
-  std::vector<std::shared_ptr<Segment>> dirty;  // appended to since the last pass
+  // Appended to since the last pass. The committer holds each mapping itself, so the queue may
+  // unmap a segment it no longer needs before its last bytes are synced.
+  struct Dirty {
+    std::shared_ptr<Segment> segment;
+    std::shared_ptr<MappedFile> map;
+  };
+  std::vector<Dirty> dirty;
   bool dir_dirty = false;
+  bool fresh_segment = false;  // a new segment to prefault
   bool stop = false;
   std::uint64_t requested = 0;
   std::uint64_t committed = 0;
@@ -117,12 +126,20 @@ Status SpoolQueue::roll() {
   seg->written.store(kSegmentHeaderBytes);
   seg->read_pos = seg->acked = kSegmentHeaderBytes;
   seg->appendable = true;
+  seg->written_here = true;
   if (!segments_.empty()) segments_.back()->appendable = false;
+  if (!segments_.empty() && segments_.back()->taken == 0) {
+    // Nobody reads the segment just filled yet: unmap it until its turn comes, so a long backlog
+    // costs disk, not memory.
+    segments_.back()->map.reset();
+  }
   segments_.push_back(seg);
   disk_bytes_ += seg->capacity;
   std::lock_guard<std::mutex> lk(committer_->mu);
-  committer_->dirty.push_back(std::move(seg));
+  committer_->dirty.push_back(Committer::Dirty{seg, seg->map});
   committer_->dir_dirty = true;
+  committer_->fresh_segment = true;
+  committer_->wake.notify_one();
   return {};
 }
 
@@ -177,7 +194,7 @@ PendingFront SpoolQueue::front() const {
   PendingFront f;
   f.seq = seg->first_seq + seg->taken;
   RecordView rec;
-  if (seg->map && SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos).next(rec)) {
+  if (seg->map && SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) {
     f.enqueued = steady_from_wall(rec.meta.tracked_ms);
   }
   return f;
@@ -200,7 +217,10 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   }
   const std::int64_t now = now_ms().time_since_epoch().count();
   const std::int64_t max_age = options_.max_event_age.count();
-  SegmentReader reader(seg->map->data(), seg->data_end(), seg->read_pos);
+  // Under the tracker's mutex: only find the records; materialize() copies them out after.
+  staged_.clear();
+  staged_map_ = seg->map;
+  SegmentReader reader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here);
   std::size_t wire = 0;
   RecordView rec;
   bool at_end = true;
@@ -219,8 +239,8 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
       continue;
     }
     wire += rec.json.size() + 1;
+    staged_.push_back(rec.json);
     QueuedEvent e;
-    e.json.assign(rec.json);
     e.id_offset = rec.meta.id_offset;
     e.id_size = rec.meta.id_size;
     e.seq = seq;
@@ -241,6 +261,13 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   } else {
     reclaim(seg->number, seg->read_pos);  // everything passed over is resolved already
   }
+}
+
+void SpoolQueue::materialize(std::vector<QueuedEvent>& taken) {
+  // Records before the written mark never change, and staged_map_ keeps them mapped.
+  for (std::size_t i = 0; i < taken.size() && i < staged_.size(); ++i) taken[i].json.assign(staged_[i]);
+  staged_.clear();
+  staged_map_.reset();
 }
 
 void SpoolQueue::resolved(const std::vector<QueuedEvent>& done) {
@@ -272,23 +299,34 @@ void SpoolQueue::run_committer() {
   Committer& c = *committer_;
   std::unique_lock<std::mutex> lk(c.mu);
   for (;;) {
-    c.wake.wait_for(lk, options_.commit_interval, [&] { return c.stop || c.requested > c.committed; });
+    c.wake.wait_for(lk, options_.commit_interval,
+                    [&] { return c.stop || c.requested > c.committed || c.fresh_segment; });
+    c.fresh_segment = false;
     const bool stopping = c.stop;
     const std::uint64_t seq = c.appended.load(std::memory_order_acquire);
-    std::vector<std::shared_ptr<Segment>> dirty = std::move(c.dirty);
+    std::vector<Committer::Dirty> dirty = std::move(c.dirty);
     c.dirty.clear();
     if (!dirty.empty()) c.dirty.push_back(dirty.back());  // still taking appends
     const bool dir_dirty = std::exchange(c.dir_dirty, false);
     lk.unlock();
     Status status;
-    for (const auto& seg : dirty) {
+    for (const auto& [seg, map] : dirty) {
       const std::size_t end = seg->data_end();
       if (end <= seg->synced) continue;
-      status = seg->map->sync(seg->synced, end);
+      status = map->sync(seg->synced, end);
       if (!status.ok()) break;
       seg->synced = end;
     }
     if (status.ok() && dir_dirty) status = dir_->sync();
+    if (!dirty.empty() && !stopping) {
+      // Prefault a new segment whole, at once: a burst of appends then never waits for a page
+      // fault (several microseconds each, one per 4 KiB).
+      const auto& [seg, map] = dirty.back();
+      if (seg->prefaulted == 0) {
+        map->prefault(seg->data_end(), seg->capacity);
+        seg->prefaulted = seg->capacity;
+      }
+    }
     lk.lock();
     if (status.ok()) {
       c.committed = std::max(c.committed, seq);

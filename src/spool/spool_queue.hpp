@@ -55,6 +55,7 @@ class SpoolQueue final : public PendingEvents {
   std::size_t bytes() const override { return disk_bytes_; }
   PendingFront front() const override;
   void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
+  void materialize(std::vector<QueuedEvent>& taken) override;
   void resolved(const std::vector<QueuedEvent>& done) override;
   // Commits, closes the segments and releases the spool; the events stay on disk.
   std::size_t forget() override;
@@ -90,6 +91,9 @@ class SpoolQueue final : public PendingEvents {
   std::uint64_t corrupt_at_open_ = 0;
   std::unique_ptr<Committer> committer_;
   bool closed_ = false;
+  // Worker only: the text of the events take() found, copied out by materialize().
+  std::vector<std::string_view> staged_;
+  std::shared_ptr<MappedFile> staged_map_;
 };
 
 }  // namespace referkit::detail

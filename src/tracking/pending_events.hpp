@@ -60,6 +60,9 @@ class PendingEvents {
   virtual PendingFront front() const = 0;
   // Moves the oldest batch into out (cleared first); they stay pending until resolved().
   virtual void take(std::vector<QueuedEvent>& out, TakeReport& report) = 0;
+  // Called by the worker after take(), without the mutex: finishes what take() left to do
+  // outside it (durable mode copies the events' text out of the spool here).
+  virtual void materialize(std::vector<QueuedEvent>& /*taken*/) {}
   // The worker is done with these events (the oldest in flight, in order).
   virtual void resolved(const std::vector<QueuedEvent>& done) = 0;
   // Lets go of everything (at shutdown, or in a forked child): memory mode drops the events,

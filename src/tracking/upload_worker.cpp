@@ -84,6 +84,7 @@ void Tracker::Impl::run_worker() {
     inflight_min_seq = batch.events.front().seq;
     inflight_count = batch.events.size();
     lk.unlock();
+    pending->materialize(batch.events);
     std::vector<QueuedEvent> unresolved = deliver(std::move(batch), backoff, gzip);
     lk.lock();
     if (!unresolved.empty()) break;  // shutdown deadline: shutdown() accounts for them

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <vector>
 
 namespace referkit::bench {
@@ -18,6 +20,48 @@ double median_ns_per_op(const std::function<void()>& op, std::size_t batch, int 
   }
   std::nth_element(per_op.begin(), per_op.begin() + rounds / 2, per_op.end());
   return per_op[static_cast<std::size_t>(rounds / 2)];
+}
+
+double percentile(std::vector<double>& samples, double p) {
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(samples.size() - 1));
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k), samples.end());
+  return samples[k];
+}
+
+TempSpool::TempSpool() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "referkit-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) std::abort();
+  base_ = pattern;
+  path_ = base_ + "/spool";
+}
+
+TempSpool::~TempSpool() {
+  std::error_code ec;
+  std::filesystem::remove_all(base_, ec);
+}
+
+HttpResponse AcceptAll::send(const HttpRequest&) {
+  HttpResponse r;
+  r.code = 200;
+  return r;
+}
+
+HttpResponse AlwaysDown::send(const HttpRequest&) {
+  HttpResponse r;
+  r.code = 503;
+  return r;
+}
+
+Event order_completed(int i) {
+  OrderCompleted o;
+  o.customer.user_id = "customer-" + std::to_string(100000 + i);
+  o.order_id = "order-" + std::to_string(i);
+  o.total = Money{12999, "EUR"};
+  o.subtotal = Money{10999, "EUR"};
+  o.coupon = "JANE-GS7Z-0TX3X";
+  o.new_customer = true;
+  o.referral_code = "JANE-GS7Z-0TX3X";
+  return to_event(o).value();
 }
 
 }  // namespace referkit::bench

@@ -6,6 +6,10 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "referkit/events.hpp"
+#include "referkit/transport.hpp"
 
 namespace referkit::bench {
 
@@ -20,8 +24,42 @@ inline void keep(const T& value) {
   asm volatile("" : : "g"(&value) : "memory");
 }
 
+// The p-quantile (0..1) of the samples (reorders them).
+double percentile(std::vector<double>& samples, double p);
+
+// A transport that acknowledges everything at once, so what is measured is the SDK.
+class AcceptAll : public Transport {
+ public:
+  HttpResponse send(const HttpRequest&) override;
+};
+// A transport for an outage: every request fails at once with 503.
+class AlwaysDown : public Transport {
+ public:
+  HttpResponse send(const HttpRequest&) override;
+};
+
+// A spool directory under the temp dir, removed afterwards.
+class TempSpool {
+ public:
+  TempSpool();
+  ~TempSpool();
+  TempSpool(const TempSpool&) = delete;
+  TempSpool& operator=(const TempSpool&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string base_;
+  std::string path_;
+};
+
+// The benchmarks' event: a typical referred Order Completed (~330 bytes serialized).
+Event order_completed(int i);
+
 Figures link_benchmarks();
 Figures track_benchmarks();
+Figures spool_benchmarks();
+// One long outage (the endpoint always 503) in durable or memory mode; returns the peak RSS in MiB.
+double run_outage(bool durable);
 
 }  // namespace referkit::bench
 

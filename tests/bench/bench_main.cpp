@@ -7,6 +7,11 @@
 #include "json/json_writer.hpp"
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--outage") == 0) {
+    // Internal: spool_benchmarks() runs each outage in a fresh process of its own.
+    std::printf("%.1f\n", referkit::bench::run_outage(std::strcmp(argv[2], "durable") == 0));
+    return 0;
+  }
   const bool json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
   if (argc > 1 && !json) {
     std::fprintf(stderr, "usage: referkit-bench [--json]\n");
@@ -14,6 +19,7 @@ int main(int argc, char** argv) {
   }
   referkit::bench::Figures figures = referkit::bench::link_benchmarks();
   figures.merge(referkit::bench::track_benchmarks());
+  figures.merge(referkit::bench::spool_benchmarks());
   if (json) {
     std::string out;
     referkit::detail::JsonWriter w(out);

@@ -1,5 +1,5 @@
-// track() latency and producer throughput in memory mode, against a transport that accepts
-// everything at once, so what is measured is the SDK, not a server.
+// track() latency in memory and durable mode, and producer throughput, against a transport that
+// accepts everything at once, so what is measured is the SDK, not a server.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,40 +12,31 @@
 namespace referkit::bench {
 namespace {
 
-class AcceptAll : public Transport {
- public:
-  HttpResponse send(const HttpRequest&) override {
-    HttpResponse r;
-    r.code = 200;
-    return r;
-  }
-};
-
-Event order_completed(int i) {
-  OrderCompleted o;
-  o.customer.user_id = "customer-" + std::to_string(100000 + i);
-  o.order_id = "order-" + std::to_string(i);
-  o.total = Money{12999, "EUR"};
-  o.subtotal = Money{10999, "EUR"};
-  o.coupon = "JANE-GS7Z-0TX3X";
-  o.new_customer = true;
-  o.referral_code = "JANE-GS7Z-0TX3X";
-  return to_event(o).value();
-}
-
-Tracker open_tracker() {
+Tracker open_tracker(const std::string& spool_dir = {}) {
   TrackerOptions o;
   o.endpoint = "http://127.0.0.1:9";
   o.write_key = "bench";
   o.transport = std::make_shared<AcceptAll>();
   o.max_queue_bytes = 256u << 20;
+  o.spool_dir = spool_dir;
   return std::move(Tracker::open(o).value());
 }
 
-double percentile(std::vector<double>& v, double p) {
-  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
+// Latency of each call, one thread; `prefix` names the figures.
+void track_latency(Tracker& t, std::vector<Event> events, const std::string& prefix, Figures& f) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> ns;
+  ns.reserve(events.size());
+  for (Event& e : events) {
+    const auto start = Clock::now();
+    Status s = t.track(e);
+    ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count());
+    keep(s);
+  }
+  (void)t.flush(std::chrono::seconds(60));
+  f[prefix + "_ns_median"] = percentile(ns, 0.5);
+  f[prefix + "_ns_p99"] = percentile(ns, 0.99);
+  f[prefix + "_ns_p999"] = percentile(ns, 0.999);
 }
 
 }  // namespace
@@ -60,18 +51,12 @@ Figures track_benchmarks() {
 
   {
     Tracker t = open_tracker();
-    std::vector<double> ns;
-    ns.reserve(kEvents);
-    for (int i = 0; i < kEvents; ++i) {
-      const auto start = Clock::now();
-      Status s = t.track(std::move(events[static_cast<std::size_t>(i)]));
-      ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count());
-      keep(s);
-    }
-    (void)t.flush(std::chrono::seconds(60));
-    f["track_ns_median"] = percentile(ns, 0.5);
-    f["track_ns_p99"] = percentile(ns, 0.99);
-    f["track_ns_p999"] = percentile(ns, 0.999);
+    track_latency(t, events, "track", f);
+  }
+  {
+    TempSpool spool;
+    Tracker t = open_tracker(spool.path());
+    track_latency(t, events, "durable_track", f);
   }
 
   {
