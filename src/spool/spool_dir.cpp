@@ -190,6 +190,9 @@ Status check_spool_format(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return file_error("cannot open the spool directory", path, errno);
   if (!S_ISDIR(st.st_mode)) return Status(StatusCode::kFailedPrecondition, "spool path is not a directory: " + path);
   auto text = read_small_file(join(path, kFormatFile));
+  if (!text && text.status().code() == StatusCode::kNotFound) {
+    return Status(StatusCode::kFailedPrecondition, "not a referkit spool (no FORMAT file): " + path);
+  }
   if (!text) return text.status();
   return check_format_text(join(path, kFormatFile), *text);
 }

@@ -318,15 +318,6 @@ void SpoolQueue::run_committer() {
       seg->synced = end;
     }
     if (status.ok() && dir_dirty) status = dir_->sync();
-    if (!dirty.empty() && !stopping) {
-      // Prefault a new segment whole, at once: a burst of appends then never waits for a page
-      // fault (several microseconds each, one per 4 KiB).
-      const auto& [seg, map] = dirty.back();
-      if (seg->prefaulted == 0) {
-        map->prefault(seg->data_end(), seg->capacity);
-        seg->prefaulted = seg->capacity;
-      }
-    }
     lk.lock();
     if (status.ok()) {
       c.committed = std::max(c.committed, seq);
@@ -339,6 +330,15 @@ void SpoolQueue::run_committer() {
     }
     c.done.notify_all();
     if (stopping) return;
+    if (!dirty.empty() && dirty.back().segment->prefaulted == 0) {
+      // Prefault a new segment whole, after the commit is published: a burst of appends then
+      // never waits for a page fault (several microseconds each, one per 4 KiB).
+      lk.unlock();
+      const auto& [seg, map] = dirty.back();
+      map->prefault(seg->data_end(), seg->capacity);
+      seg->prefaulted = seg->capacity;
+      lk.lock();
+    }
   }
 }
 

@@ -280,6 +280,10 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
     return Status(StatusCode::kDataLoss, std::to_string(lost) + " events were dropped or refused by the server "
                                          "while flushing; see stats()");
   };
+  if (!s.resolved_through(target)) {
+    s.flush_through = std::max(s.flush_through, target);
+    s.work_cv->notify_one();
+  }
   if (s.spool != nullptr && s.accepting) {
     // Durable before delivered: once flush() returns, power loss cannot take these events.
     lk.unlock();
@@ -288,8 +292,6 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
     if (!committed.ok()) return committed;
   }
   if (s.resolved_through(target)) return outcome();
-  s.flush_through = std::max(s.flush_through, target);
-  s.work_cv->notify_one();
   if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return outcome();
   const std::uint64_t waiting = s.pending->size() + s.inflight_count;
   return Status(StatusCode::kDeadlineExceeded,

@@ -346,6 +346,9 @@ TEST_CASE("owner-only permissions, and clear errors for bad directories") {
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
   CHECK(r.status().message().find("newer") != std::string::npos);
   CHECK(inspect_spool(newer.spool_dir).status().code() == StatusCode::kFailedPrecondition);
+  fs::create_directory(d.tmp.path() / "plain");
+  CHECK(inspect_spool((d.tmp.path() / "plain").string()).status().code() == StatusCode::kFailedPrecondition);
+  CHECK(inspect_spool((d.tmp.path() / "absent").string()).status().code() == StatusCode::kNotFound);
 
   if (geteuid() != 0) {  // root ignores permission bits
     TrackerOptions readonly = d.options;
@@ -393,17 +396,21 @@ TEST_CASE("a full disk is a clear error at open, not a crash") {
 
 TEST_CASE("a forked child tracks into its own part of the spool") {
   Durable d;
-  d.fake->set_handler(unavailable);
+  // The parent's worker waits on a request that never ends (an endpoint that hangs), so it is
+  // idle, not allocating, at the fork: the sanitizers' allocators are not fork-safe.
+  d.fake->hang(true);
   Tracker t = d.open();
   for (int i = 0; i < 3; ++i) REQUIRE(t.track(order(i)).ok());
+  CHECK(t.flush(1ms).code() == StatusCode::kDeadlineExceeded);  // starts the (hanging) upload
+  REQUIRE(d.fake->wait_for_requests(1, 10s));
   const int code = in_child_that_dies([&] {
-    d.fake->set_handler([](const test::RecordedRequest&) { return FakeTransport::reply(200); });
-    bool ok = t.track(order(7)).ok() && t.flush(5s).ok();
+    d.fake->hang(false);
+    bool ok = t.track(order(7)).ok() && t.flush(10s).ok();
     auto delivered = d.fake->delivered();
     return ok && delivered.size() == 1 && delivered.count("m-100007") == 1;
   });
   CHECK(code == 0);
-  t.shutdown(100ms);
+  t.shutdown(200ms);
   // The parent's three are still there for the next start; the child's one was delivered.
   CHECK(d.info().pending_events == 3);
 }
