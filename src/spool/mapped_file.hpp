@@ -29,6 +29,8 @@ class MappedFile {
   unsigned char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   const std::string& path() const noexcept { return path_; }
+  // After the file was renamed.
+  void set_path(std::string path) { path_ = std::move(path); }
   // Writes [from, to) back to the disk and waits for it (page-aligned outward).
   Status sync(std::size_t from, std::size_t to) const;
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the

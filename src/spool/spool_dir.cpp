@@ -137,6 +137,24 @@ bool owner_is_gone(const std::string& dir, std::uint64_t owner, Fd& held) {
   return true;
 }
 
+// Spare segment files ("<owner>.spare") of owners that are gone hold no events: remove them.
+void remove_dead_spares(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::uint64_t> owners;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string_view name = e->d_name;
+    if (name.size() != 22 || name.substr(16) != ".spare") continue;
+    unsigned long long owner = 0;
+    if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) owners.push_back(owner);
+  }
+  ::closedir(d);
+  for (std::uint64_t owner : owners) {
+    Fd held;
+    if (owner_is_gone(dir, owner, held)) ::unlink(join(dir, hex16(owner) + ".spare").c_str());
+  }
+}
+
 struct Orphan {
   SegmentName name;
   std::int64_t created_ms = 0;
@@ -253,6 +271,7 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
     opened.adopted.push_back(next++);
   }
   for (const Orphan& o : orphans) ::unlink(join(path, hex16(o.name.owner) + ".lock").c_str());
+  remove_dead_spares(path);
   if (!orphans.empty()) {
     if (Status s = opened.dir->sync(); !s.ok()) return s;
   }
@@ -270,6 +289,8 @@ void SpoolDir::abandon_after_fork() noexcept {
   if (lock_fd_ >= 0) ::close(lock_fd_);
   lock_fd_ = -1;
 }
+
+std::string SpoolDir::spare_path() const { return join(path_, hex16(owner_) + ".spare"); }
 
 std::string SpoolDir::segment_path(std::uint32_t number) const {
   return join(path_, segment_file_name(SegmentName{owner_, number}));

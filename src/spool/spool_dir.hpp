@@ -9,6 +9,7 @@
 //   spool.lock          held only while a process opens the spool
 //   <owner>.lock        held by a live owner
 //   <owner>-<n>.seg     segments (segment_format.hpp), n increasing in tracking order
+//   <owner>.spare       an empty segment file prepared ahead (removed when its owner is gone)
 //   dead-letters.jsonl  events the server refused, one JSON object per line with the reason
 #ifndef REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
 #define REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
@@ -50,6 +51,8 @@ class SpoolDir {
   const std::string& path() const noexcept { return path_; }
   std::uint64_t owner() const noexcept { return owner_; }
   std::string segment_path(std::uint32_t number) const;
+  // The next segment, prepared ahead of need ("<owner>.spare"); not a segment until renamed.
+  std::string spare_path() const;
   // fsync of the directory itself, so created and deleted segments survive power loss.
   Status sync() const;
   // Appends whole lines to the dead-letter file (0600), under its flock, and syncs it.

@@ -10,48 +10,6 @@
 
 namespace referkit::detail {
 
-struct SpoolQueue::Segment {
-  std::uint32_t number = 0;
-  std::shared_ptr<MappedFile> map;        // mapped while being written, read or resolved
-  std::size_t capacity = 0;               // the file's size
-  std::atomic<std::size_t> written{0};    // end of the data; appends advance it
-  bool appendable = false;                // the newest segment, still taking appends
-  bool written_here = false;              // created by this process: its records need no checksum test
-  std::size_t read_pos = 0;               // where the next record to take starts
-  std::size_t acked = 0;                  // records before it are resolved
-  std::uint64_t first_seq = 0;            // seq of its first pending record
-  std::uint64_t records = 0;              // pending records in it (found at open or appended)
-  std::uint64_t taken = 0;
-  std::size_t untaken_wire = 0;           // their bytes in a batch body
-  std::size_t synced = 0;                 // committer thread only: bytes known to be on disk
-  std::size_t prefaulted = 0;             // committer thread only: mapped writable up to here
-
-  std::size_t data_end() const { return written.load(std::memory_order_acquire); }
-};
-
-// Group commit: one thread msyncs what was appended since its last pass, every commit interval
-// or sooner when flush() asks, so track() never waits for a disk.
-struct SpoolQueue::Committer {
-  std::mutex mu;
-  std::condition_variable wake;
-  std::condition_variable done;
-  // Appended to since the last pass. The committer holds each mapping itself, so the queue may
-  // unmap a segment it no longer needs before its last bytes are synced.
-  struct Dirty {
-    std::shared_ptr<Segment> segment;
-    std::shared_ptr<MappedFile> map;
-  };
-  std::vector<Dirty> dirty;
-  bool dir_dirty = false;
-  bool fresh_segment = false;  // a new segment to prefault
-  bool stop = false;
-  std::uint64_t requested = 0;
-  std::uint64_t committed = 0;
-  Status error;
-  std::atomic<std::uint64_t> appended{0};  // seq of the last record copied in
-  std::thread thread;
-};
-
 namespace {
 
 SteadyTime steady_from_wall(std::int64_t tracked_ms) {
@@ -61,8 +19,7 @@ SteadyTime steady_from_wall(std::int64_t tracked_ms) {
 
 }  // namespace
 
-SpoolQueue::SpoolQueue(SpoolQueueOptions options)
-    : options_(std::move(options)), committer_(std::make_unique<Committer>()) {}
+SpoolQueue::SpoolQueue(SpoolQueueOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) {
   std::unique_ptr<SpoolQueue> q(new SpoolQueue(std::move(options)));
@@ -70,6 +27,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
   auto opened = SpoolDir::open(q->options_.dir);
   if (!opened) return opened.status();
   q->dir_ = std::move(opened->dir);
+  q->committer_ = std::make_unique<SpoolCommitter>(*q->dir_, q->options_.segment_bytes, q->options_.commit_interval);
 
   for (std::uint32_t number : opened->adopted) {
     const std::string path = q->dir_->segment_path(number);
@@ -104,7 +62,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
     q->segments_.push_back(std::move(seg));
   }
   if (Status s = q->roll(); !s.ok()) return s;
-  q->committer_->thread = std::thread([self = q.get()] { self->run_committer(); });
+  q->committer_->start();
   return q;
 }
 
@@ -112,34 +70,44 @@ SpoolQueue::~SpoolQueue() { forget(); }
 
 Status SpoolQueue::roll() {
   const std::string path = dir_->segment_path(next_number_);
-  auto file = MappedFile::create(path, options_.segment_bytes);
-  if (!file) return file.status();
+  std::shared_ptr<MappedFile> map;
+  bool prefaulted = false;
+  // Usually the committer has the next file ready: then this is one rename, not an fallocate.
+  if (std::optional<MappedFile> spare = committer_->take_spare()) {
+    if (::rename(spare->path().c_str(), path.c_str()) == 0) {
+      spare->set_path(path);
+      map = std::make_shared<MappedFile>(std::move(*spare));
+      prefaulted = true;
+    }
+  }
+  if (!map) {
+    auto file = MappedFile::create(path, options_.segment_bytes);
+    if (!file) return file.status();
+    map = std::make_shared<MappedFile>(std::move(*file));
+  }
   SegmentHeader header;
   header.number = next_number_;
   header.owner = dir_->owner();
   header.created_ms = now_ms().time_since_epoch().count();
-  encode_segment_header(file->data(), header);
+  encode_segment_header(map->data(), header);
   auto seg = std::make_shared<Segment>();
   seg->number = next_number_++;
-  seg->map = std::make_shared<MappedFile>(std::move(*file));
+  seg->map = std::move(map);
   seg->capacity = options_.segment_bytes;
   seg->written.store(kSegmentHeaderBytes);
   seg->read_pos = seg->acked = kSegmentHeaderBytes;
   seg->appendable = true;
   seg->written_here = true;
-  if (!segments_.empty()) segments_.back()->appendable = false;
-  if (!segments_.empty() && segments_.back()->taken == 0) {
+  if (!segments_.empty()) {
+    Segment& full = *segments_.back();
+    full.appendable = false;
     // Nobody reads the segment just filled yet: unmap it until its turn comes, so a long backlog
     // costs disk, not memory.
-    segments_.back()->map.reset();
+    if (full.taken == 0) full.map.reset();
   }
   segments_.push_back(seg);
   disk_bytes_ += seg->capacity;
-  std::lock_guard<std::mutex> lk(committer_->mu);
-  committer_->dirty.push_back(Committer::Dirty{seg, seg->map});
-  committer_->dir_dirty = true;
-  committer_->fresh_segment = true;
-  committer_->wake.notify_one();
+  committer_->appending_to(seg, prefaulted);
   return {};
 }
 
@@ -169,11 +137,11 @@ Status SpoolQueue::push(QueuedEvent&& event) {
   w.untaken_wire += event.json.size() + 1;
   ++untaken_;
   w.written.store(at + need, std::memory_order_release);
-  committer_->appended.store(event.seq, std::memory_order_release);
+  committer_->appended(event.seq);
   return {};
 }
 
-SpoolQueue::Segment* SpoolQueue::reading_segment() const {
+Segment* SpoolQueue::reading_segment() const {
   for (const auto& seg : segments_) {
     if (seg->taken < seg->records) return seg.get();
   }
@@ -277,7 +245,7 @@ void SpoolQueue::resolved(const std::vector<QueuedEvent>& done) {
 
 void SpoolQueue::remove_front_segment() {
   const Segment& seg = *segments_.front();
-  ::unlink(dir_->segment_path(seg.number).c_str());
+  committer_->remove_later(dir_->segment_path(seg.number));
   disk_bytes_ -= seg.capacity;
   segments_.pop_front();
 }
@@ -295,76 +263,13 @@ void SpoolQueue::reclaim(std::uint32_t number, std::size_t end) {
   }
 }
 
-void SpoolQueue::run_committer() {
-  Committer& c = *committer_;
-  std::unique_lock<std::mutex> lk(c.mu);
-  for (;;) {
-    c.wake.wait_for(lk, options_.commit_interval,
-                    [&] { return c.stop || c.requested > c.committed || c.fresh_segment; });
-    c.fresh_segment = false;
-    const bool stopping = c.stop;
-    const std::uint64_t seq = c.appended.load(std::memory_order_acquire);
-    std::vector<Committer::Dirty> dirty = std::move(c.dirty);
-    c.dirty.clear();
-    if (!dirty.empty()) c.dirty.push_back(dirty.back());  // still taking appends
-    const bool dir_dirty = std::exchange(c.dir_dirty, false);
-    lk.unlock();
-    Status status;
-    for (const auto& [seg, map] : dirty) {
-      const std::size_t end = seg->data_end();
-      if (end <= seg->synced) continue;
-      status = map->sync(seg->synced, end);
-      if (!status.ok()) break;
-      seg->synced = end;
-    }
-    if (status.ok() && dir_dirty) status = dir_->sync();
-    lk.lock();
-    if (status.ok()) {
-      c.committed = std::max(c.committed, seq);
-      c.error = Status();
-    } else {
-      // Try again next pass: the same segments are still dirty.
-      c.error = status;
-      c.dir_dirty = c.dir_dirty || dir_dirty;
-      c.dirty.insert(c.dirty.begin(), dirty.begin(), dirty.end());
-    }
-    c.done.notify_all();
-    if (stopping) return;
-    if (!dirty.empty() && dirty.back().segment->prefaulted == 0) {
-      // Prefault a new segment whole, after the commit is published: a burst of appends then
-      // never waits for a page fault (several microseconds each, one per 4 KiB).
-      lk.unlock();
-      const auto& [seg, map] = dirty.back();
-      map->prefault(seg->data_end(), seg->capacity);
-      seg->prefaulted = seg->capacity;
-      lk.lock();
-    }
-  }
-}
-
-Status SpoolQueue::commit(SteadyTime deadline) {
-  Committer& c = *committer_;
-  const std::uint64_t target = c.appended.load(std::memory_order_acquire);
-  std::unique_lock<std::mutex> lk(c.mu);
-  if (c.committed >= target) return {};
-  c.requested = std::max(c.requested, target);
-  c.wake.notify_one();
-  c.done.wait_until(lk, deadline, [&] { return c.committed >= target || !c.error.ok(); });
-  if (c.committed >= target) return {};
-  if (!c.error.ok()) return c.error;
-  return Status(StatusCode::kDeadlineExceeded, "the spool commit did not finish in time");
-}
+Status SpoolQueue::commit(SteadyTime deadline) { return committer_->commit(deadline); }
 
 std::size_t SpoolQueue::forget() {
   if (closed_) return untaken_;
   closed_ = true;
-  {
-    std::lock_guard<std::mutex> lk(committer_->mu);
-    committer_->stop = true;
-  }
-  committer_->wake.notify_one();
-  if (committer_->thread.joinable()) committer_->thread.join();  // its last pass commits everything
-  if (!dir_) return untaken_;  // open() failed before the directory was ours
+  if (committer_) committer_->stop();  // commits everything and finishes the deletions
+  if (!dir_) return untaken_;          // open() failed before the directory was ours
   // An empty or fully resolved last segment is not worth leaving behind.
   if (!segments_.empty()) {
     const Segment& last = *segments_.back();
@@ -379,6 +284,7 @@ std::size_t SpoolQueue::forget() {
 
 void SpoolQueue::abandon_after_fork() noexcept {
   // The committer thread does not exist here and its mutex may be held: leave it all alone.
+  if (committer_) committer_->abandon_after_fork();
   (void)committer_.release();
   closed_ = true;
   if (dir_) {

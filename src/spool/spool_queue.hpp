@@ -1,8 +1,8 @@
 // The durable queue: pending events live in memory-mapped segment files in the spool directory
 // instead of in memory. track() copies a checksummed record into the open segment (no system
-// call: the page cache has it the moment the copy ends, so kill -9 cannot lose it); a committer
-// thread msyncs what was appended every commit interval (group commit), so power loss loses at
-// most that interval; the upload worker reads batches back from the segments, and deletes a
+// call: the page cache has it the moment the copy ends, so kill -9 cannot lose it); the
+// committer (committer.hpp) msyncs what was appended every commit interval (group commit), so
+// power loss loses at most that interval; the upload worker reads batches back from the segments, and deletes a
 // segment once every event in it is resolved. Recovery at open adopts the segments a dead
 // process left, skips what was acknowledged, counts damaged records, and queues the rest first.
 //
@@ -11,17 +11,15 @@
 #ifndef REFERKIT_SRC_SPOOL_SPOOL_QUEUE_HPP
 #define REFERKIT_SRC_SPOOL_SPOOL_QUEUE_HPP
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "spool/committer.hpp"
 #include "spool/mapped_file.hpp"
+#include "spool/segment.hpp"
 #include "spool/spool_dir.hpp"
 #include "tracking/pending_events.hpp"
 
@@ -69,16 +67,12 @@ class SpoolQueue final : public PendingEvents {
   // In a forked child: lets go of the parent's files and thread without touching them.
   void abandon_after_fork() noexcept;
 
-  struct Segment;
-
  private:
-  struct Committer;
   explicit SpoolQueue(SpoolQueueOptions options);
   Status roll();
   Segment* reading_segment() const;
   void reclaim(std::uint32_t through_number, std::size_t end);
   void remove_front_segment();
-  void run_committer();
 
   SpoolQueueOptions options_;
   std::unique_ptr<SpoolDir> dir_;
@@ -89,7 +83,7 @@ class SpoolQueue final : public PendingEvents {
   std::uint64_t disk_bytes_ = 0;
   std::uint64_t recovered_ = 0;
   std::uint64_t corrupt_at_open_ = 0;
-  std::unique_ptr<Committer> committer_;
+  std::unique_ptr<SpoolCommitter> committer_;
   bool closed_ = false;
   // Worker only: the text of the events take() found, copied out by materialize().
   std::vector<std::string_view> staged_;

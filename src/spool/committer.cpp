@@ -1,0 +1,135 @@
+#include "spool/committer.hpp"
+
+#include <unistd.h>
+
+namespace referkit::detail {
+
+SpoolCommitter::SpoolCommitter(const SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval)
+    : dir_(dir), segment_bytes_(segment_bytes), interval_(interval) {}
+
+void SpoolCommitter::start() {
+  thread_ = std::make_unique<std::thread>([this] { run(); });
+}
+
+void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted) {
+  std::lock_guard<std::mutex> lk(mu_);
+  dirty_.push_back(Dirty{segment, segment->map, 0, prefaulted});
+  dir_dirty_ = true;
+  work_ = true;
+  wake_.notify_one();
+}
+
+std::optional<MappedFile> SpoolCommitter::take_spare() {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::optional<MappedFile> out = std::move(spare_);
+  spare_.reset();
+  want_spare_ = true;
+  work_ = true;
+  wake_.notify_one();
+  return out;
+}
+
+void SpoolCommitter::remove_later(std::string path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  to_remove_.push_back(std::move(path));
+  work_ = true;
+  wake_.notify_one();
+}
+
+Status SpoolCommitter::commit(std::chrono::steady_clock::time_point deadline) {
+  const std::uint64_t target = appended_.load(std::memory_order_acquire);
+  std::unique_lock<std::mutex> lk(mu_);
+  if (committed_ >= target) return {};
+  requested_ = std::max(requested_, target);
+  wake_.notify_one();
+  done_.wait_until(lk, deadline, [&] { return committed_ >= target || !error_.ok() || stop_; });
+  if (committed_ >= target) return {};
+  if (!error_.ok()) return error_;
+  return Status(StatusCode::kDeadlineExceeded, "the spool commit did not finish in time");
+}
+
+void SpoolCommitter::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  if (thread_ && thread_->joinable()) thread_->join();  // its last pass commits everything
+  thread_.reset();
+  std::lock_guard<std::mutex> lk(mu_);
+  if (spare_) {
+    ::unlink(spare_->path().c_str());
+    spare_.reset();
+  }
+}
+
+Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
+  for (Dirty& d : dirty) {
+    const std::size_t end = d.segment->data_end();
+    if (end <= d.synced) continue;
+    if (Status s = d.map->sync(d.synced, end); !s.ok()) return s;
+    d.synced = end;
+  }
+  // New and deleted segment names must survive power loss too.
+  return dir_dirty ? dir_.sync() : Status();
+}
+
+void SpoolCommitter::run() {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    wake_.wait_for(lk, interval_, [&] { return stop_ || requested_ > committed_ || work_; });
+    work_ = false;
+    const bool stopping = stop_;
+    const std::uint64_t seq = appended_.load(std::memory_order_acquire);
+    std::vector<Dirty> dirty = std::move(dirty_);
+    dirty_.clear();
+    std::vector<std::string> remove = std::move(to_remove_);
+    to_remove_.clear();
+    const bool dir_dirty = std::exchange(dir_dirty_, false) || !remove.empty();
+    lk.unlock();
+    for (const std::string& path : remove) ::unlink(path.c_str());
+    Status status = sync_dirty(dirty, dir_dirty);
+    lk.lock();
+    if (status.ok()) {
+      committed_ = std::max(committed_, seq);
+      error_ = Status();
+      // Only the newest segment can still change; the ones before it are now fully on disk.
+      if (!dirty.empty()) dirty_.insert(dirty_.begin(), std::move(dirty.back()));
+    } else {
+      error_ = status;  // the same segments are tried again next pass
+      dir_dirty_ = dir_dirty_ || dir_dirty;
+      dirty_.insert(dirty_.begin(), dirty.begin(), dirty.end());
+    }
+    done_.notify_all();
+    if (stopping) return;
+
+    // Preparations that may take milliseconds, after the commit is published.
+    std::shared_ptr<MappedFile> to_prefault;
+    std::size_t from = 0;
+    if (!dirty_.empty() && !dirty_.back().prefaulted) {
+      dirty_.back().prefaulted = true;
+      to_prefault = dirty_.back().map;
+      from = dirty_.back().segment->data_end();
+    }
+    const bool make_spare = want_spare_ && !spare_;
+    lk.unlock();
+    // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
+    if (to_prefault) to_prefault->prefault(from, to_prefault->size());
+    std::optional<MappedFile> spare;
+    if (make_spare) {
+      ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
+      if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
+        created->prefault(0, created->size());
+        spare = std::move(*created);
+      }
+    }
+    lk.lock();
+    if (make_spare) {
+      // Without one (a full disk), the next roll creates its segment itself and says why it failed.
+      want_spare_ = false;
+      spare_ = std::move(spare);
+    }
+  }
+}
+
+}  // namespace referkit::detail

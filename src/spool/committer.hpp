@@ -1,0 +1,83 @@
+// The spool's background thread, which keeps every file system call that can take milliseconds
+// off track()'s path:
+// - group commit: every commit interval (or sooner when flush() asks) it msyncs what was
+//   appended since its last pass, so power loss loses at most one interval;
+// - a spare segment: the next segment file is created, reserved and prefaulted ahead of time,
+//   so filling a segment costs track() one rename, not an fallocate and thousands of page faults;
+// - deletions of reclaimed segments.
+#ifndef REFERKIT_SRC_SPOOL_COMMITTER_HPP
+#define REFERKIT_SRC_SPOOL_COMMITTER_HPP
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "spool/mapped_file.hpp"
+#include "spool/segment.hpp"
+#include "spool/spool_dir.hpp"
+
+namespace referkit::detail {
+
+class SpoolCommitter {
+ public:
+  SpoolCommitter(const SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval);
+  SpoolCommitter(const SpoolCommitter&) = delete;
+  SpoolCommitter& operator=(const SpoolCommitter&) = delete;
+  ~SpoolCommitter() { stop(); }
+
+  void start();
+  // A new segment takes appends from now on (the one before it is committed one last time).
+  void appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted);
+  // Records up to this seq were copied in. Lock-free: called by track() for every event.
+  void appended(std::uint64_t seq) noexcept { appended_.store(seq, std::memory_order_release); }
+  // Waits until everything appended so far is on disk, or the deadline passes.
+  Status commit(std::chrono::steady_clock::time_point deadline);
+  // The prepared segment file, if one is ready (at spare_path(), prefaulted); asks for the next.
+  std::optional<MappedFile> take_spare();
+  void remove_later(std::string path);
+  // A last commit and the pending deletions, then the thread ends; removes an unused spare.
+  void stop();
+  // In a forked child: the thread does not exist here and its mutex may be held.
+  void abandon_after_fork() noexcept { (void)thread_.release(); }
+
+ private:
+  struct Dirty {
+    std::shared_ptr<Segment> segment;
+    std::shared_ptr<MappedFile> map;  // held here, so the queue may unmap before the last sync
+    std::size_t synced = 0;
+    bool prefaulted = false;
+  };
+  void run();
+  Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
+
+  const SpoolDir& dir_;
+  const std::size_t segment_bytes_;
+  const std::chrono::milliseconds interval_;
+  std::atomic<std::uint64_t> appended_{0};
+  std::unique_ptr<std::thread> thread_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<Dirty> dirty_;  // the segment taking appends last
+  std::vector<std::string> to_remove_;
+  std::optional<MappedFile> spare_;
+  bool want_spare_ = true;
+  bool dir_dirty_ = false;
+  bool work_ = false;  // something besides the periodic commit to do now
+  bool stop_ = false;
+  std::uint64_t requested_ = 0;
+  std::uint64_t committed_ = 0;
+  Status error_;
+};
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_SPOOL_COMMITTER_HPP
