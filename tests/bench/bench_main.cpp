@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   referkit::bench::Figures figures = referkit::bench::link_benchmarks();
   figures.merge(referkit::bench::track_benchmarks());
   figures.merge(referkit::bench::spool_benchmarks());
+#ifdef REFERKIT_BENCH_E2E
+  figures.merge(referkit::bench::e2e_benchmarks());
+#endif
   if (json) {
     std::string out;
     referkit::detail::JsonWriter w(out);

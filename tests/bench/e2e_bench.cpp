@@ -1,0 +1,70 @@
+// End to end: events per second from the first track() until referkit-ingest, started on a
+// loopback port with a fresh database, has acknowledged (stored) them all, with gzip on and off.
+// The server's own count is checked, so a figure is only reported for a run that lost nothing.
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "bench_harness.hpp"
+#include "local_ingest.hpp"
+#include "referkit/tracker.hpp"
+
+namespace referkit::bench {
+namespace {
+
+constexpr int kEvents = 200'000;
+
+// Events stored by the server, from GET /v1/stats; -1 when it cannot tell.
+std::int64_t events_stored(const cli::LocalIngest& ingest) {
+  auto body = ingest.get("/v1/stats");
+  if (!body) return -1;
+  simdjson::dom::parser parser;
+  std::int64_t stored = -1;
+  simdjson::dom::element doc;
+  if (parser.parse(*body).get(doc) != simdjson::SUCCESS || doc["events_stored"].get(stored) != simdjson::SUCCESS) {
+    return -1;
+  }
+  return stored;
+}
+
+double events_per_s(const std::vector<Event>& events, bool gzip) {
+  auto ingest = cli::LocalIngest::start("bench", std::chrono::seconds(10));
+  if (!ingest) {
+    std::fprintf(stderr, "e2e: %s\n", ingest.status().to_string().c_str());
+    return -1;
+  }
+  TrackerOptions o;
+  o.endpoint = ingest->url();
+  o.write_key = "bench";
+  o.gzip = gzip;
+  o.max_queue_bytes = 512u << 20;  // the whole run fits: nothing is dropped
+  auto tracker = Tracker::open(o);
+  if (!tracker) return -1;
+  const auto start = std::chrono::steady_clock::now();
+  for (const Event& e : events) keep(tracker->track(e));
+  const Status flushed = tracker->flush(std::chrono::minutes(5));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::int64_t stored = events_stored(*ingest);
+  if (!flushed.ok() || stored != static_cast<std::int64_t>(events.size())) {
+    std::fprintf(stderr, "e2e: flush %s, %lld of %zu events stored\n", flushed.to_string().c_str(),
+                 static_cast<long long>(stored), events.size());
+    return -1;
+  }
+  return static_cast<double>(events.size()) / seconds;
+}
+
+}  // namespace
+
+Figures e2e_benchmarks() {
+  std::vector<Event> events;
+  events.reserve(kEvents);
+  for (int i = 0; i < kEvents; ++i) events.push_back(order_completed(i));
+  Figures f;
+  f["e2e_events_per_s"] = events_per_s(events, true);
+  f["e2e_no_gzip_events_per_s"] = events_per_s(events, false);
+  return f;
+}
+
+}  // namespace referkit::bench
