@@ -120,7 +120,7 @@ struct TrackerOptions {
   // against max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there,
   // because the spool never discards an accepted event to make room.
   std::string spool_dir;
-  std::uint64_t max_spool_bytes = 1ull << 30;
+  std::uint64_t max_spool_bytes = 1ull << 30;  // segments holding events; plus one prepared spare
   std::size_t spool_segment_bytes = 8u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
   // How often appended events are made durable against power loss (fsync), at most.
   std::chrono::milliseconds spool_commit_interval{50};
