@@ -135,7 +135,7 @@ void Tracker::Impl::log(LogLevel level, std::string_view message) const {
 bool Tracker::Impl::resolved_through(std::uint64_t seq) const {
   const bool inflight_done = inflight_min_seq == 0 || inflight_min_seq > seq;
   const bool queue_done = !pending || pending->empty() || pending->front().seq > seq;
-  return inflight_done && queue_done;
+  return inflight_done && queue_done && reports_pending == 0;
 }
 
 Status Tracker::Impl::refuse(std::unique_lock<std::mutex>& lk, std::string why) {
@@ -172,6 +172,7 @@ void Tracker::Impl::after_fork_child() {
   inflight_count = 0;
   flush_through = 0;
   unreported_queue_full = 0;
+  reports_pending = 0;
   blocked_producers = 0;
   stats = TrackerStats{};
   worker_exited = false;

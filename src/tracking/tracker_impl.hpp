@@ -51,6 +51,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::uint64_t inflight_count = 0;
   std::uint64_t flush_through = 0;     // send events up to this seq without waiting for a full batch
   std::uint64_t unreported_queue_full = 0;  // drops at track() not yet passed to on_drop
+  int reports_pending = 0;  // drop reports the worker is passing to on_drop right now
   int blocked_producers = 0;
   bool accepting = true;
   bool stopping = false;

@@ -68,21 +68,25 @@ void Tracker::Impl::run_worker() {
     detail::TakeReport passed_over;
     pending->take(batch.events, passed_over);
     stats.corrupt_records += passed_over.corrupt;
+    if (!batch.events.empty()) {
+      inflight_min_seq = batch.events.front().seq;
+      inflight_count = batch.events.size();
+    }
     if (passed_over.expired > 0) {
       stats.dropped_expired += passed_over.expired;
       lost += passed_over.expired;
-      done_cv->notify_all();
+      // flush() waits for this report too: whoever sees the flush return has seen the drop.
+      ++reports_pending;
+      lk.unlock();
       if (options.on_drop) {
-        lk.unlock();
-        options.on_drop(DropReason::kExpired, passed_over.expired,
-                        Status(StatusCode::kExpired, "older than max_event_age"));
-        lk.lock();
+        options.on_drop(DropReason::kExpired, passed_over.expired, Status(StatusCode::kExpired, "older than max_event_age"));
       }
+      lk.lock();
+      --reports_pending;
+      done_cv->notify_all();
     }
     if (batch.events.empty()) continue;
     batch.id = detail::make_uuid_v7(options.clock());
-    inflight_min_seq = batch.events.front().seq;
-    inflight_count = batch.events.size();
     lk.unlock();
     pending->materialize(batch.events);
     std::vector<QueuedEvent> unresolved = deliver(std::move(batch), backoff, gzip);
