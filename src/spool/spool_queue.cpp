@@ -37,7 +37,11 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
     seg->number = number;
     seg->capacity = file->size();
     auto header = decode_segment_header(file->data(), file->size());
-    if (!header) ++q->corrupt_at_open_;  // a damaged header: still read what records are intact
+    // A damaged header: still read what records are intact. An all-zero one is a segment whose
+    // process died between taking the spare and writing its header: empty, not damaged.
+    const bool never_used = file->size() >= kSegmentHeaderBytes &&
+                            std::all_of(file->data(), file->data() + kSegmentHeaderBytes, [](unsigned char b) { return b == 0; });
+    if (!header && !never_used) ++q->corrupt_at_open_;
     const std::size_t start = header ? header->acked_offset : kSegmentHeaderBytes;
     SegmentReader reader(file->data(), file->size(), start);
     RecordView rec;

@@ -240,6 +240,17 @@ TEST_CASE("damaged segments: the intact records are delivered, the damaged ones 
   CHECK(got.count("m-100098") == 1);
 }
 
+TEST_CASE("a segment left without a header (killed as it was taken into use) is empty, not damaged") {
+  Durable d;
+  fs::create_directory(d.dir);
+  d.tmp.write("spool/FORMAT", "referkit-spool 1\n");
+  d.tmp.write("spool/00000000000000ab-00000001.seg", std::string(64 * 1024, '\0'));
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 0);
+  CHECK(t.stats().corrupt_records == 0);
+  CHECK_FALSE(fs::exists(fs::path(d.dir) / "00000000000000ab-00000001.seg"));
+}
+
 TEST_CASE("a full spool refuses new events and keeps every old one") {
   Durable d;
   d.options.max_spool_bytes = 2 * 64 * 1024;
