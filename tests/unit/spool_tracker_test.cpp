@@ -248,7 +248,7 @@ TEST_CASE("a segment left without a header (killed as it was taken into use) is 
   Tracker t = d.open();
   CHECK(t.stats().recovered == 0);
   CHECK(t.stats().corrupt_records == 0);
-  CHECK_FALSE(fs::exists(fs::path(d.dir) / "00000000000000ab-00000001.seg"));
+  CHECK(d.segments().size() == 1);  // only this tracker's own: the empty one was removed
 }
 
 TEST_CASE("a full spool refuses new events and keeps every old one") {
