@@ -19,9 +19,13 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   wake_.notify_one();
 }
 
-std::optional<MappedFile> SpoolCommitter::take_spare() {
+std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path) {
   std::lock_guard<std::mutex> lk(mu_);
-  std::optional<MappedFile> out = std::move(spare_);
+  std::optional<MappedFile> out;
+  if (spare_ && ::rename(spare_->path().c_str(), path.c_str()) == 0) {
+    spare_->set_path(path);
+    out = std::move(spare_);
+  }
   spare_.reset();
   want_spare_ = true;
   work_ = true;
@@ -90,13 +94,14 @@ void SpoolCommitter::run() {
     for (const std::string& path : remove) ::unlink(path.c_str());
     Status status = sync_dirty(dirty, dir_dirty);
     lk.lock();
-    if (status.ok()) {
+    if (status.ok() && error_.ok()) {
       committed_ = std::max(committed_, seq);
-      error_ = Status();
       // Only the newest segment can still change; the ones before it are now fully on disk.
       if (!dirty.empty()) dirty_.insert(dirty_.begin(), std::move(dirty.back()));
     } else {
-      error_ = status;  // the same segments are tried again next pass
+      // A failed msync may have lost pages that a retry would then report as synced
+      // ("fsyncgate"): the error stays, and commit() reports it from now on.
+      if (error_.ok()) error_ = status;
       dir_dirty_ = dir_dirty_ || dir_dirty;
       dirty_.insert(dirty_.begin(), dirty.begin(), dirty.end());
     }
@@ -106,12 +111,12 @@ void SpoolCommitter::run() {
     // Preparations that may take milliseconds, after the commit is published.
     std::shared_ptr<MappedFile> to_prefault;
     std::size_t from = 0;
-    if (!dirty_.empty() && !dirty_.back().prefaulted) {
+    if (!stop_ && !dirty_.empty() && !dirty_.back().prefaulted) {
       dirty_.back().prefaulted = true;
       to_prefault = dirty_.back().map;
       from = dirty_.back().segment->data_end();
     }
-    const bool make_spare = want_spare_ && !spare_;
+    const bool make_spare = want_spare_ && !spare_ && !stop_;
     lk.unlock();
     // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
     if (to_prefault) to_prefault->prefault(from, to_prefault->size());

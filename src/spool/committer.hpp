@@ -39,8 +39,9 @@ class SpoolCommitter {
   void appended(std::uint64_t seq) noexcept { appended_.store(seq, std::memory_order_release); }
   // Waits until everything appended so far is on disk, or the deadline passes.
   Status commit(std::chrono::steady_clock::time_point deadline);
-  // The prepared segment file, if one is ready (at spare_path(), prefaulted); asks for the next.
-  std::optional<MappedFile> take_spare();
+  // The prepared segment file, if one is ready, renamed to `path` (prefaulted); asks for the next.
+  // The rename happens under the committer's lock, so it never races the spare's re-creation.
+  std::optional<MappedFile> take_spare(const std::string& path);
   void remove_later(std::string path);
   // A last commit and the pending deletions, then the thread ends; removes an unused spare.
   void stop();
@@ -75,7 +76,7 @@ class SpoolCommitter {
   bool stop_ = false;
   std::uint64_t requested_ = 0;
   std::uint64_t committed_ = 0;
-  Status error_;
+  Status error_;  // sticky: after a failed msync the kernel may have dropped the pages
 };
 
 }  // namespace referkit::detail

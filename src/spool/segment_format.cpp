@@ -52,6 +52,9 @@ Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size
   if (size < kSegmentHeaderBytes || std::memcmp(data, kSegmentMagic, sizeof kSegmentMagic) != 0) {
     return Status(StatusCode::kDataLoss, "not a referkit spool segment");
   }
+  // The checksum first: a flipped bit in the version field must read as damage (this segment is
+  // recovered from), not as a newer format (which would refuse the whole spool).
+  if (get32(data + 32) != crc32c(0, data, 32)) return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
   SegmentHeader h;
   h.version = get32(data + 8);
   if (h.version > kSpoolFormatVersion) {
@@ -59,9 +62,7 @@ Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size
                   "spool segment has format version " + std::to_string(h.version) + ", newer than this library's (" +
                       std::to_string(kSpoolFormatVersion) + "); use a newer referkit to read it");
   }
-  if (h.version == 0 || get32(data + 32) != crc32c(0, data, 32)) {
-    return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
-  }
+  if (h.version == 0) return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
   h.number = get32(data + 12);
   h.owner = get64(data + 16);
   h.created_ms = static_cast<std::int64_t>(get64(data + 24));
@@ -70,6 +71,14 @@ Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size
     h.acked_offset = kSegmentHeaderBytes;
   }
   return h;
+}
+
+bool is_unused_header(const unsigned char* data, std::size_t size) noexcept {
+  if (size < kSegmentHeaderBytes) return size == 0;
+  for (std::size_t i = 0; i < kSegmentHeaderBytes; ++i) {
+    if (data[i] != 0) return false;
+  }
+  return true;
 }
 
 void store_acked_offset(unsigned char* header, std::uint64_t offset) noexcept {

@@ -45,6 +45,9 @@ void encode_segment_header(unsigned char* out, const SegmentHeader& header) noex
 // kDataLoss for bytes that are not a segment header, kFailedPrecondition for a segment of a newer
 // format version. An out-of-range acked offset reads as "nothing acknowledged".
 Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size_t size);
+// All zeros (or an empty file): a segment whose process died before writing its header. It was
+// never used: it holds no events and is not damaged.
+bool is_unused_header(const unsigned char* data, std::size_t size) noexcept;
 void store_acked_offset(unsigned char* header, std::uint64_t offset) noexcept;
 
 struct RecordMeta {

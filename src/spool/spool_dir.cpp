@@ -55,8 +55,21 @@ std::string hex16(std::uint64_t v) {
   return buf;
 }
 
+Status sync_directory(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) return file_error("cannot sync the directory", path, errno);
+  return {};
+}
+
 Status ensure_directory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0) return {};
+  if (::mkdir(path.c_str(), 0700) == 0) {
+    // The new directory's name must survive power loss too.
+    std::string parent = path;
+    while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
+    const auto slash = parent.rfind('/');
+    parent = slash == std::string::npos ? "." : slash == 0 ? "/" : parent.substr(0, slash);
+    return sync_directory(parent);
+  }
   if (errno != EEXIST) return file_error("cannot create the spool directory", path, errno);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return file_error("cannot stat the spool directory", path, errno);
@@ -87,23 +100,27 @@ Status check_format_text(const std::string& path, std::string_view text) {
   return {};
 }
 
-// Writes FORMAT for a new spool, or checks the existing one.
+// Writes FORMAT for a new spool (complete or not at all: a temporary file, synced, then renamed),
+// or checks the existing one. Runs under spool.lock.
 Status ensure_format(const std::string& dir) {
   const std::string path = join(dir, kFormatFile);
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() >= 0) {
-    const std::string text = std::string(kFormatPrefix) + std::to_string(kSpoolFormatVersion) + "\n";
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0) {
-      const int err = errno;
-      ::unlink(path.c_str());
-      return file_error("cannot write", path, err);
-    }
-    return {};
+  if (::access(path.c_str(), F_OK) == 0) {
+    auto text = read_small_file(path);
+    if (!text) return text.status();
+    return check_format_text(path, *text);
   }
-  if (errno != EEXIST) return file_error("cannot create", path, errno);
-  auto text = read_small_file(path);
-  if (!text) return text.status();
-  return check_format_text(path, *text);
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());  // left by a process killed here before
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return file_error("cannot create", tmp, errno);
+  const std::string text = std::string(kFormatPrefix) + std::to_string(kSpoolFormatVersion) + "\n";
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0 ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return file_error("cannot write", path, err);
+  }
+  return sync_directory(dir);
 }
 
 // Waits (bounded) for an exclusive flock.
@@ -296,11 +313,7 @@ std::string SpoolDir::segment_path(std::uint32_t number) const {
   return join(path_, segment_file_name(SegmentName{owner_, number}));
 }
 
-Status SpoolDir::sync() const {
-  Fd fd(::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) return file_error("cannot sync the spool directory", path_, errno);
-  return {};
-}
+Status SpoolDir::sync() const { return sync_directory(path_); }
 
 Status SpoolDir::append_dead_letters(std::string_view lines) const {
   const std::string path = join(path_, kDeadLetterFile);

@@ -39,9 +39,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
     auto header = decode_segment_header(file->data(), file->size());
     // A damaged header: still read what records are intact. An all-zero one is a segment whose
     // process died between taking the spare and writing its header: empty, not damaged.
-    const bool never_used = file->size() >= kSegmentHeaderBytes &&
-                            std::all_of(file->data(), file->data() + kSegmentHeaderBytes, [](unsigned char b) { return b == 0; });
-    if (!header && !never_used) ++q->corrupt_at_open_;
+    if (!header && !is_unused_header(file->data(), file->size())) ++q->corrupt_at_open_;
     const std::size_t start = header ? header->acked_offset : kSegmentHeaderBytes;
     SegmentReader reader(file->data(), file->size(), start);
     RecordView rec;
@@ -77,12 +75,9 @@ Status SpoolQueue::roll() {
   std::shared_ptr<MappedFile> map;
   bool prefaulted = false;
   // Usually the committer has the next file ready: then this is one rename, not an fallocate.
-  if (std::optional<MappedFile> spare = committer_->take_spare()) {
-    if (::rename(spare->path().c_str(), path.c_str()) == 0) {
-      spare->set_path(path);
-      map = std::make_shared<MappedFile>(std::move(*spare));
-      prefaulted = true;
-    }
+  if (std::optional<MappedFile> spare = committer_->take_spare(path)) {
+    map = std::make_shared<MappedFile>(std::move(*spare));
+    prefaulted = true;
   }
   if (!map) {
     auto file = MappedFile::create(path, options_.segment_bytes);
@@ -178,8 +173,12 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   if (seg == nullptr) return;
   if (!seg->map) {
     auto file = MappedFile::open(dir_->segment_path(seg->number), false);
+    if (!file && file.status().code() != StatusCode::kNotFound) {
+      report.error = file.status();  // out of descriptors or mappings, say: the events stay
+      return;
+    }
     if (!file) {
-      // The file went away under us: nothing in it can be read any more.
+      // The file went away under us (removed by hand): nothing in it can be read any more.
       report.corrupt += seg->records - seg->taken;
       untaken_ -= seg->records - seg->taken;
       seg->taken = seg->records;

@@ -38,7 +38,8 @@ struct PendingFront {
 // What take() passed over instead of returning.
 struct TakeReport {
   std::size_t expired = 0;  // older than max_event_age
-  std::size_t corrupt = 0;  // damaged records found while reading
+  std::size_t corrupt = 0;  // records that can no longer be read (their file was removed)
+  Status error;             // nothing taken for now (e.g. out of file descriptors): try again later
 };
 
 class PendingEvents {

@@ -165,7 +165,7 @@ void Tracker::Impl::after_fork_child() {
     spool->abandon_after_fork();
     (void)pending.release();
     spool = nullptr;
-  } else {
+  } else if (pending) {  // none yet: forked again before the first track(), or during open()
     pending->forget();  // the parent's events, and the in-flight bytes of the parent's worker
   }
   inflight_min_seq = 0;

@@ -67,7 +67,14 @@ void Tracker::Impl::run_worker() {
     Batch batch;
     detail::TakeReport passed_over;
     pending->take(batch.events, passed_over);
+    if (!passed_over.error.ok()) {
+      log(LogLevel::kError, "cannot read the spool: " + passed_over.error.to_string() + "; retrying in 1 s");
+      stats.last_error = passed_over.error.to_string();
+      work_cv->wait_for(lk, std::chrono::seconds(1));
+      continue;
+    }
     stats.corrupt_records += passed_over.corrupt;
+    lost += passed_over.corrupt;
     if (!batch.events.empty()) {
       inflight_min_seq = batch.events.front().seq;
       inflight_count = batch.events.size();

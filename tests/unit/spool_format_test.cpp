@@ -152,9 +152,18 @@ TEST_CASE("segment headers: versions, damage and the acked offset") {
   CHECK(decode_segment_header(buf.data(), buf.size())->acked_offset == kSegmentHeaderBytes);
 
   auto newer = buf;
-  newer[8] = 2;
+  SegmentHeader v2 = *decode_segment_header(buf.data(), buf.size());
+  v2.version = 2;
+  encode_segment_header(newer.data(), v2);
   CHECK(decode_segment_header(newer.data(), newer.size()).status().code() == StatusCode::kFailedPrecondition);
   CHECK(decode_segment_header(newer.data(), newer.size()).status().message().find("newer") != std::string::npos);
+  // A flipped bit in the version field is damage (this segment is recovered from), not a newer
+  // format (which would refuse the whole spool).
+  auto flipped = buf;
+  flipped[9] ^= 0x40;
+  CHECK(decode_segment_header(flipped.data(), flipped.size()).status().code() == StatusCode::kDataLoss);
+  CHECK(is_unused_header(std::vector<unsigned char>(64, 0).data(), 64));
+  CHECK_FALSE(is_unused_header(buf.data(), buf.size()));
   auto damaged = buf;
   damaged[20] ^= 1;
   CHECK(decode_segment_header(damaged.data(), damaged.size()).status().code() == StatusCode::kDataLoss);

@@ -384,9 +384,15 @@ TEST_CASE("a segment of a newer format is refused at open and left untouched") {
   auto segs = d.segments();
   REQUIRE(segs.size() == 1);
   {
+    // Rewrite its header as format version 9, checksum included.
     std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(8);
-    f.put(9);  // format version 9
+    unsigned char header[detail::kSegmentHeaderBytes];
+    f.read(reinterpret_cast<char*>(header), sizeof header);
+    detail::SegmentHeader h = detail::decode_segment_header(header, sizeof header).value();
+    h.version = 9;
+    detail::encode_segment_header(header, h);
+    f.seekp(0);
+    f.write(reinterpret_cast<const char*>(header), sizeof header);
   }
   auto r = Tracker::open(d.options);
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
@@ -427,6 +433,23 @@ TEST_CASE("a forked child tracks into its own part of the spool") {
   t.shutdown(200ms);
   // The parent's three are still there for the next start; the child's one was delivered.
   CHECK(d.info().pending_events == 3);
+}
+
+TEST_CASE("a child that forks again before its first event leaves a working tracker to the grandchild") {
+  Durable d;
+  d.options.spool_commit_interval = std::chrono::hours(1);  // every thread of the parent idle at the fork
+  Tracker t = d.open();
+  const int code = in_child_that_dies([&] {
+    const pid_t grandchild = fork();
+    if (grandchild < 0) return false;
+    if (grandchild == 0) {
+      const bool ok = t.track(order(9)).ok() && t.flush(10s).ok() && d.fake->delivered().count("m-100009") == 1;
+      _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    return waitpid(grandchild, &status, 0) == grandchild && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  });
+  CHECK(code == 0);
 }
 
 }  // TEST_SUITE
