@@ -29,6 +29,7 @@ struct TrackOptions {
   std::string endpoint, write_key, signing_secret, input = "-", flush_timeout = "30s", progress = "auto";
   std::string spool_dir, accepted_log;
   bool gzip = true;
+  std::size_t max_queue_bytes = 32u << 20;
 };
 
 // --accepted-log: the messageId of every event track() accepted, one per line, written with one
@@ -126,6 +127,7 @@ int run_track(const TrackOptions& o) {
   options.write_key = o.write_key;
   options.signing_secret = o.signing_secret;
   options.gzip = o.gzip;
+  options.max_queue_bytes = o.max_queue_bytes;
   // A file is a backlog, not live traffic: wait for room rather than drop, within the timeout.
   options.overflow = OverflowPolicy::kBlock;
   options.block_timeout = *flush_timeout;
@@ -149,6 +151,7 @@ int run_track(const TrackOptions& o) {
   std::uint64_t accepted = 0;
   std::uint64_t invalid = 0;
   std::uint64_t refused = 0;
+  std::uint64_t stopped_at = 0;  // the line refused for lack of room, when reading stopped there
   while (std::getline(*in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -160,7 +163,12 @@ int run_track(const TrackOptions& o) {
       ++accepted;
       if (accepted_log.enabled()) accepted_log.append(event->message_id);
     } else if (s.code() == StatusCode::kResourceExhausted) {
+      // The endpoint made no room for a whole --flush-timeout: waiting that long again for every
+      // remaining line could take hours, so stop here and say where.
       ++refused;  // counted by the tracker as dropped
+      stopped_at = line_no;
+      std::cerr << "referkit: line " << line_no << ": " << s.message() << "; stopping here, the lines after it were not read\n";
+      break;
     } else {
       ++invalid;
       std::cerr << "referkit: line " << line_no << ": " << s.to_string() << '\n';
@@ -189,6 +197,7 @@ int run_track(const TrackOptions& o) {
   w.key("rejected").value(st.dead_lettered + invalid);
   w.key("dropped").value(st.dropped_queue_full + st.dropped_retries_exhausted);
   w.key("pending").value(report.undelivered);
+  if (stopped_at > 0) w.key("stopped_at_line").value(stopped_at);
   if (durable) {
     w.key("spool").value(o.spool_dir);
     w.key("recovered").value(st.recovered);
@@ -226,6 +235,11 @@ void add_track_command(CLI::App& app, int& exit_code) {
   track->add_option("--flush-timeout", o->flush_timeout, "How long to wait for delivery after the last line")->capture_default_str();
   track->add_option("--progress", o->progress, "auto (a bar on a terminal), bar, json (lines on stderr) or none")
       ->check(CLI::IsMember({"auto", "bar", "json", "none"}))
+      ->capture_default_str();
+  track->add_option("--max-queue-bytes", o->max_queue_bytes,
+                    "Memory for events waiting to be sent; when the endpoint makes no room for --flush-timeout, "
+                    "reading stops at that line (exit 1)")
+      ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 34))
       ->capture_default_str();
   track->add_option("--spool", o->spool_dir,
                     "Durable mode: keep every accepted event in this spool directory (created 0700 if its parent "

@@ -101,4 +101,19 @@ TEST_CASE("a wrong write key is reported and nothing is claimed as delivered") {
   CHECK(collector.unique_events() == 0);
 }
 
+TEST_CASE("a dead endpoint and a full queue stop the run at that line, in bounded time") {
+  // Every request fails at once (503), so the 64 KiB queue fills after a few hundred events.
+  HttpTestServer server([](const Request&) { return Reply::json(503, "{}"); });
+  const auto started = std::chrono::steady_clock::now();
+  RunResult r = track(server, events_jsonl(5000), {"--flush-timeout", "1s", "--max-queue-bytes", "65536"});
+  INFO(r.describe());
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+  CHECK(r.exit_code() == 1);
+  const std::uint64_t stopped = json_uint(r.out, "stopped_at_line");
+  CHECK(stopped > 1);
+  CHECK(stopped < 5000);
+  CHECK(json_uint(r.out, "tracked") == stopped - 1);
+  CHECK(r.err.find("stopping here") != std::string::npos);
+}
+
 }  // TEST_SUITE
