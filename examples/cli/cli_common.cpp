@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "cli_common.hpp"
 
 #include <cstdint>
@@ -70,6 +71,16 @@ void write_claims(detail::JsonWriter& w, const LinkClaims& c) {
   for (const auto& [k, v] : c.utm) w.key(k).value(v);
   w.end_object();
   w.end_object();
+}
+
+void write_delivery_figures(detail::JsonWriter& w, const TrackerStats& st, double seconds) {
+  w.key("retries").value(st.retried);
+  w.key("requests").value(st.requests);
+  w.key("bytes_sent").value(st.bytes_sent);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", seconds);
+  w.key("seconds").raw(secs);
+  if (!st.last_error.empty()) w.key("last_error").value(st.last_error);
 }
 
 }  // namespace referkit::cli

@@ -10,6 +10,7 @@
 #include "json/json_writer.hpp"
 #include "referkit/links.hpp"
 #include "referkit/status.hpp"
+#include "referkit/tracker.hpp"
 
 namespace referkit::cli {
 
@@ -26,6 +27,10 @@ int print_error(const Status& status, int exit);
 std::optional<Keyring> load_keys(const std::string& keys_file);
 
 void write_claims(detail::JsonWriter& w, const LinkClaims& claims);
+
+// The end of a delivery summary (track, spool drain): retries, requests, bytes_sent, seconds and
+// the last error if any.
+void write_delivery_figures(detail::JsonWriter& w, const TrackerStats& st, double seconds);
 
 inline constexpr const char* kKeysHelp =
     "Keys: --keys FILE holds one key_id:secret per line ('#' starts a comment); without it the "

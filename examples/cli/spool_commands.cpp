@@ -177,12 +177,7 @@ int run_drain(const DrainOptions& o) {
   w.key("corrupt_records").value(st.corrupt_records);
   w.key("remaining").value(after->pending_events);
   w.key("live_owners").value(static_cast<std::uint64_t>(after->live_owners));
-  w.key("retries").value(st.retried);
-  w.key("requests").value(st.requests);
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.3f", seconds);
-  w.key("seconds").raw(secs);
-  if (!st.last_error.empty()) w.key("last_error").value(st.last_error);
+  write_delivery_figures(w, st, seconds);
   w.end_object();
   std::cout << out << '\n';
 

@@ -204,13 +204,7 @@ int run_track(const TrackOptions& o) {
     w.key("kept_in_spool").value(kept);
     w.key("corrupt_records").value(st.corrupt_records);
   }
-  w.key("retries").value(st.retried);
-  w.key("requests").value(st.requests);
-  w.key("bytes_sent").value(st.bytes_sent);
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.3f", seconds);
-  w.key("seconds").raw(secs);
-  if (!st.last_error.empty()) w.key("last_error").value(st.last_error);
+  write_delivery_figures(w, st, seconds);
   w.end_object();
   std::cout << out << '\n';
   const bool lost = st.dropped() > 0 || st.dead_lettered > 0 || invalid > 0 || refused > 0;

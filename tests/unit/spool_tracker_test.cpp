@@ -29,6 +29,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+Event order(int i) {
+  Event e;
+  e.name = "Order Completed";
+  e.user_id = "user-" + std::to_string(i);
+  e.message_id = "m-" + std::to_string(100000 + i);  // sortable: the order of tracking
+  e.properties.set("order_id", "o-" + std::to_string(i));
+  e.properties.set("note", std::string(200, 'n'));
+  return e;
+}
+
+HttpResponse unavailable(const test::RecordedRequest&) { return FakeTransport::reply(503); }
+
 struct Durable {
   TempDir tmp;
   std::string dir = (tmp.path() / "spool").string();
@@ -56,6 +68,13 @@ struct Durable {
     REQUIRE_MESSAGE(t.ok(), t.status().to_string());
     return std::move(*t);
   }
+  // Tracks events [0, n) with the endpoint down and shuts down: they wait in the spool.
+  void leave_in_spool(int n) {
+    fake->set_handler(unavailable);
+    Tracker t = open();
+    for (int i = 0; i < n; ++i) REQUIRE(t.track(order(i)).ok());
+    REQUIRE(t.shutdown(100ms).kept_in_spool);
+  }
   // A fresh transport for the next tracker (what the last one received stays inspectable).
   std::shared_ptr<FakeTransport> new_transport() {
     fake = std::make_shared<FakeTransport>();
@@ -76,18 +95,6 @@ struct Durable {
     return *i;
   }
 };
-
-Event order(int i) {
-  Event e;
-  e.name = "Order Completed";
-  e.user_id = "user-" + std::to_string(i);
-  e.message_id = "m-" + std::to_string(100000 + i);  // sortable: the order of tracking
-  e.properties.set("order_id", "o-" + std::to_string(i));
-  e.properties.set("note", std::string(200, 'n'));
-  return e;
-}
-
-HttpResponse unavailable(const test::RecordedRequest&) { return FakeTransport::reply(503); }
 
 // Every messageId that reached the fake in a 2xx, in arrival order.
 std::vector<std::string> delivered_in_order(const FakeTransport& fake) {
@@ -194,12 +201,7 @@ TEST_CASE("a process that dies leaves its events; acknowledged ones are not rese
 
 TEST_CASE("damaged segments: the intact records are delivered, the damaged ones counted") {
   Durable d;
-  d.fake->set_handler(unavailable);
-  {
-    Tracker t = d.open();
-    for (int i = 0; i < 100; ++i) REQUIRE(t.track(order(i)).ok());
-    t.shutdown(100ms);
-  }
+  d.leave_in_spool(100);
   auto segs = d.segments();
   REQUIRE(segs.size() == 1);
   const auto size = fs::file_size(segs[0]);
@@ -294,12 +296,7 @@ TEST_CASE("events refused by the server go to the dead-letter file with their re
 
 TEST_CASE("events older than max_event_age are dropped, counted and reported") {
   Durable d;
-  d.fake->set_handler(unavailable);
-  {
-    Tracker t = d.open();
-    for (int i = 0; i < 5; ++i) REQUIRE(t.track(order(i)).ok());
-    t.shutdown(100ms);
-  }
+  d.leave_in_spool(5);
   std::this_thread::sleep_for(30ms);  // the events are now at least 30 ms old
   d.options.max_event_age = 10ms;
   d.new_transport();
@@ -375,12 +372,7 @@ TEST_CASE("owner-only permissions, and clear errors for bad directories") {
 
 TEST_CASE("a segment of a newer format is refused at open and left untouched") {
   Durable d;
-  d.fake->set_handler(unavailable);
-  {
-    Tracker t = d.open();
-    REQUIRE(t.track(order(1)).ok());
-    t.shutdown(100ms);
-  }
+  d.leave_in_spool(1);
   auto segs = d.segments();
   REQUIRE(segs.size() == 1);
   {
