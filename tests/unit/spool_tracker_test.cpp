@@ -184,7 +184,8 @@ TEST_CASE("a process that dies leaves its events; acknowledged ones are not rese
       if (!t->track(order(i)).ok()) return false;
     }
     t->flush(200ms);  // times out: the rest stays pending
-    return d.fake->delivered().size() == 100;
+    // Two batches acknowledged and at least one refused, however slow this machine is.
+    return d.fake->wait_for_requests(3, 30s) && d.fake->delivered().size() == 100;
   });
   REQUIRE(code == 0);
   CHECK(d.info().pending_events == 130);
@@ -301,7 +302,9 @@ TEST_CASE("events older than max_event_age are dropped, counted and reported") {
   d.options.max_event_age = 10ms;
   d.new_transport();
   Tracker t = d.open();
-  CHECK(t.flush(5s).code() == StatusCode::kDataLoss);
+  // The worker may expire them before flush() starts; flush() only reports losses while it waits.
+  const Status flushed = t.flush(5s);
+  CHECK((flushed.ok() || flushed.code() == StatusCode::kDataLoss));
   CHECK(t.stats().dropped_expired == 5);
   CHECK(d.fake->request_count() == 0);
   std::lock_guard<std::mutex> lk(d.mu);
