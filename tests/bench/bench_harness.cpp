@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <vector>
 
 namespace referkit::bench {
@@ -26,18 +24,6 @@ double percentile(std::vector<double>& samples, double p) {
   const auto k = static_cast<std::size_t>(p * static_cast<double>(samples.size() - 1));
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k), samples.end());
   return samples[k];
-}
-
-TempSpool::TempSpool() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "referkit-bench-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) std::abort();
-  base_ = pattern;
-  path_ = base_ + "/spool";
-}
-
-TempSpool::~TempSpool() {
-  std::error_code ec;
-  std::filesystem::remove_all(base_, ec);
 }
 
 HttpResponse AcceptAll::send(const HttpRequest&) {

@@ -38,20 +38,6 @@ class AlwaysDown : public Transport {
   HttpResponse send(const HttpRequest&) override;
 };
 
-// A spool directory under the temp dir, removed afterwards.
-class TempSpool {
- public:
-  TempSpool();
-  ~TempSpool();
-  TempSpool(const TempSpool&) = delete;
-  TempSpool& operator=(const TempSpool&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string base_;
-  std::string path_;
-};
-
 // The benchmarks' event: a typical referred Order Completed (~330 bytes serialized).
 Event order_completed(int i);
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_harness.hpp"
+#include "support/temp_dir.hpp"
 #include "events/event_serializer.hpp"
 #include "referkit/tracker.hpp"
 #include "spool/spool_queue.hpp"
@@ -68,14 +69,15 @@ double outage_in_child(const char* mode) {
 }  // namespace
 
 double run_outage(bool durable) {
-  TempSpool spool;
+  test::TempDir tmp;
+  const std::string spool = (tmp.path() / "spool").string();
   TrackerOptions o;
   o.endpoint = "http://127.0.0.1:9";
   o.write_key = "bench";
   o.transport = std::make_shared<AlwaysDown>();
   o.max_queue_bytes = 32u << 20;
   if (durable) {
-    o.spool_dir = spool.path();
+    o.spool_dir = spool;
     o.max_spool_bytes = 4ull << 30;
   }
   {
@@ -88,13 +90,14 @@ double run_outage(bool durable) {
 
 Figures spool_benchmarks() {
   Figures f;
-  TempSpool dir;
+  test::TempDir tmp;
+  const std::string dir = (tmp.path() / "spool").string();
   // Distinct serialized events, reused in a cycle: the spool's cost is the bytes, not their content.
   std::vector<detail::SerializedEvent> events;
   for (int i = 0; i < 1000; ++i) events.push_back(detail::serialize_event(order_completed(i), now_ms()).value());
 
   {
-    auto q = std::move(detail::SpoolQueue::open(spool_options(dir.path())).value());
+    auto q = std::move(detail::SpoolQueue::open(spool_options(dir)).value());
     const auto start = Clock::now();
     for (int i = 0; i < kSpoolEvents; ++i) {
       const detail::SerializedEvent& s = events[static_cast<std::size_t>(i) % events.size()];
@@ -112,7 +115,7 @@ Figures spool_benchmarks() {
   {
     // A restart with the backlog in the page cache (a crash, not a reboot): adopt and scan it all.
     const auto start = Clock::now();
-    auto q = std::move(detail::SpoolQueue::open(spool_options(dir.path())).value());
+    auto q = std::move(detail::SpoolQueue::open(spool_options(dir)).value());
     const double s = seconds_since(start);
     if (q->recovered() != static_cast<std::uint64_t>(kSpoolEvents)) std::abort();
     f["recovery_events_per_s"] = static_cast<double>(q->recovered()) / s;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bench_harness.hpp"
+#include "support/temp_dir.hpp"
 #include "referkit/tracker.hpp"
 
 namespace referkit::bench {
@@ -54,8 +55,8 @@ Figures track_benchmarks() {
     track_latency(t, events, "track", f);
   }
   {
-    TempSpool spool;
-    Tracker t = open_tracker(spool.path());
+    test::TempDir tmp;
+    Tracker t = open_tracker((tmp.path() / "spool").string());
     track_latency(t, events, "durable_track", f);
   }
 
