@@ -1,4 +1,5 @@
-// referkit-bench [--json]: runs every benchmark and prints the figures, one JSON object with --json.
+// referkit-bench [--json] [--only link|track|spool|e2e]: runs the benchmarks and prints the
+// figures, one JSON object with --json. --only runs one group (for profiling one path).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -6,22 +7,40 @@
 #include "bench_harness.hpp"
 #include "json/json_writer.hpp"
 
+namespace {
+
+int usage() {
+  std::fprintf(stderr, "usage: referkit-bench [--json] [--only link|track|spool|e2e]\n");
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--outage") == 0) {
     // Internal: spool_benchmarks() runs each outage in a fresh process of its own.
     std::printf("%.1f\n", referkit::bench::run_outage(std::strcmp(argv[2], "durable") == 0));
     return 0;
   }
-  const bool json = argc > 1 && std::strcmp(argv[1], "--json") == 0;
-  if (argc > 1 && !json) {
-    std::fprintf(stderr, "usage: referkit-bench [--json]\n");
-    return 2;
+  bool json = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--json") == 0) {
+      json = true;
+    } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+      only = argv[++i];
+    } else {
+      return usage();
+    }
   }
-  referkit::bench::Figures figures = referkit::bench::link_benchmarks();
-  figures.merge(referkit::bench::track_benchmarks());
-  figures.merge(referkit::bench::spool_benchmarks());
+  const auto wanted = [&](const char* group) { return only.empty() || only == group; };
+  if (!only.empty() && !wanted("link") && !wanted("track") && !wanted("spool") && !wanted("e2e")) return usage();
+  referkit::bench::Figures figures;
+  if (wanted("link")) figures.merge(referkit::bench::link_benchmarks());
+  if (wanted("track")) figures.merge(referkit::bench::track_benchmarks());
+  if (wanted("spool")) figures.merge(referkit::bench::spool_benchmarks());
 #ifdef REFERKIT_BENCH_E2E
-  figures.merge(referkit::bench::e2e_benchmarks());
+  if (wanted("e2e")) figures.merge(referkit::bench::e2e_benchmarks());
 #endif
   if (json) {
     std::string out;
