@@ -175,11 +175,10 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
     at[0] = '"';
     make_id(at + 1, now);
     at[kUuidTextSize + 1] = '"';
-    result.message_id.assign(at + 1, kUuidTextSize);
   } else {
-    result.message_id = e.message_id;
     out.put_string(e.message_id);  // ASCII; may hold '"' or '\' to escape
   }
+  result.message_id_size = out.size() - 1 - result.message_id_at;
 
   out.put_raw(R"(,"timestamp":")");
   write_rfc3339(out.claim(kRfc3339Size), e.timestamp.value_or(now));

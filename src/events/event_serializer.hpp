@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "events/uuid.hpp"
 #include "referkit/events.hpp"
@@ -14,13 +15,16 @@
 namespace referkit::detail {
 
 struct SerializedEvent {
-  std::string message_id;
   std::string json;
-  // Where the message id's text starts in json (just after its opening quote), so callers need
-  // not search for it (a search can hit an earlier field: an upstream id may be "track").
-  // json.compare(message_id_at, message_id.size(), message_id) == 0 unless the id needed JSON
-  // escaping (only an explicit id holding '"' or '\\' can).
+  // Where the message id's text starts in json (just after its opening quote), and its length
+  // there, so callers need not search for it (a search can hit an earlier field: an upstream id
+  // may be "track"). Not a string of its own: that would be a second allocation per track().
   std::size_t message_id_at = 0;
+  std::size_t message_id_size = 0;
+
+  // The id as written in json: the id itself, unless it needed JSON escaping (only an explicit
+  // id holding '"' or '\\' can).
+  std::string_view message_id() const { return std::string_view(json).substr(message_id_at, message_id_size); }
 };
 
 // Makes a message id for an event tracked at `now`: writes exactly kUuidTextSize characters.

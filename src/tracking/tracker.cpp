@@ -229,7 +229,7 @@ Status Tracker::track(const Event& event) {
   detail::QueuedEvent q;
   q.json = std::move(serialized->json);
   q.id_offset = static_cast<std::uint32_t>(serialized->message_id_at);
-  q.id_size = static_cast<std::uint32_t>(serialized->message_id.size());
+  q.id_size = static_cast<std::uint32_t>(serialized->message_id_size);
   q.enqueued = SteadyClock::now();
 
   std::unique_lock<std::mutex> lk(s.mu);

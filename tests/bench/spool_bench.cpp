@@ -104,7 +104,7 @@ Figures spool_benchmarks() {
       detail::QueuedEvent e;
       e.json = s.json;
       e.id_offset = static_cast<std::uint32_t>(s.message_id_at);
-      e.id_size = static_cast<std::uint32_t>(s.message_id.size());
+      e.id_size = static_cast<std::uint32_t>(s.message_id_size);
       e.seq = static_cast<std::uint64_t>(i) + 1;
       if (!q->push(std::move(e)).ok()) std::abort();
     }

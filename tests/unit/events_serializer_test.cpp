@@ -115,8 +115,8 @@ TEST_CASE("track fields are written in the wire order") {
         R"({"type":"track","event":"Order Completed","messageId":"0190a8f2-1111-7abc-8def-0123456789ab",)"
         R"("timestamp":"2026-11-27T09:30:00.123Z","userId":"u1","anonymousId":"a1",)"
         R"("properties":{"order_id":"o-1","total":19.99},"context":{"ip":"192.0.2.1"}})");
-  CHECK(s.message_id == kFixedId);
-  CHECK(s.json.compare(s.message_id_at, s.message_id.size(), s.message_id) == 0);
+  CHECK(s.message_id() == kFixedId);
+  CHECK(s.json.compare(s.message_id_at, s.message_id().size(), s.message_id()) == 0);
   Parsed p(s.json);
   double total = 0;
   CHECK(p.at("/properties/total").get_double().get(total) == simdjson::SUCCESS);
@@ -334,9 +334,9 @@ TEST_CASE("an explicit message id is kept verbatim") {
   Event e = order_event();
   e.message_id = "ajs-next-1f2e3d";
   auto s = ok(e);
-  CHECK(s.message_id == "ajs-next-1f2e3d");
+  CHECK(s.message_id() == "ajs-next-1f2e3d");
   CHECK(s.json.find(R"("messageId":"ajs-next-1f2e3d")") != std::string::npos);
-  CHECK(s.json.compare(s.message_id_at, s.message_id.size(), s.message_id) == 0);
+  CHECK(s.json.compare(s.message_id_at, s.message_id().size(), s.message_id()) == 0);
 
   // The offset is exact even when the id also occurs earlier in the text.
   e.message_id = "track";
@@ -349,6 +349,7 @@ TEST_CASE("an explicit message id is kept verbatim") {
   e.message_id = R"(a"b\c)";  // printable, so allowed; escaped in the JSON
   s = ok(e);
   CHECK(Parsed(s.json).str("/messageId") == R"(a"b\c)");
+  CHECK(s.message_id() == R"(a\"b\\c)");  // as written in the JSON
 }
 
 TEST_CASE("a bad explicit message id is refused") {
@@ -376,11 +377,11 @@ TEST_CASE("a generated message id is a UUIDv7 of `now`, found at message_id_at")
   // On a fresh thread: this thread may already have made ids for a later millisecond.
   std::thread([&] { r = serialize_event(e, kNow); }).join();
   REQUIRE(r.ok());
-  CHECK(is_uuid_v7(r->message_id));
-  CHECK(r->json.compare(r->message_id_at, r->message_id.size(), r->message_id) == 0);
-  CHECK(Parsed(r->json).str("/messageId") == r->message_id);
+  CHECK(is_uuid_v7(r->message_id()));
+  CHECK(r->json.compare(r->message_id_at, r->message_id().size(), r->message_id()) == 0);
+  CHECK(Parsed(r->json).str("/messageId") == r->message_id());
   // The first 48 bits are the unix milliseconds of `now` ("01a21c57-1a3b-7..." for kNow).
-  const std::string hex = r->message_id.substr(0, 8) + r->message_id.substr(9, 4);
+  const std::string hex = std::string(r->message_id().substr(0, 8)) + std::string(r->message_id().substr(9, 4));
   CHECK(std::stoull(hex, nullptr, 16) == static_cast<unsigned long long>(kNow.time_since_epoch().count()));
 }
 
@@ -391,8 +392,8 @@ TEST_CASE("generated message ids are unique and increasing: 100k on one thread")
   for (int i = 0; i < 100'000; ++i) {
     auto r = serialize_event(e, referkit::now_ms());
     REQUIRE(r.ok());
-    if (!is_uuid_v7(r->message_id) || r->message_id <= previous) ++failures;
-    previous = std::move(r->message_id);
+    if (!is_uuid_v7(r->message_id()) || r->message_id() <= previous) ++failures;
+    previous = std::string(r->message_id());
   }
   CHECK(failures == 0);
 }
@@ -411,11 +412,11 @@ TEST_CASE("generated message ids are unique across 4 threads and increasing with
       for (int i = 0; i < kPerThread; ++i) {
         // A frozen clock on purpose: all threads in one millisecond is the hard case.
         auto r = serialize_event(e, kNow);
-        if (!r.ok() || !is_uuid_v7(r->message_id) || (!mine.empty() && r->message_id <= mine.back())) {
+        if (!r.ok() || !is_uuid_v7(r->message_id()) || (!mine.empty() && r->message_id() <= mine.back())) {
           ++failures[static_cast<std::size_t>(t)];
           continue;
         }
-        mine.push_back(std::move(r->message_id));
+        mine.push_back(std::string(r->message_id()));
       }
     });
   }
