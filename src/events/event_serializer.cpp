@@ -112,32 +112,82 @@ Status write_string_member(JsonOutput& out, std::string_view literal_key, std::s
 
 }  // namespace
 
-Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id) {
-  const bool track = e.type == EventType::kTrack;
-
-  // ---- Check what can be checked without reading every byte, and add up the output size
-  // (exact unless a string needs escaping) so the output is allocated once.
-  // {"type":"track","event":"" or {"type":"identify", then ,"messageId":"" ,"timestamp":"" and }.
-  std::size_t size = (track ? 26 : 18) + 15 + 15 + kRfc3339Size + 1;
+Result<std::size_t> check_event_head(const EventHead& h) {
+  const bool track = h.type == EventType::kTrack;
+  // {"type":"track","event":"" or {"type":"identify", then ,"messageId":"" ,"timestamp":"".
+  std::size_t size = (track ? 26 : 18) + 15 + 15 + kRfc3339Size;
   if (track) {
-    if (e.name.empty()) return invalid("event name is required for a track event");
-    if (e.name.size() > kMaxEventNameBytes) return too_long("event name", e.name.size(), kMaxEventNameBytes);
-    size += e.name.size();
+    if (h.name.empty()) return invalid("event name is required for a track event");
+    if (h.name.size() > kMaxEventNameBytes) return too_long("event name", h.name.size(), kMaxEventNameBytes);
+    size += h.name.size();
   }
-  if (e.user_id.empty() && e.anonymous_id.empty()) return invalid("user_id or anonymous_id is required");
-  if (e.user_id.size() > kMaxIdBytes) return too_long("user_id", e.user_id.size(), kMaxIdBytes);
-  if (e.anonymous_id.size() > kMaxIdBytes) return too_long("anonymous_id", e.anonymous_id.size(), kMaxIdBytes);
-  if (!e.user_id.empty()) size += 12 + e.user_id.size();            // ,"userId":""
-  if (!e.anonymous_id.empty()) size += 17 + e.anonymous_id.size();  // ,"anonymousId":""
-  if (!e.message_id.empty()) {
-    if (!is_valid_message_id(e.message_id)) {
+  if (h.user_id.empty() && h.anonymous_id.empty()) return invalid("user_id or anonymous_id is required");
+  if (h.user_id.size() > kMaxIdBytes) return too_long("user_id", h.user_id.size(), kMaxIdBytes);
+  if (h.anonymous_id.size() > kMaxIdBytes) return too_long("anonymous_id", h.anonymous_id.size(), kMaxIdBytes);
+  if (!h.user_id.empty()) size += 12 + h.user_id.size();            // ,"userId":""
+  if (!h.anonymous_id.empty()) size += 17 + h.anonymous_id.size();  // ,"anonymousId":""
+  if (!h.message_id.empty()) {
+    if (!is_valid_message_id(h.message_id)) {
       return invalid("message_id must be 1-" + std::to_string(kMaxMessageIdBytes) +
                      " printable ASCII characters");
     }
-    size += e.message_id.size();
+    size += h.message_id.size();
   } else {
     size += kUuidTextSize;
   }
+  return size;
+}
+
+Status write_event_head(JsonOutput& out, const EventHead& h, TimePoint now, MessageIdWriter make_id,
+                        SerializedEvent& result) {
+  // Field order is part of the wire contract (and keeps the bytes reproducible).
+  if (h.type == EventType::kTrack) {
+    if (Status s = write_string_member(out, R"({"type":"track","event":)", h.name, "event name"); !s.ok()) return s;
+  } else {
+    out.put_raw(R"({"type":"identify")");
+  }
+
+  out.put_raw(R"(,"messageId":)");
+  result.message_id_at = out.size() + 1;
+  if (h.message_id.empty()) {
+    char* at = out.claim(kUuidTextSize + 2);
+    at[0] = '"';
+    make_id(at + 1, now);
+    at[kUuidTextSize + 1] = '"';
+  } else {
+    out.put_string(h.message_id);  // ASCII; may hold '"' or '\\' to escape
+  }
+  result.message_id_size = out.size() - 1 - result.message_id_at;
+
+  out.put_raw(R"(,"timestamp":")");
+  write_rfc3339(out.claim(kRfc3339Size), h.timestamp.value_or(now));
+  out.put('"');
+
+  if (!h.user_id.empty()) {
+    if (Status s = write_string_member(out, R"(,"userId":)", h.user_id, "user_id"); !s.ok()) return s;
+  }
+  if (!h.anonymous_id.empty()) {
+    if (Status s = write_string_member(out, R"(,"anonymousId":)", h.anonymous_id, "anonymous_id"); !s.ok()) {
+      return s;
+    }
+  }
+  return Status();
+}
+
+Status check_event_size(std::size_t json_size) {
+  if (json_size <= kMaxEventBytes) return Status();
+  return invalid("event is " + std::to_string(json_size) + " bytes serialized, over the 32 KiB limit");
+}
+
+Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id) {
+  const bool track = e.type == EventType::kTrack;
+  const EventHead head{e.type, e.name, e.user_id, e.anonymous_id, e.message_id, e.timestamp};
+
+  // ---- Check what can be checked without reading every byte, and add up the output size
+  // (exact unless a string needs escaping) so the output is allocated once.
+  auto head_size = check_event_head(head);
+  if (!head_size) return head_size.status();
+  std::size_t size = *head_size + 1;  // and the closing brace
   const Value& body = track ? e.properties : e.traits;
   const char* body_name = track ? "properties" : "traits";
   size += track ? 14 : 10;  // ,"properties": or ,"traits":
@@ -156,43 +206,10 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
     return invalid("event is at least " + std::to_string(size) + " bytes serialized, over the 32 KiB limit");
   }
 
-  // ---- Write, checking UTF-8 as strings are escaped. Field order is part of the wire contract
-  // (and keeps the bytes reproducible).
+  // ---- Write, checking UTF-8 as strings are escaped.
   SerializedEvent result;
   JsonOutput out(result.json, size);
-  if (track) {
-    if (Status s = write_string_member(out, R"({"type":"track","event":)", e.name, "event name"); !s.ok()) {
-      return s;
-    }
-  } else {
-    out.put_raw(R"({"type":"identify")");
-  }
-
-  out.put_raw(R"(,"messageId":)");
-  result.message_id_at = out.size() + 1;
-  if (e.message_id.empty()) {
-    char* at = out.claim(kUuidTextSize + 2);
-    at[0] = '"';
-    make_id(at + 1, now);
-    at[kUuidTextSize + 1] = '"';
-  } else {
-    out.put_string(e.message_id);  // ASCII; may hold '"' or '\' to escape
-  }
-  result.message_id_size = out.size() - 1 - result.message_id_at;
-
-  out.put_raw(R"(,"timestamp":")");
-  write_rfc3339(out.claim(kRfc3339Size), e.timestamp.value_or(now));
-  out.put('"');
-
-  if (!e.user_id.empty()) {
-    if (Status s = write_string_member(out, R"(,"userId":)", e.user_id, "user_id"); !s.ok()) return s;
-  }
-  if (!e.anonymous_id.empty()) {
-    if (Status s = write_string_member(out, R"(,"anonymousId":)", e.anonymous_id, "anonymous_id");
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (Status s = write_event_head(out, head, now, make_id, result); !s.ok()) return s;
   if (Status s = write_member(out, track ? R"(,"properties":)" : R"(,"traits":)", body, body_name); !s.ok()) {
     return s;
   }
@@ -201,11 +218,7 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
   }
   out.put('}');
   out.finish();
-
-  const std::string& json = result.json;
-  if (json.size() > kMaxEventBytes) {
-    return invalid("event is " + std::to_string(json.size()) + " bytes serialized, over the 32 KiB limit");
-  }
+  if (Status s = check_event_size(result.json.size()); !s.ok()) return s;
   return result;
 }
 

@@ -4,9 +4,11 @@
 #define REFERKIT_SRC_EVENTS_EVENT_SERIALIZER_HPP
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "events/json_text.hpp"
 #include "events/uuid.hpp"
 #include "referkit/events.hpp"
 #include "referkit/status.hpp"
@@ -49,6 +51,29 @@ inline constexpr std::size_t kMaxMessageIdBytes = 100;
 // refused before it is written).
 Result<SerializedEvent> serialize_event(const Event& e, TimePoint now,
                                         MessageIdWriter make_id = &write_uuid_v7);
+
+// ---- The pieces serialize_event is made of, shared with the typed events' serializer
+// ---- (typed_serializer.hpp), which writes its properties without building a Value tree.
+
+// Every field of an event before its body (properties or traits).
+struct EventHead {
+  EventType type = EventType::kTrack;
+  std::string_view name;
+  std::string_view user_id;
+  std::string_view anonymous_id;
+  std::string_view message_id;  // empty: make one
+  std::optional<TimePoint> timestamp;
+};
+
+// The head's checks, in serialize_event's order and with its messages; its JSON size when no
+// string needs escaping.
+Result<std::size_t> check_event_head(const EventHead& head);
+// Writes {"type":...,"event":...,"messageId":...,"timestamp":...,"userId":...,"anonymousId":...
+// (no closing brace) and sets result's message id position. kInvalidArgument on invalid UTF-8.
+Status write_event_head(JsonOutput& out, const EventHead& head, TimePoint now, MessageIdWriter make_id,
+                        SerializedEvent& result);
+// kInvalidArgument when a serialized event is over kMaxEventBytes.
+Status check_event_size(std::size_t json_size);
 
 }  // namespace referkit::detail
 

@@ -207,8 +207,8 @@ Result<Tracker> Tracker::open(TrackerOptions options) {
   return Tracker(std::move(impl));
 }
 
-Status Tracker::track(const Event& event) {
-  Impl& s = *impl_;
+Status Tracker::Impl::enqueue(Result<detail::SerializedEvent> serialized) {
+  Impl& s = *this;
   if (s.needs_worker.load(std::memory_order_relaxed)) {
     // First track() in a forked child.
     std::lock_guard<std::mutex> lk(s.mu);
@@ -220,11 +220,6 @@ Status Tracker::track(const Event& event) {
       s.start_worker();
     }
   }
-  if (event.message_id.find_first_of("\"\\") != std::string::npos) {
-    // The id is matched against server replies by its text inside the event's JSON.
-    return Status(StatusCode::kInvalidArgument, "message_id must not contain '\"' or '\\'");
-  }
-  auto serialized = detail::serialize_event(event, s.options.clock());
   if (!serialized) return serialized.status();
   detail::QueuedEvent q;
   q.json = std::move(serialized->json);
@@ -268,6 +263,23 @@ Status Tracker::track(const Event& event) {
   if (wake) s.work_cv->notify_one();
   return {};
 }
+
+Status Tracker::track(const Event& event) {
+  if (event.message_id.find_first_of("\"\\") != std::string::npos) {
+    // The id is matched against server replies by its text inside the event's JSON.
+    return Status(StatusCode::kInvalidArgument, "message_id must not contain '\"' or '\\'");
+  }
+  return impl_->enqueue(detail::serialize_event(event, impl_->options.clock()));
+}
+
+Status Tracker::track(const ReferralLinkCreated& e) { return impl_->track_typed(e); }
+Status Tracker::track(const ReferralLinkShared& e) { return impl_->track_typed(e); }
+Status Tracker::track(const ReferralLinkClicked& e) { return impl_->track_typed(e); }
+Status Tracker::track(const RefereeSignedUp& e) { return impl_->track_typed(e); }
+Status Tracker::track(const OrderCompleted& e) { return impl_->track_typed(e); }
+Status Tracker::track(const OrderRefunded& e) { return impl_->track_typed(e); }
+Status Tracker::track(const OrderCancelled& e) { return impl_->track_typed(e); }
+Status Tracker::track(const RewardIssued& e) { return impl_->track_typed(e); }
 
 Status Tracker::flush(std::chrono::milliseconds timeout) {
   Impl& s = *impl_;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "events/typed_serializer.hpp"
 #include "referkit/tracker.hpp"
 #include "tracking/batch.hpp"
 #include "tracking/delivery_policy.hpp"
@@ -77,6 +78,14 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   bool wait_for_retry(std::chrono::milliseconds wait);
   // Durable mode: writes the refused events of a batch to the dead-letter file.
   void record_dead_letters(const detail::Batch& batch, const std::vector<DeadLetter>& dead);
+
+  // ---- producer side (tracker.cpp)
+  // What track() does once the event is serialized: queue or spool it, or say why not.
+  Status enqueue(Result<detail::SerializedEvent> serialized);
+  template <typename Typed>
+  Status track_typed(const Typed& event) {
+    return enqueue(detail::serialize_typed(event, options.clock()));
+  }
 
   // ---- helpers used by both sides; `lk` holds mu
   // Counts an event track() refuses, makes sure on_drop hears of it, and says why. Unlocks lk.

@@ -38,7 +38,7 @@ HttpResponse AlwaysDown::send(const HttpRequest&) {
   return r;
 }
 
-Event order_completed(int i) {
+OrderCompleted typed_order_completed(int i) {
   OrderCompleted o;
   o.customer.user_id = "customer-" + std::to_string(100000 + i);
   o.order_id = "order-" + std::to_string(i);
@@ -47,7 +47,9 @@ Event order_completed(int i) {
   o.coupon = "JANE-GS7Z-0TX3X";
   o.new_customer = true;
   o.referral_code = "JANE-GS7Z-0TX3X";
-  return to_event(o).value();
+  return o;
 }
+
+Event order_completed(int i) { return to_event(typed_order_completed(i)).value(); }
 
 }  // namespace referkit::bench

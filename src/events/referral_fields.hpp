@@ -1,0 +1,174 @@
+// The referral vocabulary, each event described once: its checks, then its name, who it is
+// about, and its properties in order. Property names follow Segment's e-commerce spec
+// (snake_case), so Segment-compatible destinations understand the events without mapping.
+//
+// `Out` receives the event. Two exist: referral_events.cpp's builder makes an Event (to_event),
+// and typed_serializer.cpp writes the wire JSON straight away (Tracker::track of a typed event),
+// with no Value tree in between. Both see the same calls, so both give the same event.
+//
+// Out's interface: begin(name, identity, property_count), then per property text(key, s),
+// decimal(key, text), boolean(key, b); then end(), whose Status describe() returns. Keys are
+// plain ASCII literals. Every check that can fail comes before begin().
+#ifndef REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
+#define REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "referkit/events.hpp"
+
+namespace referkit::detail {
+
+inline Status missing(std::string_view field) {
+  return Status(StatusCode::kInvalidArgument, std::string(field) + " is required");
+}
+
+// `who` must carry at least one id; `role` names it in the error.
+inline Status check_identity(const Identity& who, std::string_view role) {
+  if (!who.user_id.empty() || !who.anonymous_id.empty()) return Status();
+  return Status(StatusCode::kInvalidArgument,
+                std::string(role) + ".user_id or " + std::string(role) + ".anonymous_id is required");
+}
+
+// The amount as exact decimal text ("104.99"); `field` names the money in errors.
+inline Result<std::string> money_text(const Money& money, std::string_view field) {
+  if (money.currency.empty()) return missing(std::string(field) + ".currency");
+  auto text = format_money(money);
+  if (!text) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + text.status().message());
+  return text;
+}
+
+// Only the hash of a normalized address leaves the process; blank means none was given.
+inline bool has_email(const std::string& email) {
+  return email.find_first_not_of(" \t\n\v\f\r") != std::string::npos;
+}
+
+template <typename Out>
+void text_if(Out& out, const char* key, const std::string& text) {
+  if (!text.empty()) out.text(key, text);
+}
+
+template <typename Out>
+Status describe(const ReferralLinkCreated& in, Out& out) {
+  if (in.referral_code.empty()) return missing("referral_code");
+  if (in.campaign.empty()) return missing("campaign");
+  if (Status s = check_identity(in.referrer, "referrer"); !s.ok()) return s;
+  out.begin("Referral Link Created", in.referrer, 3);
+  out.text("referral_code", in.referral_code);
+  out.text("campaign", in.campaign);
+  text_if(out, "link_url", in.link_url);
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const ReferralLinkShared& in, Out& out) {
+  if (in.referral_code.empty()) return missing("referral_code");
+  if (in.channel.empty()) return missing("channel");
+  if (Status s = check_identity(in.referrer, "referrer"); !s.ok()) return s;
+  out.begin("Referral Link Shared", in.referrer, 2);
+  out.text("referral_code", in.referral_code);
+  out.text("channel", in.channel);
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const ReferralLinkClicked& in, Out& out) {
+  if (in.referral_code.empty()) return missing("referral_code");
+  if (in.landing_url.empty()) return missing("landing_url");
+  if (Status s = check_identity(in.visitor, "visitor"); !s.ok()) return s;
+  out.begin("Referral Link Clicked", in.visitor, 2);
+  out.text("referral_code", in.referral_code);
+  out.text("landing_url", in.landing_url);
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const RefereeSignedUp& in, Out& out) {
+  if (in.referral_code.empty()) return missing("referral_code");
+  if (Status s = check_identity(in.referee, "referee"); !s.ok()) return s;
+  out.begin("Referee Signed Up", in.referee, 2);
+  out.text("referral_code", in.referral_code);
+  if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const OrderCompleted& in, Out& out) {
+  if (in.order_id.empty()) return missing("order_id");
+  if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
+  auto total = money_text(in.total, "total");
+  if (!total) return total.status();
+  std::optional<std::string> subtotal;
+  if (in.subtotal) {
+    if (in.subtotal->currency != in.total.currency) {
+      return Status(StatusCode::kInvalidArgument, "subtotal.currency \"" + in.subtotal->currency +
+                                                      "\" differs from total.currency \"" +
+                                                      in.total.currency + "\"");
+    }
+    auto text = money_text(*in.subtotal, "subtotal");
+    if (!text) return text.status();
+    subtotal = std::move(*text);
+  }
+  out.begin("Order Completed", in.customer, 8);
+  out.text("order_id", in.order_id);
+  out.decimal("total", *total);
+  if (subtotal) out.decimal("subtotal", *subtotal);
+  out.text("currency", in.total.currency);
+  text_if(out, "coupon", in.coupon);
+  out.boolean("new_customer", in.new_customer);
+  text_if(out, "referral_code", in.referral_code);
+  if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  return out.end();
+}
+
+// Segment's spec names the refunded amount "total" in Order Refunded.
+template <typename Out>
+Status describe(const OrderRefunded& in, Out& out) {
+  if (in.order_id.empty()) return missing("order_id");
+  if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
+  auto total = money_text(in.amount, "amount");
+  if (!total) return total.status();
+  out.begin("Order Refunded", in.customer, 4);
+  out.text("order_id", in.order_id);
+  out.decimal("total", *total);
+  out.text("currency", in.amount.currency);
+  text_if(out, "referral_code", in.referral_code);
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const OrderCancelled& in, Out& out) {
+  if (in.order_id.empty()) return missing("order_id");
+  if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
+  out.begin("Order Cancelled", in.customer, 2);
+  out.text("order_id", in.order_id);
+  text_if(out, "referral_code", in.referral_code);
+  return out.end();
+}
+
+template <typename Out>
+Status describe(const RewardIssued& in, Out& out) {
+  if (in.reward_id.empty()) return missing("reward_id");
+  if (in.reward_type.empty()) return missing("reward_type");
+  if (Status s = check_identity(in.recipient, "recipient"); !s.ok()) return s;
+  std::optional<std::string> amount;
+  if (in.amount) {
+    auto text = money_text(*in.amount, "amount");
+    if (!text) return text.status();
+    amount = std::move(*text);
+  }
+  out.begin("Reward Issued", in.recipient, 5);
+  out.text("reward_id", in.reward_id);
+  out.text("reward_type", in.reward_type);
+  if (amount) {
+    out.decimal("amount", *amount);
+    out.text("currency", in.amount->currency);
+  }
+  text_if(out, "referral_code", in.referral_code);
+  return out.end();
+}
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP

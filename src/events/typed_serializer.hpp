@@ -1,0 +1,20 @@
+// The typed referral events straight to their wire JSON: the same bytes as
+// serialize_event(to_event(e)), without building an Event and its Value tree first (which cost
+// more than the serialization itself). Tracker::track(const OrderCompleted&) and the like.
+#ifndef REFERKIT_SRC_EVENTS_TYPED_SERIALIZER_HPP
+#define REFERKIT_SRC_EVENTS_TYPED_SERIALIZER_HPP
+
+#include "events/event_serializer.hpp"
+#include "referkit/events.hpp"
+
+namespace referkit::detail {
+
+// Defined for the eight referral events of referkit/events.hpp. Errors are to_event()'s, then
+// serialize_event()'s, with the same messages (an event over the size limit says "event is N
+// bytes serialized", never "at least").
+template <typename Typed>
+Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id = &write_uuid_v7);
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_EVENTS_TYPED_SERIALIZER_HPP
