@@ -25,6 +25,22 @@ std::string batch_body(const Batch& batch, TimePoint sent_at) {
   return body;
 }
 
+EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, bool gzip, std::size_t gzip_min_bytes,
+                         GzipCompressor& compressor) {
+  EncodedBody out;
+  out.sent_at = sent_at;
+  std::string json = batch_body(batch, sent_at);
+  out.raw_size = json.size();
+  out.gzipped = gzip && json.size() >= gzip_min_bytes;
+  if (out.gzipped) {
+    compressor.compress(json, out.bytes);
+  } else {
+    out.bytes = std::move(json);
+  }
+  out.made = std::chrono::steady_clock::now();
+  return out;
+}
+
 std::vector<DeadLetter> parse_rejections(std::string_view reply_body) {
   std::vector<DeadLetter> out;
   if (reply_body.empty()) return out;

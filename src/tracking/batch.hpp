@@ -4,6 +4,7 @@
 #define REFERKIT_SRC_TRACKING_BATCH_HPP
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,8 +12,18 @@
 #include "referkit/time.hpp"
 #include "referkit/tracker.hpp"
 #include "tracking/pending_events.hpp"
+#include "transport/gzip.hpp"
 
 namespace referkit::detail {
+
+// A batch's request body as it goes on the wire.
+struct EncodedBody {
+  std::string bytes;
+  std::size_t raw_size = 0;  // before compression
+  bool gzipped = false;
+  TimePoint sent_at;  // the body's sentAt
+  std::chrono::steady_clock::time_point made;
+};
 
 struct Batch {
   std::string id;
@@ -20,6 +31,9 @@ struct Batch {
   unsigned attempts = 0;
   // Time spent on this batch's failed attempts and backoff waits, against max_retry_duration.
   std::chrono::milliseconds retry_elapsed{0};
+  // Encoded ahead, on the side thread, while the previous batch was in flight: the first
+  // attempt sends it if it is still fresh (its sentAt is close enough to now).
+  std::optional<EncodedBody> encoded;
 };
 
 // The envelope around the events, without them: what max_batch_bytes must leave room for.
@@ -27,6 +41,10 @@ inline constexpr std::size_t kBatchEnvelopeBytes = 160;
 
 // {"batch":[<events>],"sentAt":"<sent_at>","context":{"library":{"name":"referkit-cpp","version":..}}}
 std::string batch_body(const Batch& batch, TimePoint sent_at);
+
+// The body, gzipped when `gzip` is on and it has at least gzip_min_bytes.
+EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, bool gzip, std::size_t gzip_min_bytes,
+                         GzipCompressor& compressor);
 
 // The per-event rejections of a 2xx reply ({"rejected":[{"messageId":..,"reason":..}]}). A
 // reply that is empty, not JSON or of another shape rejects nothing.

@@ -21,6 +21,7 @@
 #include "tracking/event_queue.hpp"
 #include "spool/spool_queue.hpp"
 #include "tracking/fork_registry.hpp"
+#include "tracking/side_thread.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit {
@@ -68,12 +69,31 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   Status open_pending();
 
   // ---- worker side (upload_worker.cpp)
+  // The worker's look-ahead: the next batch, taken while the current one is in flight and
+  // encoded on the side thread meanwhile. Events stay in flight, in order, until resolved.
+  struct Lookahead {
+    explicit Lookahead(int gzip_level) : gzip(gzip_level) {}
+    std::optional<detail::SideThread> thread;  // started on first use
+    detail::GzipCompressor gzip;
+    bool taken = false;
+    std::uint64_t first_seq = 0;
+    detail::Batch batch;  // the side thread's until thread->wait()
+  };
+
   void start_worker();
   void run_worker();
+  // Whether the oldest pending events should go now (a full batch, a flush, the interval, a
+  // shutdown). Needs mu.
+  bool batch_due(SteadyClock::time_point now) const;
+  // Takes the next batch and counts it in flight; reports what was passed over (may unlock lk
+  // to call on_drop). False when the spool cannot be read for now.
+  bool take_batch(std::unique_lock<std::mutex>& lk, detail::Batch& batch);
+  // Takes the next batch if it is due and starts encoding it on the side thread. Without mu.
+  void prefetch(Lookahead& ahead);
   // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
   // shutdown deadline passes. Returns the events it could not resolve.
   std::vector<detail::QueuedEvent> deliver(detail::Batch batch, detail::Backoff& backoff,
-                                           detail::GzipCompressor& gzip);
+                                           detail::GzipCompressor& gzip, Lookahead& ahead);
   // Sleeps before a retry; false when the shutdown deadline would pass first.
   bool wait_for_retry(std::chrono::milliseconds wait);
   // Durable mode: writes the refused events of a batch to the dead-letter file.

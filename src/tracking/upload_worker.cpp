@@ -42,6 +42,7 @@ void Tracker::Impl::start_worker() {
 void Tracker::Impl::run_worker() {
   detail::Backoff backoff(options.retry, seed_from(options.random_seed));
   detail::GzipCompressor gzip(options.gzip_level);
+  Lookahead ahead(options.gzip_level);
   std::unique_lock<std::mutex> lk(mu);
   for (;;) {
     if (unreported_queue_full > 0 && options.on_drop) {
@@ -52,56 +53,100 @@ void Tracker::Impl::run_worker() {
       continue;
     }
     unreported_queue_full = 0;
-    if (stopping && (pending->empty() || SteadyClock::now() >= stop_deadline)) break;
-    if (pending->empty()) {
-      work_cv->wait(lk);
-      continue;
-    }
-    const bool full = pending->front_batch_full();
-    const detail::PendingFront front = pending->front();
-    const auto due = front.enqueued + options.flush_interval;
-    if (!stopping && !full && front.seq > flush_through && SteadyClock::now() < due) {
-      work_cv->wait_until(lk, due);
-      continue;
-    }
+    const bool past_deadline = stopping && SteadyClock::now() >= stop_deadline;
     Batch batch;
-    detail::TakeReport passed_over;
-    pending->take(batch.events, passed_over);
-    if (!passed_over.error.ok()) {
-      log(LogLevel::kError, "cannot read the spool: " + passed_over.error.to_string() + "; retrying in 1 s");
-      stats.last_error = passed_over.error.to_string();
-      work_cv->wait_for(lk, std::chrono::seconds(1));
-      continue;
-    }
-    stats.corrupt_records += passed_over.corrupt;
-    lost += passed_over.corrupt;
-    if (!batch.events.empty()) {
-      inflight_min_seq = batch.events.front().seq;
-      inflight_count = batch.events.size();
-    }
-    if (passed_over.expired > 0) {
-      stats.dropped_expired += passed_over.expired;
-      lost += passed_over.expired;
-      // flush() waits for this report too: whoever sees the flush return has seen the drop.
-      ++reports_pending;
+    if (ahead.taken) {
+      if (past_deadline) break;  // its events are still counted in flight: shutdown() reports them
       lk.unlock();
-      if (options.on_drop) {
-        options.on_drop(DropReason::kExpired, passed_over.expired, Status(StatusCode::kExpired, "older than max_event_age"));
+      ahead.thread->wait();
+      batch = std::exchange(ahead.batch, Batch());
+      ahead.taken = false;
+    } else {
+      if (stopping && (pending->empty() || past_deadline)) break;
+      if (pending->empty()) {
+        work_cv->wait(lk);
+        continue;
       }
-      lk.lock();
-      --reports_pending;
-      done_cv->notify_all();
+      if (!batch_due(SteadyClock::now())) {
+        work_cv->wait_until(lk, pending->front().enqueued + options.flush_interval);
+        continue;
+      }
+      if (!take_batch(lk, batch)) {
+        work_cv->wait_for(lk, std::chrono::seconds(1));
+        continue;
+      }
+      if (batch.events.empty()) continue;
+      batch.id = detail::make_uuid_v7(options.clock());
+      lk.unlock();
+      pending->materialize(batch.events);
     }
-    if (batch.events.empty()) continue;
-    batch.id = detail::make_uuid_v7(options.clock());
-    lk.unlock();
-    pending->materialize(batch.events);
-    std::vector<QueuedEvent> unresolved = deliver(std::move(batch), backoff, gzip);
+    std::vector<QueuedEvent> unresolved = deliver(std::move(batch), backoff, gzip, ahead);
     lk.lock();
     if (!unresolved.empty()) break;  // shutdown deadline: shutdown() accounts for them
   }
+  if (ahead.taken) {
+    // Its job reads from the spool: it must be over before the worker is.
+    lk.unlock();
+    ahead.thread->wait();
+    lk.lock();
+  }
   worker_exited = true;
   done_cv->notify_all();
+}
+
+bool Tracker::Impl::batch_due(SteadyClock::time_point now) const {
+  if (pending->empty()) return false;
+  const detail::PendingFront front = pending->front();
+  return stopping || pending->front_batch_full() || front.seq <= flush_through ||
+         now >= front.enqueued + options.flush_interval;
+}
+
+bool Tracker::Impl::take_batch(std::unique_lock<std::mutex>& lk, Batch& batch) {
+  detail::TakeReport passed_over;
+  pending->take(batch.events, passed_over);
+  if (!passed_over.error.ok()) {
+    log(LogLevel::kError, "cannot read the spool: " + passed_over.error.to_string() + "; retrying in 1 s");
+    stats.last_error = passed_over.error.to_string();
+    return false;
+  }
+  stats.corrupt_records += passed_over.corrupt;
+  lost += passed_over.corrupt;
+  if (!batch.events.empty()) {
+    if (inflight_min_seq == 0) inflight_min_seq = batch.events.front().seq;
+    inflight_count += batch.events.size();
+  }
+  if (passed_over.expired > 0) {
+    stats.dropped_expired += passed_over.expired;
+    lost += passed_over.expired;
+    // flush() waits for this report too: whoever sees the flush return has seen the drop.
+    ++reports_pending;
+    lk.unlock();
+    if (options.on_drop) {
+      options.on_drop(DropReason::kExpired, passed_over.expired, Status(StatusCode::kExpired, "older than max_event_age"));
+    }
+    lk.lock();
+    --reports_pending;
+    done_cv->notify_all();
+  }
+  return true;
+}
+
+void Tracker::Impl::prefetch(Lookahead& ahead) {
+  detail::PendingEvents* events = nullptr;
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    if (stopping && SteadyClock::now() >= stop_deadline) return;
+    if (!batch_due(SteadyClock::now()) || !take_batch(lk, ahead.batch) || ahead.batch.events.empty()) return;
+    events = pending.get();
+  }
+  ahead.taken = true;
+  ahead.first_seq = ahead.batch.events.front().seq;
+  ahead.batch.id = detail::make_uuid_v7(options.clock());
+  if (!ahead.thread) ahead.thread.emplace();
+  ahead.thread->start([this, events, &ahead] {
+    events->materialize(ahead.batch.events);
+    ahead.batch.encoded = detail::encode_batch(ahead.batch, options.clock(), options.gzip, options.gzip_min_bytes, ahead.gzip);
+  });
 }
 
 void Tracker::Impl::record_dead_letters(const Batch& batch, const std::vector<DeadLetter>& dead) {
@@ -136,7 +181,7 @@ bool Tracker::Impl::wait_for_retry(milliseconds wait) {
 }
 
 std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& backoff,
-                                                detail::GzipCompressor& gzip) {
+                                                detail::GzipCompressor& gzip, Lookahead& ahead) {
   // Sub-batches still to send, the earliest on top: splitting pushes the second half first.
   std::vector<Batch> todo;
   todo.push_back(std::move(root));
@@ -160,7 +205,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       lost += dead.size() + dropped;
       pending->resolved(done.events);
       inflight_count -= done.events.size();
-      inflight_min_seq = todo.empty() ? 0 : todo.back().events.front().seq;
+      inflight_min_seq = !todo.empty() ? todo.back().events.front().seq : ahead.taken ? ahead.first_seq : 0;
       if (blocked_producers > 0) space_cv->notify_all();
     }
     done_cv->notify_all();
@@ -173,25 +218,32 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
     }
     Batch& batch = todo.back();
     ++batch.attempts;
-    const TimePoint sent_at = options.clock();
-    std::string body = detail::batch_body(batch, sent_at);
+    // A body encoded ahead is used only while its sentAt is close to the truth: the ingest side
+    // corrects client clocks by comparing sentAt with when the request arrived.
+    constexpr auto kMaxEncodedAge = std::chrono::seconds(1);
+    detail::EncodedBody body;
+    if (batch.attempts == 1 && batch.encoded && SteadyClock::now() - batch.encoded->made < kMaxEncodedAge) {
+      body = std::move(*batch.encoded);
+    } else {
+      body = detail::encode_batch(batch, options.clock(), options.gzip, options.gzip_min_bytes, gzip);
+    }
+    batch.encoded.reset();
     HttpRequest request;
     request.url = url;
     request.headers = base_headers;
     request.headers.emplace_back("X-Referkit-Batch-Id", batch.id);
     request.headers.emplace_back("X-Referkit-Attempt", std::to_string(batch.attempts));
-    const std::size_t raw_size = body.size();
-    if (options.gzip && body.size() >= options.gzip_min_bytes) {
-      body = gzip.compress(body);
-      request.headers.emplace_back("Content-Encoding", "gzip");
-    }
+    if (body.gzipped) request.headers.emplace_back("Content-Encoding", "gzip");
     if (!options.signing_secret.empty()) {
-      const auto t = std::chrono::duration_cast<std::chrono::seconds>(sent_at.time_since_epoch()).count();
-      request.headers.emplace_back(std::string(kSignatureHeader), sign_payload(options.signing_secret, t, body));
+      const auto t = std::chrono::duration_cast<std::chrono::seconds>(body.sent_at.time_since_epoch()).count();
+      request.headers.emplace_back(std::string(kSignatureHeader), sign_payload(options.signing_secret, t, body.bytes));
     }
-    const std::size_t sent_size = body.size();
-    request.body = std::move(body);
+    const std::size_t raw_size = body.raw_size;
+    const std::size_t sent_size = body.bytes.size();
+    request.body = std::move(body.bytes);
 
+    // The next batch is read and encoded on the side while this one is in flight.
+    if (!ahead.taken) prefetch(ahead);
     const auto started = SteadyClock::now();
     HttpResponse response = transport->send(request);
     const auto took = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started);

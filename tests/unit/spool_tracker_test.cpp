@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -138,6 +139,56 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(report.undelivered == 0);
   CHECK(d.segments().empty());
   CHECK(d.info().pending_events == 0);
+}
+
+TEST_CASE("the next batch is read from the spool while one is in flight; order and disk reclaim hold") {
+  Durable d;
+  d.options.max_batch_events = 50;
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open_gate = false;
+  d.fake->set_handler([&](const test::RecordedRequest&) {
+    std::unique_lock<std::mutex> lk(gate_mu);
+    gate_cv.wait(lk, [&] { return open_gate; });
+    return FakeTransport::reply(200);
+  });
+  Tracker t = d.open();
+  // ~400 bytes each: 600 events fill several 64 KiB segments, so batches cross segment ends.
+  for (int i = 0; i < 600; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(d.fake->wait_for_requests(1, 10s));
+  {
+    std::lock_guard<std::mutex> lk(gate_mu);
+    open_gate = true;
+  }
+  gate_cv.notify_all();
+  REQUIRE(t.flush(10s).ok());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 600; ++i) expected.push_back("m-" + std::to_string(100000 + i));
+  CHECK(delivered_in_order(*d.fake) == expected);
+  CHECK(t.stats().spool_bytes == 64 * 1024);
+  t.shutdown(5s);
+  CHECK(d.info().pending_events == 0);
+}
+
+TEST_CASE("batches prepared ahead when the endpoint is down stay in the spool, in order") {
+  Durable d;
+  d.options.max_batch_events = 50;
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    for (int i = 0; i < 200; ++i) REQUIRE(t.track(order(i)).ok());
+    REQUIRE(d.fake->wait_for_requests(2, 10s));  // retrying the first batch, the second taken ahead
+    auto report = t.shutdown(300ms);
+    CHECK(report.kept_in_spool);
+    CHECK(report.undelivered == 200);
+  }
+  CHECK(d.info().pending_events == 200);
+  d.new_transport();
+  Tracker t = d.open();
+  REQUIRE(t.flush(10s).ok());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 200; ++i) expected.push_back("m-" + std::to_string(100000 + i));
+  CHECK(delivered_in_order(*d.fake) == expected);
 }
 
 TEST_CASE("an endpoint that is down: shutdown keeps everything, the next start sends it in order") {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <set>
 #include <thread>
 
@@ -92,6 +93,57 @@ TEST_CASE("batches by count and delivers every event exactly once") {
   CHECK(s.requests == 3);
   CHECK(s.queued == 0);
   CHECK(s.dropped() == 0);
+}
+
+TEST_CASE("while a batch is in flight the next is prepared, but requests never overlap and keep order") {
+  Harness h;
+  h.options.max_batch_events = 10;
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open_gate = false;
+  std::atomic<int> in_flight{0};
+  std::atomic<int> most_in_flight{0};
+  h.fake->set_handler([&](const RecordedRequest&) {
+    const int now = ++in_flight;
+    most_in_flight = std::max(most_in_flight.load(), now);
+    std::unique_lock<std::mutex> lk(gate_mu);
+    gate_cv.wait(lk, [&] { return open_gate; });  // the first request holds the line
+    --in_flight;
+    return FakeTransport::reply(200);
+  });
+  Tracker t = h.open();
+  for (int i = 0; i < 50; ++i) REQUIRE(t.track(order(i, "m-" + std::to_string(1000 + i))).ok());
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  CHECK(h.fake->request_count() == 1);
+  CHECK(t.stats().queued == 50);  // taken or not, nothing is resolved while the first is held
+  {
+    std::lock_guard<std::mutex> lk(gate_mu);
+    open_gate = true;
+  }
+  gate_cv.notify_all();
+  REQUIRE(t.flush(10s).ok());
+  CHECK(most_in_flight == 1);
+  std::vector<std::string> sent;
+  for (const RecordedRequest& r : h.fake->requests()) {
+    CHECK(r.message_ids.size() == 10);
+    sent.insert(sent.end(), r.message_ids.begin(), r.message_ids.end());
+  }
+  REQUIRE(sent.size() == 50);
+  for (int i = 0; i < 50; ++i) CHECK(sent[static_cast<std::size_t>(i)] == "m-" + std::to_string(1000 + i));
+  CHECK(t.stats().acknowledged == 50);
+}
+
+TEST_CASE("shutdown counts a batch prepared ahead as undelivered") {
+  Harness h;
+  h.options.max_batch_events = 10;
+  h.fake->hang(true);
+  Tracker t = h.open();
+  for (int i = 0; i < 30; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  const ShutdownReport report = t.shutdown(300ms);
+  CHECK(report.undelivered == 30);
+  CHECK(t.stats().dropped_shutdown == 30);
+  CHECK(t.stats().acknowledged == 0);
 }
 
 TEST_CASE("a partial batch goes once flush_interval has passed") {
