@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     w.end_object();
     std::printf("%s\n", out.c_str());
   } else {
-    for (const auto& [name, value] : figures) std::printf("%-28s %12.1f\n", name.c_str(), value);
+    for (const auto& [name, value] : figures) std::printf("%-40s %12.1f\n", name.c_str(), value);
   }
   return 0;
 }
