@@ -45,6 +45,10 @@ Result<Value> to_value(od::value v, int depth) {
       od::array arr;
       if (auto e = v.get_array().get(arr)) return json_error(e);
       Value out = Value::array();
+      // Sized up front: growing a vector of Values moves every one of them each time.
+      std::size_t count = 0;
+      if (auto e = arr.count_elements().get(count)) return json_error(e);
+      out.reserve(count);
       for (auto item : arr) {
         od::value child;
         if (auto e = item.get(child)) return json_error(e);
@@ -58,6 +62,9 @@ Result<Value> to_value(od::value v, int depth) {
       od::object obj;
       if (auto e = v.get_object().get(obj)) return json_error(e);
       Value out = Value::object();
+      std::size_t count = 0;
+      if (auto e = obj.count_fields().get(count)) return json_error(e);
+      out.reserve(count);
       for (auto field : obj) {
         std::string_view key;
         if (auto e = field.unescaped_key().get(key)) return json_error(e);
@@ -94,10 +101,10 @@ Status read_object(od::value v, std::string_view key, Value& out) {
 
 }  // namespace
 
-Result<Event> parse_event_json(od::parser& parser, std::string_view line) {
-  simdjson::padded_string padded(line);
+Result<Event> parse_event_json(od::parser& parser, std::string& line) {
+  line.reserve(line.size() + simdjson::SIMDJSON_PADDING);
   od::document doc;
-  if (auto e = parser.iterate(padded).get(doc)) return json_error(e);
+  if (auto e = parser.iterate(line.data(), line.size(), line.capacity()).get(doc)) return json_error(e);
   od::object obj;
   if (doc.get_object().get(obj)) return malformed("not a JSON object");
   Event event;

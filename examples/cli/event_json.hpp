@@ -4,7 +4,7 @@
 
 #include <simdjson.h>
 
-#include <string_view>
+#include <string>
 
 #include "referkit/events.hpp"
 
@@ -13,7 +13,8 @@ namespace referkit::cli {
 // {"type":"track"|"identify","event":..,"userId":..,"anonymousId":..,"properties":{..},
 //  "traits":{..},"context":{..},"timestamp":"RFC 3339","messageId":..}. Numbers keep their exact
 // text (19.99 stays 19.99, never a double). kMalformed or kInvalidArgument says what is wrong.
-Result<Event> parse_event_json(simdjson::ondemand::parser& parser, std::string_view line);
+// `line` gets simdjson's padding as spare capacity (no copy), so it is taken by reference.
+Result<Event> parse_event_json(simdjson::ondemand::parser& parser, std::string& line);
 
 }  // namespace referkit::cli
 
