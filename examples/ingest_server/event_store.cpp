@@ -28,11 +28,11 @@ constexpr const char* kInsert =
 
 constexpr const char* kCountByEvent = "SELECT event, count(*) FROM events GROUP BY event";
 
-// The background checkpointer is asked to run once the log holds this many pages (SQLite's own
-// auto-checkpoint threshold). Past the hard limit (256 MiB of 4 KiB pages) it is not keeping up,
-// and the writer checkpoints itself, so the log stays bounded whatever happens.
-constexpr int kCheckpointPages = 1'000;
-constexpr int kWriterCheckpointPages = 65'536;
+// The background checkpointer is asked to run once the log holds this much. Past the hard limit
+// it is not keeping up, and the writer checkpoints itself, so the log stays bounded whatever
+// happens. In bytes, as the page size differs between databases created by different versions.
+constexpr std::int64_t kCheckpointBytes = std::int64_t{16} << 20;
+constexpr std::int64_t kWriterCheckpointBytes = std::int64_t{256} << 20;
 
 Status failure(sqlite3* db, std::string_view what) { return Status(StatusCode::kInternal, sqlite_error(db, what)); }
 
@@ -73,13 +73,23 @@ int bind_optional(sqlite3_stmt* s, int index, const std::optional<std::string_vi
 // synchronous=NORMAL: a commit does not wait for fsync (only checkpoints do); a power cut may
 // lose the last commits but never corrupts the file.
 Status configure(sqlite3* db) {
+  // Only a new file takes this page size; an existing one keeps its own. Measured against 4 and
+  // 8 KiB, 16 KiB pages cost the least CPU per stored event (fewer log frames, page splits and
+  // checkpoint passes per byte). SQLite writes a new file's first page at journal_mode below,
+  // so this comes first.
+  if (Status s = exec(db, "PRAGMA page_size=16384"); !s.ok()) return s;
   auto mode = prepare(db, "PRAGMA journal_mode=WAL");
   if (!mode) return mode.status();
   const bool wal = sqlite3_step(mode->get()) == SQLITE_ROW &&
                    std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0))) == "wal";
   if (!wal) return Status(StatusCode::kInternal, "the database cannot use WAL mode (is it on a network file system?)");
-  // A log that grew during a burst is cut back to 64 MiB when it restarts.
-  if (Status s = exec(db, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  // A log that grew during a burst is cut back to 64 MiB when it restarts. A 64 MiB page cache
+  // (SQLite's default is 2 MiB) keeps the messageId index in memory: clients that send random
+  // (v4 UUID) ids insert all over it, and every page missing from the cache is read back.
+  if (Status s = exec(db, "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-65536");
+      !s.ok()) {
+    return s;
+  }
   return exec(db, kSchema);
 }
 
@@ -90,6 +100,8 @@ struct EventStore::Impl {
   Connection writer;
   Statement insert, begin, commit, rollback;
   std::unique_ptr<WalCheckpointer> checkpointer;  // set before the first store, reset at close
+  int checkpoint_pages = 0;         // kCheckpointBytes in this database's pages
+  int writer_checkpoint_pages = 0;  // kWriterCheckpointBytes
   bool closed = false;
 
   mutable std::mutex counts_mutex;  // never held across SQLite calls
@@ -99,10 +111,10 @@ struct EventStore::Impl {
   // Runs after every commit on the writer, with write_mutex held.
   static int on_commit(void* self, sqlite3* db, const char*, int wal_pages) {
     auto* impl = static_cast<Impl*>(self);
-    if (wal_pages >= kWriterCheckpointPages) {
+    if (wal_pages >= impl->writer_checkpoint_pages) {
       sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (wal_pages >= kCheckpointPages && impl->checkpointer) {
-      impl->checkpointer->request();
+    } else if (wal_pages >= impl->checkpoint_pages && impl->checkpointer) {
+      impl->checkpointer->request(wal_pages);
     }
     return SQLITE_OK;
   }
@@ -151,7 +163,11 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path) {
     *p.into = std::move(*statement);
   }
   if (Status s = impl->load_counts(); !s.ok()) return s;
-  auto checkpointer = WalCheckpointer::start(path);
+  const int page_bytes = query_int(db, "PRAGMA page_size");
+  if (page_bytes <= 0) return failure(db, "PRAGMA page_size");
+  impl->checkpoint_pages = static_cast<int>(kCheckpointBytes / page_bytes);
+  impl->writer_checkpoint_pages = static_cast<int>(kWriterCheckpointBytes / page_bytes);
+  auto checkpointer = WalCheckpointer::start(path, impl->write_mutex);
   if (!checkpointer) return checkpointer.status();
   impl->checkpointer = std::move(*checkpointer);
   // Replaces SQLite's auto-checkpoint (itself a WAL hook) on the writer.
@@ -226,10 +242,17 @@ StoredCounts EventStore::counts() const {
 
 Status EventStore::close() {
   Impl& d = *impl_;
+  std::unique_ptr<WalCheckpointer> checkpointer;
+  {
+    std::lock_guard<std::mutex> lock(d.write_mutex);
+    if (d.closed) return {};
+    d.closed = true;
+    checkpointer = std::move(d.checkpointer);
+  }
+  // Joined without the lock, which the thread may be waiting for; the final checkpoint below
+  // must be the only one.
+  checkpointer.reset();
   std::lock_guard<std::mutex> lock(d.write_mutex);
-  if (d.closed) return {};
-  d.closed = true;
-  d.checkpointer.reset();  // joins it: the final checkpoint below must be the only one
   for (Statement* s : {&d.insert, &d.begin, &d.commit, &d.rollback}) s->reset();
   Status status;
   // TRUNCATE: copy the whole log into the database and empty it, so the file stands alone.
