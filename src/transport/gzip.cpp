@@ -87,10 +87,20 @@ Result<std::string> gzip_decompress(std::string_view data, std::size_t max_outpu
   if (inflateInit2(&z, kGzipWindowBits) != Z_OK) throw std::bad_alloc();
   InflateGuard guard{&z};
 
-  // The output grows by doubling from a guess; the size the gzip trailer declares is not
-  // trusted. One byte of room past the cap tells "exactly max_output" from "more".
+  // The output grows by doubling from a first guess. The size the gzip trailer declares (ISIZE,
+  // the last four bytes, little-endian) is only a hint, capped like everything else: with it a
+  // well-formed body is inflated into one buffer of the right size, with no regrowth and copy.
+  // One byte of room past the cap tells "exactly max_output" from "more".
   const std::size_t limit = max_output == SIZE_MAX ? max_output : max_output + 1;
-  std::string out(std::min(limit, std::max<std::size_t>(4096, data.size() * 4)), '\0');
+  std::size_t guess = std::max<std::size_t>(4096, data.size() * 4);
+  if (data.size() >= 18) {  // a 10-byte header, an empty deflate stream at least, the trailer
+    const auto* t = in_bytes(data.data() + data.size() - 4);
+    const std::size_t declared = std::size_t{t[0]} | std::size_t{t[1]} << 8 | std::size_t{t[2]} << 16 | std::size_t{t[3]} << 24;
+    // Deflate expands at most 1032:1, so a larger claim is a lie (a hostile one, maybe) and
+    // must not size an allocation. +1: the end of the stream is then seen without regrowth.
+    guess = std::max<std::size_t>(4096, std::min(declared, data.size() * 1032) + 1);
+  }
+  std::string out(std::min(limit, guess), '\0');
   std::size_t produced = 0;
   std::size_t in_left = data.size();
   z.next_in = in_bytes(data.data());

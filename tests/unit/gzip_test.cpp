@@ -104,6 +104,24 @@ TEST_CASE("decompression stops at max_output") {
   }
 }
 
+TEST_CASE("the declared size in the trailer is only a hint") {
+  const std::string input = json_like(100'000);
+  const std::string good = gzip_compress(input, 1);
+  // ISIZE (the last four bytes) rewritten: too small, too large, absurd. The CRC still matches,
+  // so only the hint changes; the output must not.
+  for (std::uint32_t declared : {0u, 1u, 4'096u, 100'001u, 1'000'000u, 0xffffffffu}) {
+    std::string lying = good;
+    for (int i = 0; i < 4; ++i) lying[lying.size() - 4 + static_cast<std::size_t>(i)] = static_cast<char>(declared >> (8 * i));
+    const auto back = gzip_decompress(lying, SIZE_MAX);
+    INFO("declared " << declared);
+    // zlib checks ISIZE itself: a wrong one is a corrupt stream, whatever the hint did.
+    CHECK(back.status().code() == StatusCode::kMalformed);
+  }
+  const auto back = gzip_decompress(good, SIZE_MAX);
+  REQUIRE(back.ok());
+  CHECK(*back == input);
+}
+
 TEST_CASE("truncated input is malformed, at every cut") {
   const std::string compressed = gzip_compress(json_like(300), 6);
   for (std::size_t cut = 0; cut < compressed.size(); ++cut) {
