@@ -86,15 +86,20 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out(base64url_decoded_size(text.size()), '\0');
+  if (!base64url_decode_into(text, out.data())) return std::nullopt;
+  return out;
+}
+
+bool base64url_decode_into(std::string_view text, char* out) {
   const std::size_t rest = text.size() % 4;
-  if (rest == 1) return std::nullopt;  // no byte count encodes to 4k+1 characters
-  std::string out(text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
-  char* o = out.data();
+  if (rest == 1) return false;  // no byte count encodes to 4k+1 characters
+  char* o = out;
   const char* in = text.data();
   auto value = [](char c) { return kBase64UrlTable[static_cast<unsigned char>(c)]; };
   for (std::size_t i = 0; i < text.size() / 4; ++i, in += 4) {
     const std::uint32_t a = value(in[0]), b = value(in[1]), c = value(in[2]), d = value(in[3]);
-    if ((a | b | c | d) == 0xff || ((a | b | c | d) & 0xc0) != 0) return std::nullopt;
+    if ((a | b | c | d) == 0xff || ((a | b | c | d) & 0xc0) != 0) return false;
     const std::uint32_t n = a << 18 | b << 12 | c << 6 | d;
     *o++ = static_cast<char>(n >> 16);
     *o++ = static_cast<char>(n >> 8 & 0xff);
@@ -102,14 +107,14 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   }
   if (rest > 0) {
     const std::uint32_t a = value(in[0]), b = value(in[1]), c = rest == 3 ? value(in[2]) : 0;
-    if (((a | b | c) & 0xc0) != 0) return std::nullopt;
+    if (((a | b | c) & 0xc0) != 0) return false;
     const std::uint32_t n = a << 18 | b << 12 | c << 6;
     // Left-over bits must be zero, otherwise two spellings would decode to the same bytes.
-    if ((rest == 2 ? n & 0xffff : n & 0xff) != 0) return std::nullopt;
+    if ((rest == 2 ? n & 0xffff : n & 0xff) != 0) return false;
     *o++ = static_cast<char>(n >> 16);
     if (rest == 3) *o++ = static_cast<char>(n >> 8 & 0xff);
   }
-  return out;
+  return true;
 }
 
 }  // namespace referkit::detail

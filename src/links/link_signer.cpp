@@ -1,6 +1,7 @@
+#include <array>
 #include <chrono>
+#include <cstring>
 
-#include "common/utf8.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hmac_sha256.hpp"
 #include "links/link_text.hpp"
@@ -33,22 +34,31 @@ HmacSha256 derive(const HmacSha256& master, std::string_view purpose) {
   return HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
 }
 
+using Tag = std::array<char, detail::kTagBytes>;
+
 // XORs data in place with the keystream HMAC(seal, tag || block counter): deterministic
 // encryption whose IV is the authentication tag (a synthetic IV), so equal inputs give equal
 // tokens and the referrer is still hidden from anyone without the key.
-void apply_keystream(const HmacSha256& seal, std::string_view tag, std::string& data) {
-  for (std::size_t block = 0; block * 32 < data.size(); ++block) {
-    const char counter = static_cast<char>(block);
-    Sha256Digest ks = seal.mac({tag, std::string_view(&counter, 1)});
-    for (std::size_t i = block * 32; i < data.size() && i < block * 32 + 32; ++i) {
+void apply_keystream(const HmacSha256& seal, std::string_view tag, char* data, std::size_t size) {
+  // Tag and counter in one buffer: one hash update per block instead of two.
+  char input[detail::kTagBytes + 1];
+  std::memcpy(input, tag.data(), detail::kTagBytes);
+  for (std::size_t block = 0; block * 32 < size; ++block) {
+    input[detail::kTagBytes] = static_cast<char>(block);
+    Sha256Digest ks = seal.mac(std::string_view(input, sizeof input));
+    for (std::size_t i = block * 32; i < size && i < block * 32 + 32; ++i) {
       data[i] = static_cast<char>(data[i] ^ static_cast<char>(ks[i - block * 32]));
     }
   }
 }
 
-std::string tag_of(const HmacSha256& key, std::string_view header, std::string_view referrer) {
-  Sha256Digest full = key.mac({header, referrer});
-  return std::string(reinterpret_cast<const char*>(full.data()), detail::kTagBytes);
+// The tag covers the header and the plaintext referrer, which callers lay out contiguously (as
+// the token has them, before sealing) so that it is one hash update.
+Tag tag_of(const HmacSha256& key, std::string_view header_and_referrer) {
+  const Sha256Digest full = key.mac(header_and_referrer);
+  Tag tag;
+  std::memcpy(tag.data(), full.data(), tag.size());
+  return tag;
 }
 
 std::int64_t to_seconds(TimePoint t) {
@@ -64,7 +74,7 @@ Status check_text_field(const char* name, std::string_view value, std::size_t ma
   if (value.size() > max_bytes) {
     return invalid(std::string(name) + " is longer than " + std::to_string(max_bytes) + " bytes");
   }
-  if (!detail::is_printable_utf8(value)) {
+  if (!detail::is_printable(value)) {
     return invalid(std::string(name) + " must be printable UTF-8 (no control characters)");
   }
   return {};
@@ -139,7 +149,7 @@ Result<Link> LinkSigner::create(const LinkRequest& request) const {
   if (request.utm.size() > kMaxUtmParams) return invalid("at most 16 UTM parameters");
   for (const auto& [key, value] : request.utm) {
     if (Status s = check_text_field("UTM parameter name", key, kMaxUtmBytes); !s.ok()) return s;
-    if (!detail::is_printable_utf8(value) || value.size() > kMaxUtmBytes) {
+    if (value.size() > kMaxUtmBytes || !detail::is_printable(value)) {
       return invalid("UTM parameter " + detail::printable_excerpt(key) + " must be printable UTF-8, at most 256 bytes");
     }
   }
@@ -156,21 +166,23 @@ Result<Link> LinkSigner::create(const LinkRequest& request) const {
   if (!prefix) return prefix.status();
 
   const DerivedKey& key = impl_->keys.front();
-  std::string raw;
-  raw.reserve(64 + request.campaign.size() + request.referrer.size());
-  detail::append_token_header({key.id, request.campaign, issued_s, expires_s, request.referrer.size()}, raw);
-  const std::string tag = tag_of(key.tag, raw, request.referrer);
-  std::string sealed = request.referrer;
-  apply_keystream(key.seal, tag, sealed);
-  raw += sealed;
-  raw += tag;
+  // The raw token is built on the stack: the strings of the Link are the only allocations.
+  char raw[detail::kMaxTokenBytes];
+  const std::size_t header_size =
+      detail::write_token_header({key.id, request.campaign, issued_s, expires_s, request.referrer.size()}, raw);
+  char* referrer = raw + header_size;
+  std::memcpy(referrer, request.referrer.data(), request.referrer.size());
+  const std::size_t signed_size = header_size + request.referrer.size();
+  const Tag tag = tag_of(key.tag, std::string_view(raw, signed_size));
+  apply_keystream(key.seal, std::string_view(tag.data(), tag.size()), referrer, request.referrer.size());  // sealed in place
+  std::memcpy(raw + signed_size, tag.data(), tag.size());
 
   Link link;
-  link.token = detail::base64url_encode(raw);
+  link.token = detail::base64url_encode(std::string_view(raw, signed_size + tag.size()));
   link.url = detail::build_link_url(impl_->options.base_url, link.token, request.utm);
-  detail::ShareCode code{*prefix, detail::share_code_value(key.code, request.campaign, request.referrer,
-                                                           *prefix, impl_->blocklist)};
-  link.share_code = detail::format_share_code(code);
+  const std::uint64_t code_value =
+      detail::share_code_value(key.code, request.campaign, request.referrer, *prefix, impl_->blocklist);
+  link.share_code = detail::format_share_code({std::move(*prefix), code_value});
   link.key_id = key.id;
   link.issued_at = from_seconds(issued_s);
   if (expires_s) link.expires_at = from_seconds(*expires_s);
@@ -187,35 +199,49 @@ LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const
 }
 
 LinkVerification LinkSigner::Impl::verify_token(std::string_view text, QueryParams utm, TimePoint now) const {
-  auto raw = detail::base64url_decode(text);
-  if (!raw) return {Status(StatusCode::kMalformed, "token is not base64url"), std::nullopt};
-  auto view = detail::parse_token(*raw);
-  if (!view) return {view.status(), std::nullopt};
-  const DerivedKey* key = find(view->header.key_id);
+  // Real tokens decode on the stack; longer text is no token, but is decoded on the heap so that it
+  // is refused with the same reason as ever.
+  char stack[detail::kMaxTokenBytes];
+  std::string heap;
+  const std::size_t raw_size = detail::base64url_decoded_size(text.size());
+  char* raw = stack;
+  if (raw_size > sizeof stack) {
+    heap.resize(raw_size);
+    raw = heap.data();
+  }
+  if (!detail::base64url_decode_into(text, raw)) {
+    return {Status(StatusCode::kMalformed, "token is not base64url"), std::nullopt};
+  }
+  detail::TokenView view;
+  if (Status s = detail::parse_token(std::string_view(raw, raw_size), view); !s.ok()) return {std::move(s), std::nullopt};
+  const DerivedKey* key = find(view.header.key_id);
   if (key == nullptr) {
     return {Status(StatusCode::kUnknownKey,
-                   "no key with id \"" + detail::printable_excerpt(view->header.key_id) + "\" in the keyring"),
+                   "no key with id \"" + detail::printable_excerpt(view.header.key_id) + "\" in the keyring"),
             std::nullopt};
   }
-  std::string referrer(view->sealed_referrer);
-  apply_keystream(key->seal, view->tag, referrer);
-  const std::string expected = tag_of(key->tag, view->header_bytes, referrer);
-  if (!detail::constant_time_equal(expected.data(), view->tag.data(), detail::kTagBytes)) {
+  // Unsealed in place, in our own copy of the token: the sealed referrer follows the header.
+  char* referrer = raw + view.header_bytes.size();
+  const std::size_t referrer_size = view.sealed_referrer.size();
+  apply_keystream(key->seal, view.tag, referrer, referrer_size);
+  const Tag expected = tag_of(key->tag, std::string_view(raw, view.header_bytes.size() + referrer_size));
+  if (!detail::constant_time_equal(expected.data(), view.tag.data(), expected.size())) {
     return {Status(StatusCode::kBadSignature, "token signature does not match"), std::nullopt};
   }
-  LinkClaims claims;
+  // Built in place: the claims hold several strings, and each move of them costs.
+  LinkVerification out;
+  LinkClaims& claims = out.claims.emplace();
   claims.kind = LinkClaims::Kind::kToken;
-  claims.key_id = std::string(view->header.key_id);
-  claims.campaign = std::string(view->header.campaign);
-  claims.referrer = std::move(referrer);
-  claims.issued_at = from_seconds(view->header.issued_at);
-  if (view->header.expires_at) claims.expires_at = from_seconds(*view->header.expires_at);
+  claims.key_id.assign(view.header.key_id);
+  claims.campaign.assign(view.header.campaign);
+  claims.referrer.assign(referrer, referrer_size);
+  claims.issued_at = from_seconds(view.header.issued_at);
+  if (view.header.expires_at) claims.expires_at = from_seconds(*view.header.expires_at);
   claims.utm = std::move(utm);
   if (claims.expires_at && now >= *claims.expires_at) {
-    return {Status(StatusCode::kExpired, "link expired at " + format_rfc3339(*claims.expires_at)),
-            std::move(claims)};
+    out.status = Status(StatusCode::kExpired, "link expired at " + format_rfc3339(*claims.expires_at));
   }
-  return {Status(), std::move(claims)};
+  return out;
 }
 
 LinkVerification LinkSigner::Impl::verify_share_code(std::string_view text, QueryParams utm) const {

@@ -1,5 +1,9 @@
 #include "links/link_text.hpp"
 
+#include <array>
+#include <cstdint>
+#include <cstring>
+
 #include "common/utf8.hpp"
 
 namespace referkit::detail {
@@ -7,10 +11,18 @@ namespace {
 
 constexpr std::size_t kMaxPastedLength = 4096;
 
-bool is_unreserved(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+// A table: every character of the UTM pairs is classified twice per link (sizing, then writing).
+constexpr std::array<bool, 256> make_unreserved_table() {
+  std::array<bool, 256> table{};
+  for (unsigned c = 0; c < 256; ++c) {
+    table[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '.' || c == '_' || c == '~';
+  }
+  return table;
 }
+constexpr auto kUnreserved = make_unreserved_table();
+
+bool is_unreserved(char c) { return kUnreserved[static_cast<unsigned char>(c)]; }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -32,12 +44,44 @@ Status collect_utm(std::string_view query, QueryParams& out) {
     auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
     if (!key || !value) return malformed("broken %-escape in the link's query");
     if (key->rfind("utm_", 0) != 0) continue;
-    if (!is_printable_utf8(*key) || !is_printable_utf8(*value)) {
+    if (!is_printable(*key) || !is_printable(*value)) {
       return malformed("query parameter " + printable_excerpt(*key) + " is not printable UTF-8");
     }
     out.emplace_back(std::move(*key), std::move(*value));
   }
   return {};
+}
+
+// Whether every byte is printable ASCII (0x20-0x7e), eight bytes per step.
+bool is_printable_ascii(std::string_view s) {
+  if (s.size() < 8) {
+    for (char c : s) {
+      if (static_cast<unsigned char>(c) - 0x20u > 0x5eu) return false;
+    }
+    return true;
+  }
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHigh = 0x8080808080808080;
+  // Per byte, bit 7 of x is set for bytes >= 0x80; when it is clear, bit 7 of x + 0x60 is clear
+  // exactly for bytes < 0x20 and bit 7 of x + 1 is set exactly for 0x7f, and no carry crosses a
+  // byte (a byte >= 0x80 may carry, but x alone already marks the word as bad).
+  auto bad = [](const char* p) {
+    std::uint64_t x;
+    std::memcpy(&x, p, sizeof x);
+    return (x | ~(x + 0x60 * kOnes) | (x + kOnes)) & kHigh;
+  };
+  std::uint64_t any = 0;
+  for (std::size_t i = 0; i + 8 < s.size(); i += 8) any |= bad(s.data() + i);
+  // The last word may overlap the one before; checking a byte twice is harmless.
+  return (any | bad(s.data() + s.size() - 8)) == 0;
+}
+
+// rfind, but searching forwards: find() skips to each candidate with memchr, where rfind()
+// steps back through the whole token a byte at a time.
+std::size_t last_occurrence(std::string_view s, std::string_view needle) {
+  std::size_t last = s.find(needle);
+  for (std::size_t next = last; next != std::string_view::npos; next = s.find(needle, last + 1)) last = next;
+  return last;
 }
 
 }  // namespace
@@ -48,6 +92,8 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
 }
+
+bool is_printable(std::string_view s) { return is_printable_ascii(s) || is_printable_utf8(s); }
 
 std::string printable_excerpt(std::string_view s) {
   constexpr std::size_t kMax = 40;
@@ -61,22 +107,23 @@ std::string printable_excerpt(std::string_view s) {
 }
 
 std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  std::string out(s.size(), '\0');  // decoding never lengthens the text
+  char* o = out.data();
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
+    char c = s[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%') {
       if (s.size() - i < 3) return std::nullopt;
       int hi = hex_digit(s[i + 1]);
       int lo = hex_digit(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi << 4 | lo);
+      c = static_cast<char>(hi << 4 | lo);
       i += 2;
-    } else {
-      out += s[i];
     }
+    *o++ = c;
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
   return out;
 }
 
@@ -84,10 +131,12 @@ Result<PastedLink> parse_pasted_link(std::string_view input) {
   input = trim(input);
   if (input.empty()) return malformed("empty link");
   if (input.size() > kMaxPastedLength) return malformed("link longer than 4096 bytes");
-  for (char c : input) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x21 && c != ' ') return malformed("control character in link");
-    if (b >= 0x7f) return malformed("non-ASCII byte in link");
+  if (!is_printable_ascii(input)) {
+    for (char c : input) {
+      auto b = static_cast<unsigned char>(c);
+      if (b < 0x20) return malformed("control character in link");
+      if (b >= 0x7f) return malformed("non-ASCII byte in link");
+    }
   }
   PastedLink out;
   std::string_view rest = input;
@@ -103,7 +152,7 @@ Result<PastedLink> parse_pasted_link(std::string_view input) {
       if (Status s = collect_utm(path.substr(query + 1), out.utm); !s.ok()) return s;
       path = path.substr(0, query);
     }
-    std::size_t marker = path.rfind("/r/");
+    const std::size_t marker = last_occurrence(path, "/r/");
     if (marker == std::string_view::npos) return malformed("URL has no /r/ path");
     rest = path.substr(marker + 3);
   }
@@ -116,36 +165,48 @@ Result<PastedLink> parse_pasted_link(std::string_view input) {
 
 namespace {
 
-void append_percent_encoded(std::string& out, std::string_view s) {
+std::size_t percent_encoded_size(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += is_unreserved(c) ? 1u : 3u;
+  return n;
+}
+
+char* write_percent_encoded(char* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (char c : s) {
     if (is_unreserved(c)) {
-      out += c;
+      *out++ = c;
     } else {
       const auto b = static_cast<unsigned char>(c);
-      const char escaped[3] = {'%', kHex[b >> 4], kHex[b & 15]};
-      out.append(escaped, 3);
+      *out++ = '%';
+      *out++ = kHex[b >> 4];
+      *out++ = kHex[b & 15];
     }
   }
+  return out;
 }
 
 }  // namespace
 
+// Sized exactly first, so the URL is one allocation and the writes need no capacity checks.
 std::string build_link_url(std::string_view base_url, std::string_view token, const QueryParams& utm) {
   while (!base_url.empty() && base_url.back() == '/') base_url.remove_suffix(1);
   std::size_t size = base_url.size() + 3 + token.size();
-  for (const auto& [key, value] : utm) size += 2 + key.size() + value.size();
-  std::string url;
-  url.reserve(size + 16);
-  url += base_url;
-  url += "/r/";
-  url += token;
+  for (const auto& [key, value] : utm) size += 2 + percent_encoded_size(key) + percent_encoded_size(value);
+  std::string url(size, '\0');
+  char* o = url.data();
+  std::memcpy(o, base_url.data(), base_url.size());
+  o += base_url.size();
+  std::memcpy(o, "/r/", 3);
+  o += 3;
+  std::memcpy(o, token.data(), token.size());
+  o += token.size();
   char sep = '?';
   for (const auto& [key, value] : utm) {
-    url += sep;
-    append_percent_encoded(url, key);
-    url += '=';
-    append_percent_encoded(url, value);
+    *o++ = sep;
+    o = write_percent_encoded(o, key);
+    *o++ = '=';
+    o = write_percent_encoded(o, value);
     sep = '&';
   }
   return url;

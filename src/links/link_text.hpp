@@ -13,6 +13,11 @@ namespace referkit::detail {
 
 std::string_view trim(std::string_view s);
 
+// is_printable_utf8 (common/utf8.hpp), but settling printable ASCII eight bytes at a time first:
+// campaigns, referrers and query parameters are nearly always ASCII, and decoding them code point
+// by code point was a measurable part of the link budget.
+bool is_printable(std::string_view s);
+
 // At most 40 bytes of s with anything but printable ASCII replaced by '?': safe to put in an
 // error message whatever the input was.
 std::string printable_excerpt(std::string_view s);

@@ -1,7 +1,7 @@
 #include "links/share_code.hpp"
 
-
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "common/utf8.hpp"
@@ -23,22 +23,32 @@ constexpr const char* kBuiltinWords[] = {
     "SHIT",  "SLUT",   "SPIC",  "SUX",   "TIT",   "TWAT",  "VAGINA","WANK",   "WHORE",
 };
 
-// Look-alikes folded together, so "5H1T" and "SHIT" compare equal.
-char fold_lookalike(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  switch (c) {
-    case '0': return 'O';
-    case '1': case 'L': return 'I';
-    case '2': return 'Z';
-    case '3': return 'E';
-    case '4': return 'A';
-    case '5': return 'S';
-    case '6': case '9': return 'G';
-    case '7': return 'T';
-    case '8': return 'B';
-    default: return c;
+// Look-alikes folded together, so "5H1T" and "SHIT" compare equal. A table, because every
+// create() folds a prefix and at least one body.
+constexpr std::array<char, 256> make_lookalike_table() {
+  std::array<char, 256> table{};
+  for (unsigned i = 0; i < 256; ++i) {
+    char c = static_cast<char>(i);
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    switch (c) {
+      case '0': c = 'O'; break;
+      case '1': case 'L': c = 'I'; break;
+      case '2': c = 'Z'; break;
+      case '3': c = 'E'; break;
+      case '4': c = 'A'; break;
+      case '5': c = 'S'; break;
+      case '6': case '9': c = 'G'; break;
+      case '7': c = 'T'; break;
+      case '8': c = 'B'; break;
+      default: break;
+    }
+    table[i] = c;
   }
+  return table;
 }
+constexpr auto kLookalike = make_lookalike_table();
+
+char fold_lookalike(char c) { return kLookalike[static_cast<unsigned char>(c)]; }
 
 // ASCII base letters of U+00C0..U+00FF and U+0100..U+017F; '*' marks a two-letter fold, '.' a
 // non-letter.
@@ -103,9 +113,11 @@ unsigned check_value(const ShareCode& code) {
 
 bool is_separator(char c) { return c == '-' || c == ' '; }
 
-std::string body_symbols(std::uint64_t value) {
-  std::string out;
-  for (std::size_t i = 0; i < kBodySymbols; ++i) out += kCrockford[value >> (5 * (kBodySymbols - 1 - i)) & 31];
+using BodySymbols = std::array<char, kBodySymbols>;
+
+BodySymbols body_symbols(std::uint64_t value) {
+  BodySymbols out;
+  for (std::size_t i = 0; i < kBodySymbols; ++i) out[i] = kCrockford[value >> (5 * (kBodySymbols - 1 - i)) & 31];
   return out;
 }
 
@@ -135,14 +147,19 @@ Blocklist::Blocklist(const std::vector<std::string>& extra_words) {
     for (std::size_t i = 0; i < word.size(); ++i) buf[i] = fold_lookalike(word[i]);
     const std::uint64_t mask = word.size() == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * word.size())) - 1;
     by_first_letter_[buf[0] - 'A'].push_back(Word{load8(buf) & mask, mask, word.size()});
+    second_letters_[buf[0] - 'A'] |= std::uint32_t{1} << (buf[1] - 'A');
   };
   for (const char* w : kBuiltinWords) add(w);
   for (const std::string& w : extra_words) add(w);
 }
 
-bool Blocklist::word_at(const char* folded, std::size_t pos, std::size_t min_len) const {
+// Inline: it runs for every position of every prefix and body, and nearly always returns at
+// the letter-pair test, so an out-of-line call cost more than the test itself.
+inline bool Blocklist::word_at(const char* folded, std::size_t pos, std::size_t min_len) const {
   const char first = folded[pos];
-  if (first < 'A' || first > 'Z') return false;
+  const char second = folded[pos + 1];
+  if (first < 'A' || first > 'Z' || second < 'A' || second > 'Z') return false;
+  if ((second_letters_[first - 'A'] >> (second - 'A') & 1) == 0) return false;
   const std::uint64_t text = load8(folded + pos);
   for (const Word& w : by_first_letter_[first - 'A']) {
     if (w.size >= min_len && (text & w.mask) == w.bits) return true;
@@ -178,7 +195,13 @@ Result<std::string> name_prefix(std::string_view name, std::size_t max_letters, 
   std::string letters;
   std::size_t pos = 0;
   while (pos < name.size() && letters.size() < max_letters) {
-    std::int32_t cp = decode_utf8(name, pos);
+    // ASCII inline: names are mostly ASCII, and the name is already known to be valid UTF-8.
+    std::int32_t cp = static_cast<unsigned char>(name[pos]);
+    if (cp < 0x80) {
+      ++pos;
+    } else {
+      cp = decode_utf8(name, pos);
+    }
     if (is_space(cp)) {
       if (!letters.empty()) break;  // the first word only
       continue;
@@ -209,19 +232,23 @@ std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
     const Sha256Digest d = key.mac(std::string_view(framed, n + 1));
     value = 0;
     for (std::size_t i = 0; i < 5; ++i) value = value << 8 | d[i];
-    if (!blocklist.blocks_body(body_symbols(value))) break;
+    const BodySymbols body = body_symbols(value);
+    if (!blocklist.blocks_body(std::string_view(body.data(), body.size()))) break;
   }
   return value;
 }
 
 std::string format_share_code(const ShareCode& code) {
-  std::string body = body_symbols(code.value);
-  std::string out = code.prefix;
-  if (!out.empty()) out += '-';
-  out.append(body, 0, 4);
-  out += '-';
-  out.append(body, 4, 4);
-  out += kCrockford[check_value(code)];
+  const BodySymbols body = body_symbols(code.value);
+  std::string out(code.prefix.size() + (code.prefix.empty() ? 0 : 1) + kCodeSymbols + 1, '-');
+  char* o = out.data();
+  if (!code.prefix.empty()) {
+    std::memcpy(o, code.prefix.data(), code.prefix.size());
+    o += code.prefix.size() + 1;  // past the '-'
+  }
+  std::memcpy(o, body.data(), 4);
+  std::memcpy(o + 5, body.data() + 4, 4);
+  o[9] = kCrockford[check_value(code)];
   return out;
 }
 

@@ -1,15 +1,24 @@
 #include "links/token_codec.hpp"
 
+#include <cstring>
+
 namespace referkit::detail {
 namespace {
 
 constexpr std::uint8_t kFlagExpiry = 0x01;
 constexpr std::size_t kTimeBytes = 5;
 
-void append_time(std::int64_t seconds, std::string& out) {
+char* write_time(std::int64_t seconds, char* out) {
   for (int shift = 32; shift >= 0; shift -= 8) {
-    out += static_cast<char>(static_cast<std::uint64_t>(seconds) >> shift & 0xff);
+    *out++ = static_cast<char>(static_cast<std::uint64_t>(seconds) >> shift & 0xff);
   }
+  return out;
+}
+
+char* write_field(std::string_view field, char* out) {
+  *out++ = static_cast<char>(field.size());
+  std::memcpy(out, field.data(), field.size());
+  return out + field.size();
 }
 
 // A cursor that refuses to move past the end of its input.
@@ -47,46 +56,47 @@ Status malformed(const char* why) { return Status(StatusCode::kMalformed, why); 
 
 }  // namespace
 
-void append_token_header(const TokenHeader& header, std::string& out) {
-  out += static_cast<char>(kTokenVersion);
-  out += static_cast<char>(header.expires_at ? kFlagExpiry : 0);
-  out += static_cast<char>(header.key_id.size());
-  out += header.key_id;
-  out += static_cast<char>(header.campaign.size());
-  out += header.campaign;
-  append_time(header.issued_at, out);
-  if (header.expires_at) append_time(*header.expires_at, out);
-  out += static_cast<char>(header.referrer_len);
+std::size_t write_token_header(const TokenHeader& header, char* out) {
+  char* o = out;
+  *o++ = static_cast<char>(kTokenVersion);
+  *o++ = static_cast<char>(header.expires_at ? kFlagExpiry : 0);
+  o = write_field(header.key_id, o);
+  o = write_field(header.campaign, o);
+  o = write_time(header.issued_at, o);
+  if (header.expires_at) o = write_time(*header.expires_at, o);
+  *o++ = static_cast<char>(header.referrer_len);
+  return static_cast<std::size_t>(o - out);
 }
 
-Result<TokenView> parse_token(std::string_view raw) {
+Status parse_token(std::string_view raw, TokenView& out) {
   Reader r(raw);
-  TokenView v;
   std::uint8_t version = 0;
   std::uint8_t flags = 0;
   std::uint8_t len = 0;
   if (!r.byte(version)) return malformed("token is empty");
   if (version != kTokenVersion) return malformed("unsupported token version");
   if (!r.byte(flags) || (flags & ~kFlagExpiry) != 0) return malformed("bad token flags");
-  if (!r.byte(len) || len == 0 || len > kMaxKeyIdBytes || !r.bytes(len, v.header.key_id)) {
+  if (!r.byte(len) || len == 0 || len > kMaxKeyIdBytes || !r.bytes(len, out.header.key_id)) {
     return malformed("bad key id field");
   }
-  if (!r.byte(len) || len == 0 || len > kMaxCampaignBytes || !r.bytes(len, v.header.campaign)) {
+  if (!r.byte(len) || len == 0 || len > kMaxCampaignBytes || !r.bytes(len, out.header.campaign)) {
     return malformed("bad campaign field");
   }
-  if (!r.time(v.header.issued_at)) return malformed("token truncated in issue time");
+  if (!r.time(out.header.issued_at)) return malformed("token truncated in issue time");
   if (flags & kFlagExpiry) {
     std::int64_t expires = 0;
     if (!r.time(expires)) return malformed("token truncated in expiry");
-    v.header.expires_at = expires;
+    out.header.expires_at = expires;
+  } else {
+    out.header.expires_at.reset();
   }
   if (!r.byte(len) || len == 0 || len > kMaxReferrerBytes) return malformed("bad referrer field");
-  v.header.referrer_len = len;
-  v.header_bytes = raw.substr(0, r.pos());
+  out.header.referrer_len = len;
+  out.header_bytes = raw.substr(0, r.pos());
   if (r.remaining() != len + kTagBytes) return malformed("token length does not match its fields");
-  r.bytes(len, v.sealed_referrer);
-  r.bytes(kTagBytes, v.tag);
-  return v;
+  r.bytes(len, out.sealed_referrer);
+  r.bytes(kTagBytes, out.tag);
+  return {};
 }
 
 }  // namespace referkit::detail

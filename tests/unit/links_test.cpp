@@ -3,7 +3,9 @@
 #include <random>
 #include <set>
 
+#include "common/utf8.hpp"
 #include "crypto/encoding.hpp"
+#include "links/link_text.hpp"
 #include "referkit/links.hpp"
 
 using namespace referkit;
@@ -62,6 +64,38 @@ TEST_CASE("a link verifies and recovers every claim") {
   CHECK(v.claims->issued_at == kIssued);
   CHECK(v.claims->expires_at == kIssued + 24h);
   CHECK(v.claims->utm == QueryParams{{"utm_source", "email"}, {"utm_campaign", "black friday"}});
+}
+
+// Byte-for-byte vectors: tokens and share codes already handed out must keep verifying and must
+// be re-issued identically, whatever the implementation does inside.
+TEST_CASE("known inputs give known links, tokens and share codes") {
+  LinkRequest r = request();
+  r.expires_at = kIssued + 24h;
+  r.utm = {{"utm_source", "email"}, {"utm_campaign", "black friday/\xc3\xbc"}};
+  Link link = create(make_signer(), r);
+  CHECK(link.token == "AQECazEHYmYtMjAyNgBrCUaQAGsKmBAHrL5fnY8xF4qM10rsh4i7obQm7w");
+  CHECK(link.url == "https://refer.example/r/" + link.token +
+                        "?utm_source=email&utm_campaign=black%20friday%2F%C3%BC");
+  CHECK(link.share_code == "JANE-GS7Z-0TX3X");
+
+  // Several keystream blocks, a 24-byte key, UTF-8 everywhere and a base URL with a path.
+  LinkRequest big = request("\xe9\xa1\xa7\xe5\xae\xa2-" + std::string(120, 'z'), "\xc3\xa9t\xc3\xa9-2026");
+  big.name = "Zo\xc3\xab \xc3\x91\xc3\xba\xc3\xb1" "ez";
+  Link other = create(make_signer(kKeyB, LinkSignerOptions{"http://share.example/path/", 8, {}}), big);
+  CHECK(other.token ==
+        "AQACazIKw6l0w6ktMjAyNgBrCUaQf-5cRO9OueAy0iw2BG4EzO8sE_2J04e6A9KvKuPfNXO4A00wyDg1A_jQrvAAvsJHNvkxIcoXSo9wQ77"
+        "Bh2cO4BXbszjKMnjtAsaxJ76AzEhMSr_kWh9g1QI2XdBLk5FlC3q39FNKzwjXydg_wbfLpI_Z0_FWpJh4Su3SNfMiem_lbAqPieWIciJSWFo");
+  CHECK(other.url == "http://share.example/path/r/" + other.token);
+  CHECK(other.share_code == "ZOE-V6JT-0W0J2");
+
+  Link bare = create(make_signer(), LinkRequest{"c", "r147", "", kIssued, std::nullopt, {}});
+  CHECK(bare.token == "AQACazEBYwBrCUaQBGWHNqce8vYA8C_akDOdxuY");
+  CHECK(bare.share_code == "5B72-G4JK9");
+
+  LinkVerification v = make_signer(kKeyB).verify(other.url, kIssued);
+  REQUIRE(v.ok());
+  CHECK(v.claims->referrer == big.referrer);
+  CHECK(v.claims->campaign == big.campaign);
 }
 
 TEST_CASE("the token never shows the referrer in clear") {
@@ -232,8 +266,11 @@ TEST_CASE("hostile tokens never crash and are rejected as malformed or bad signa
       CHECK(!v.claims);
     }
   }
-  // Extra bytes appended.
+  // Extra bytes appended, a few or more than any token can hold.
   CHECK(signer.verify(detail::base64url_encode(raw + "x"), kIssued).status.code() == StatusCode::kMalformed);
+  LinkVerification huge = signer.verify(detail::base64url_encode(raw + std::string(300, 'x')), kIssued);
+  CHECK(huge.status.code() == StatusCode::kMalformed);
+  CHECK(huge.status.message() == "token length does not match its fields");
   // Control characters, non-ASCII and huge inputs.
   CHECK(signer.verify(link.token + std::string(1, '\0'), kIssued).status.code() == StatusCode::kMalformed);
   CHECK(signer.verify("https://x/r/\xc3\xa9" + link.token, kIssued).status.code() == StatusCode::kMalformed);
@@ -335,4 +372,21 @@ TEST_CASE("every single changed character of a share code is rejected") {
     }
   }
   CHECK(checked > 20000);
+}
+
+TEST_CASE("is_printable agrees with is_printable_utf8 for every byte at every position") {
+  // The ASCII fast path reads eight bytes at a time: cover short strings, whole words and tails.
+  for (std::size_t len = 1; len <= 20; ++len) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        CHECK_MESSAGE(detail::is_printable(s) == detail::is_printable_utf8(s), len << " " << pos << " " << b);
+      }
+    }
+  }
+  CHECK(detail::is_printable(""));
+  CHECK(detail::is_printable("caf\xc3\xa9 au lait, 12 \xe2\x82\xac"));
+  CHECK(!detail::is_printable("caf\xc3\xa9 au lait\x7f"));
+  CHECK(!detail::is_printable("caf\xc3\xa9 \xc2\x85 lait"));  // U+0085, a C1 control
 }

@@ -73,6 +73,15 @@ TEST_CASE("share code bodies avoid blocked spellings") {
   CHECK(values.size() == 5000);
 }
 
+TEST_CASE("known share code values, including one re-derived past a blocked spelling") {
+  HmacSha256 key("0123456789abcdef");
+  // Counter 0 of r147 spells 7D13 ("DIE" after folding), so the value comes from counter 1.
+  CHECK(format_share_code({"", share_code_value(key, "c", "r147", "", kNoExtras)}) == "F228-ZZDZH");
+  CHECK(share_code_value(key, "c", "r147", "", kNoExtras) == 517620104639u);
+  CHECK(format_share_code({"JANE", share_code_value(key, "bf-2026", "cust-42", "JANE", kNoExtras)}) ==
+        "JANE-088G-ZGCC1");
+}
+
 TEST_CASE("format and parse round-trip, with every accepted spelling") {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 2000; ++i) {
