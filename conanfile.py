@@ -11,6 +11,7 @@ import os
 import re
 
 from conan import ConanFile
+from conan.errors import ConanInvalidConfiguration
 from conan.tools.build import check_min_cppstd
 from conan.tools.cmake import CMake, CMakeDeps, CMakeToolchain, cmake_layout
 from conan.tools.files import copy, load, rmdir
@@ -21,8 +22,11 @@ required_conan_version = ">=2.0.5"  # `implements` needs 2.0.5
 class ReferkitConan(ConanFile):
     name = "referkit"
     description = "Referral-marketing SDK: signed links, share codes, event tracking, webhooks"
+    license = "Apache-2.0"
+    url = "https://github.com/referkit/referkit"
     homepage = "https://github.com/referkit/referkit"
-    topics = ("referral", "marketing", "links", "webhooks")
+    topics = ("referral", "referral-marketing", "e-commerce", "analytics", "segment", "event-tracking",
+              "webhooks", "hmac")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"
     options = {"shared": [True, False], "fPIC": [True, False]}
@@ -47,21 +51,34 @@ class ReferkitConan(ConanFile):
     def requirements(self):
         # All private: referkit's public headers include none of these (transitive_headers
         # stays False); Conan still propagates the libraries to static consumers.
+        # Ranges are bounded to the majors the code is built against; CMakeLists.txt checks the
+        # same minimums (and accepts simdjson 3.0 through 4.x despite its SameMinorVersion).
         self.requires("openssl/[>=3 <4]")
-        self.requires("fmt/[>=9]")
+        self.requires("fmt/[>=9 <13]")
         self.requires("libcurl/[>=7.78 <9]")
-        self.requires("simdjson/[>=3]")
+        self.requires("simdjson/[>=3 <5]")
         self.requires("zlib/[>=1.2.11 <2]")
+
+    def build_requirements(self):
+        # CMakePresets.json and CMakeLists.txt need 3.25 (PROJECT_IS_TOP_LEVEL, cmake_path).
+        self.tool_requires("cmake/[>=3.25 <5]")
 
     def validate(self):
         check_min_cppstd(self, 17)
+        # The durable spool is POSIX (mmap, flock, fork handlers) and reads Linux's /proc/locks;
+        # Linux is the only platform it is built and tested on.
+        if self.settings.os != "Linux":
+            raise ConanInvalidConfiguration(
+                f"{self.ref} is built and tested on Linux only (the spool needs mmap, flock and "
+                f"/proc/locks); {self.settings.os} is not supported")
 
     def generate(self):
         CMakeDeps(self).generate()
         tc = CMakeToolchain(self)
         # Only the library: tests and examples would pull doctest, CLI11, httplib, sqlite.
-        tc.variables["REFERKIT_BUILD_TESTS"] = False
-        tc.variables["REFERKIT_BUILD_EXAMPLES"] = False
+        tc.cache_variables["REFERKIT_BUILD_TESTS"] = False
+        tc.cache_variables["REFERKIT_BUILD_EXAMPLES"] = False
+        tc.cache_variables["REFERKIT_INSTALL"] = True
         tc.generate()
 
     def build(self):

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libssl-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev zlib1g-dev
-  doctest-dev libcli11-dev libcpp-httplib-dev libsqlite3-dev
+  doctest-dev libcli11-dev libsqlite3-dev
   clang-14 libclang-rt-14-dev
 )
 

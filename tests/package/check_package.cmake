@@ -53,8 +53,10 @@ file(MAKE_DIRECTORY "${WORK_DIR}")
 
 # LIBDIR is pinned so the pkg-config path below does not depend on the distribution's default
 # (lib, lib64 or lib/<multiarch>).
+# The static package also builds the CLI alone (REFERKIT_BUILD_CLI, what vcpkg's referkit[tools]
+# turns on); a shared referkit cannot host it (it uses internal symbols).
 run("configure referkit" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${build_dir}" ${common_args}
-  -DREFERKIT_BUILD_TESTS=OFF -DREFERKIT_BUILD_EXAMPLES=OFF
+  -DREFERKIT_BUILD_TESTS=OFF -DREFERKIT_BUILD_EXAMPLES=OFF "-DREFERKIT_BUILD_CLI=${static_link}"
   "-DBUILD_SHARED_LIBS=${BUILD_SHARED}"
   "-DCMAKE_INSTALL_PREFIX=${prefix}" -DCMAKE_INSTALL_LIBDIR=lib)
 run("build referkit" "${CMAKE_COMMAND}" --build "${build_dir}" --config "${BUILD_TYPE}" --parallel)
@@ -74,6 +76,26 @@ foreach(file IN LISTS package_files)
   endif()
 endforeach()
 file(RENAME "${prefix}" "${moved_prefix}")
+
+# While the major version is 0 the soname carries MAJOR.MINOR (libreferkit.so.0.1), matching the
+# package version file's SameMinorVersion: a 0.2 must never load where 0.1 was linked.
+if(BUILD_SHARED AND CMAKE_HOST_UNIX AND NOT CMAKE_HOST_APPLE)
+  file(READ "${moved_prefix}/lib/cmake/referkit/referkitConfigVersion.cmake" version_file)
+  string(REGEX MATCH "PACKAGE_VERSION \"([0-9]+)\\.([0-9]+)" _ "${version_file}")
+  set(soname_link "${moved_prefix}/lib/libreferkit.so.${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+  if(CMAKE_MATCH_1 STREQUAL "0" AND NOT IS_SYMLINK "${soname_link}")
+    file(GLOB installed "${moved_prefix}/lib/libreferkit.so*")
+    message(FATAL_ERROR "check_package: no soname link ${soname_link}; installed: ${installed}")
+  endif()
+endif()
+
+if(static_link)
+  execute_process(COMMAND "${moved_prefix}/bin/referkit" --version
+    RESULT_VARIABLE rc OUTPUT_VARIABLE version_out ERROR_VARIABLE version_err)
+  if(NOT rc EQUAL 0 OR NOT version_out MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+")
+    message(FATAL_ERROR "check_package: the installed referkit CLI did not run (${rc}): ${version_out}${version_err}")
+  endif()
+endif()
 
 # Configures, builds and runs the consumer; ARGN are its extra cache settings.
 function(check_consumer name)

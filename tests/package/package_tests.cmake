@@ -26,7 +26,19 @@ foreach(referkit_pkg_kind IN ITEMS static shared)
       "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}"
       "-DBUILD_TYPE=$<CONFIG>"
       -P "${CMAKE_CURRENT_LIST_DIR}/check_package.cmake")
-  set_tests_properties(package.${referkit_pkg_kind} PROPERTIES LABELS package TIMEOUT 600)
+  set_tests_properties(package.${referkit_pkg_kind} PROPERTIES LABELS package TIMEOUT 1200)
 endforeach()
 unset(referkit_pkg_kind)
 unset(referkit_pkg_shared)
+
+# Configure only (no build): simdjson 3.0, 3.13 and 4.x accepted, 2.x refused with a clear message.
+add_test(NAME package.dependency_versions
+  COMMAND "${CMAKE_COMMAND}"
+    "-DSOURCE_DIR=${referkit_SOURCE_DIR}"
+    "-DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/package-dependency-versions"
+    "-DSIMDJSON_DIR=${simdjson_DIR}"
+    "-DGENERATOR=${CMAKE_GENERATOR}"
+    "-DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}"
+    "-DCXX_COMPILER=${CMAKE_CXX_COMPILER}"
+    -P "${CMAKE_CURRENT_LIST_DIR}/check_dependency_versions.cmake")
+set_tests_properties(package.dependency_versions PROPERTIES LABELS package TIMEOUT 300)

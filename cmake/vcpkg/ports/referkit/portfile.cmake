@@ -10,8 +10,14 @@
 #    vcpkg's binary cache keys on the port files, not on this source tree: after changing the
 #    source, reinstall with --no-binarycaching (or `vcpkg remove referkit` first).
 #  * Release tarball (registries): without REFERKIT_SOURCE_DIR the tag v<version> is fetched from
-#    GitHub. When releasing, bump "version" in vcpkg.json and replace SHA512 below: with
-#    SHA512 0 vcpkg refuses the download and prints the actual hash to paste in.
+#    GitHub. No release has been tagged yet, so there is no hash to pin: the SHA512 below is 0 on
+#    purpose, and vcpkg refuses the download and prints the tarball's actual hash. Whoever tags a
+#    release bumps "version" in vcpkg.json and pastes that hash here in the same commit.
+#
+# Platforms ("supports": "linux"): the spool is POSIX (mmap, flock, fork handlers) and `spool
+# inspect` reads /proc/locks; Linux is the only platform built and tested. The "tools" feature
+# ("supports": "static") builds the referkit CLI, which uses internal symbols a shared referkit
+# hides, so it needs a static triplet such as x64-linux.
 if(NOT DEFINED REFERKIT_SOURCE_DIR AND DEFINED ENV{REFERKIT_SOURCE_DIR})
   set(REFERKIT_SOURCE_DIR "$ENV{REFERKIT_SOURCE_DIR}")
 endif()
@@ -30,10 +36,15 @@ else()
     HEAD_REF main)
 endif()
 
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
+  FEATURES
+    tools REFERKIT_BUILD_CLI)
+
 # BUILD_SHARED_LIBS follows the triplet's VCPKG_LIBRARY_LINKAGE (set by vcpkg_cmake_configure).
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
   OPTIONS
+    ${FEATURE_OPTIONS}
     -DREFERKIT_BUILD_TESTS=OFF
     -DREFERKIT_BUILD_EXAMPLES=OFF
     -DREFERKIT_BUILD_BENCH=OFF
@@ -45,6 +56,11 @@ vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(CONFIG_PATH lib/cmake/referkit)
 # Points the debug .pc at the release headers and checks the Requires.private modules exist.
 vcpkg_fixup_pkgconfig()
+
+if("tools" IN_LIST FEATURES)
+  # Moves bin/referkit to tools/referkit/ and removes the debug copy and the then empty bin dirs.
+  vcpkg_copy_tools(TOOL_NAMES referkit AUTO_CLEAN)
+endif()
 
 # Headers and docs are identical in both configurations; vcpkg keeps the release copies only.
 file(REMOVE_RECURSE
