@@ -1,5 +1,7 @@
 #include "referkit/status.hpp"
 
+#include <fmt/format.h>
+
 namespace referkit {
 inline namespace v1 {
 
@@ -25,12 +27,8 @@ std::string_view to_string(StatusCode code) noexcept {
 }
 
 std::string Status::to_string() const {
-  std::string out(referkit::to_string(code_));
-  if (!message_.empty()) {
-    out += ": ";
-    out += message_;
-  }
-  return out;
+  if (message_.empty()) return std::string(referkit::to_string(code_));
+  return fmt::format("{}: {}", referkit::to_string(code_), message_);
 }
 
 }  // namespace v1

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "events/json_text.hpp"
 #include "events/rfc3339_fast.hpp"
 #include "events/value_check.hpp"
@@ -19,8 +21,7 @@ namespace {
 Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
 
 Status too_long(const char* field, std::size_t size, std::size_t limit) {
-  return invalid(std::string(field) + " is " + std::to_string(size) + " bytes, over the " +
-                 std::to_string(limit) + "-byte limit");
+  return invalid(fmt::format("{} is {} bytes, over the {}-byte limit", field, size, limit));
 }
 
 // An upstream id is forwarded verbatim and deduplicated on, so keep it to what every system
@@ -128,8 +129,7 @@ Result<std::size_t> check_event_head(const EventHead& h) {
   if (!h.anonymous_id.empty()) size += 17 + h.anonymous_id.size();  // ,"anonymousId":""
   if (!h.message_id.empty()) {
     if (!is_valid_message_id(h.message_id)) {
-      return invalid("message_id must be 1-" + std::to_string(kMaxMessageIdBytes) +
-                     " printable ASCII characters");
+      return invalid(fmt::format("message_id must be 1-{} printable ASCII characters", kMaxMessageIdBytes));
     }
     size += h.message_id.size();
   } else {
@@ -176,7 +176,7 @@ Status write_event_head(JsonOutput& out, const EventHead& h, TimePoint now, Mess
 
 Status check_event_size(std::size_t json_size) {
   if (json_size <= kMaxEventBytes) return Status();
-  return invalid("event is " + std::to_string(json_size) + " bytes serialized, over the 32 KiB limit");
+  return invalid(fmt::format("event is {} bytes serialized, over the 32 KiB limit", json_size));
 }
 
 Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id) {
@@ -203,7 +203,7 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
   // `size` is exact unless strings need escaping, which only adds: far over the limit, say so
   // without first copying (say) 100 MB of properties.
   if (size > 4 * kMaxEventBytes) {
-    return invalid("event is at least " + std::to_string(size) + " bytes serialized, over the 32 KiB limit");
+    return invalid(fmt::format("event is at least {} bytes serialized, over the 32 KiB limit", size));
   }
 
   // ---- Write, checking UTF-8 as strings are escaped.

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "common/utf8.hpp"
 
 namespace referkit::detail {
@@ -73,7 +75,7 @@ bool explain(const Value& v, int depth, Failure& failure) {
   }
   if (!is_container(v)) return true;
   if (depth > kMaxValueDepth) {
-    failure.what = "nested deeper than " + std::to_string(kMaxValueDepth) + " levels";
+    failure.what = fmt::format("nested deeper than {} levels", kMaxValueDepth);
     failure.show_path = false;
     return false;
   }
@@ -81,11 +83,11 @@ bool explain(const Value& v, int depth, Failure& failure) {
   const auto& items = v.items();
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (is_object && !is_valid_utf8(v.keys()[i])) {
-      failure.what = "key #" + std::to_string(i + 1) + " is invalid UTF-8";
+      failure.what = fmt::format("key #{} is invalid UTF-8", i + 1);
       return false;
     }
     if (!explain(items[i], depth + 1, failure)) {
-      failure.reversed_path.push_back(is_object ? "." + v.keys()[i] : "[" + std::to_string(i) + "]");
+      failure.reversed_path.push_back(is_object ? "." + v.keys()[i] : fmt::format("[{}]", i));
       return false;
     }
   }

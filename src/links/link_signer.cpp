@@ -2,6 +2,8 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "crypto/encoding.hpp"
 #include "crypto/hmac_sha256.hpp"
 #include "links/link_text.hpp"
@@ -72,7 +74,7 @@ Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument
 Status check_text_field(const char* name, std::string_view value, std::size_t max_bytes) {
   if (value.empty()) return invalid(std::string(name) + " is required");
   if (value.size() > max_bytes) {
-    return invalid(std::string(name) + " is longer than " + std::to_string(max_bytes) + " bytes");
+    return invalid(fmt::format("{} is longer than {} bytes", name, max_bytes));
   }
   if (!detail::is_printable(value)) {
     return invalid(std::string(name) + " must be printable UTF-8 (no control characters)");

@@ -1,5 +1,6 @@
 #include <cstdint>
-#include <cstdio>
+
+#include <fmt/format.h>
 
 #include "referkit/time.hpp"
 
@@ -61,8 +62,7 @@ int read_digits(std::string_view text, std::size_t pos, std::size_t width) {
 }
 
 Status malformed(std::string_view text) {
-  std::string shown(text.substr(0, 64));
-  return Status(StatusCode::kMalformed, "not an RFC 3339 timestamp: \"" + shown + "\"");
+  return Status(StatusCode::kMalformed, fmt::format("not an RFC 3339 timestamp: \"{}\"", text.substr(0, 64)));
 }
 
 }  // namespace
@@ -78,11 +78,8 @@ std::string format_rfc3339(TimePoint t) {
   std::int64_t days = ms >= 0 ? ms / kMsPerDay : (ms - kMsPerDay + 1) / kMsPerDay;
   std::int64_t rem = ms - days * kMsPerDay;
   Civil c = civil_from_days(days);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(c.year),
-                c.month, c.day, static_cast<int>(rem / 3'600'000), static_cast<int>(rem / 60'000 % 60),
-                static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  return buf;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, rem / 3'600'000,
+                     rem / 60'000 % 60, rem / 1000 % 60, rem % 1000);
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view text) {

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <new>
 
+#include <fmt/format.h>
+
 namespace referkit::detail {
 namespace {
 
@@ -116,7 +118,7 @@ Result<std::string> gzip_decompress(std::string_view data, std::size_t max_outpu
     produced += out_chunk - z.avail_out;
     if (produced > max_output) {
       return Status(StatusCode::kResourceExhausted,
-                    "gzip: decompressed body exceeds " + std::to_string(max_output) + " bytes");
+                    fmt::format("gzip: decompressed body exceeds {} bytes", max_output));
     }
     if (rc == Z_STREAM_END) {
       if (in_left == 0) break;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench_harness.hpp"
+#include "events/rfc3339_fast.hpp"
 #include "support/temp_dir.hpp"
 #include "referkit/tracker.hpp"
 
@@ -121,6 +122,21 @@ Figures track_benchmarks() {
     ns[0].insert(ns[0].end(), ns[1].begin(), ns[1].end());
     add_percentiles(ns[0], "two_thread_track", f);
   }
+
+  // Why the hot path keeps its own timestamp writer: the general formatter (fmt::format into a
+  // new string) against the writer track() uses (fixed digits into a reused buffer), same text.
+  TimePoint when = now_ms();
+  f["rfc3339_fmt_ns"] = median_ns_per_op([&] {
+    when += std::chrono::milliseconds(1);
+    keep(format_rfc3339(when));
+  });
+  std::string stamp;
+  f["rfc3339_hot_path_ns"] = median_ns_per_op([&] {
+    when += std::chrono::milliseconds(1);
+    stamp.clear();
+    detail::append_rfc3339(stamp, when);
+    keep(stamp);
+  });
   return f;
 }
 
