@@ -2,6 +2,7 @@
 #ifndef REFERKIT_REFERKIT_HPP
 #define REFERKIT_REFERKIT_HPP
 
+#include "referkit/attribution.hpp"
 #include "referkit/events.hpp"
 #include "referkit/links.hpp"
 #include "referkit/status.hpp"

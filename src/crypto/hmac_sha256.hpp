@@ -26,6 +26,13 @@ class HmacSha256 {
   Sha256Digest mac(std::initializer_list<std::string_view> parts) const;
   Sha256Digest mac(std::string_view data) const { return mac({data}); }
 
+  // A key for one purpose, derived from this one (HMAC(key, purpose) as the new key), so one
+  // secret the merchant manages gives independent keys for links, codes, cookies...
+  HmacSha256 derive(std::string_view purpose) const {
+    const Sha256Digest k = mac(purpose);
+    return HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+  }
+
  private:
   SHA256_CTX inner_{};
   SHA256_CTX outer_{};

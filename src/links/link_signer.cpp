@@ -31,11 +31,6 @@ struct DerivedKey {
   HmacSha256 code;
 };
 
-HmacSha256 derive(const HmacSha256& master, std::string_view purpose) {
-  Sha256Digest k = master.mac(purpose);
-  return HmacSha256(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
-}
-
 using Tag = std::array<char, detail::kTagBytes>;
 
 // XORs data in place with the keystream HMAC(seal, tag || block counter): deterministic
@@ -137,9 +132,8 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
   std::vector<DerivedKey> derived;
   for (const Keyring::Key& k : keys.keys()) {
     HmacSha256 master(k.secret);
-    derived.push_back(DerivedKey{k.id, derive(master, "referkit/v1 link tag"),
-                                 derive(master, "referkit/v1 link seal"),
-                                 derive(master, "referkit/v1 share code")});
+    derived.push_back(DerivedKey{k.id, master.derive("referkit/v1 link tag"), master.derive("referkit/v1 link seal"),
+                                 master.derive("referkit/v1 share code")});
   }
   detail::Blocklist blocklist(options.extra_blocklist);
   return LinkSigner(std::make_unique<Impl>(Impl{std::move(derived), std::move(options), std::move(blocklist)}));
