@@ -83,6 +83,17 @@ REFERKIT_EXPORT Result<std::string> format_money(const Money& money);
 // Lowercase hex SHA-256 of the trimmed, lowercased address (the ad platforms' convention).
 REFERKIT_EXPORT std::string email_sha256(std::string_view email);
 
+// How the client IP of an event's context (context.ip) is sent: TrackerOptions::ip_policy.
+enum class IpPolicy {
+  kTruncate,  // the network only: 203.0.113.7 -> 203.0.113.0 (/24), 2001:db8:1:2::7 -> 2001:db8:1:: (/48)
+  kKeep,      // as given
+  kDrop,      // not sent
+};
+
+// The network part of an IPv4 (/24) or IPv6 (/48) address in its canonical text;
+// kInvalidArgument for anything that is not an address.
+REFERKIT_EXPORT Result<std::string> truncate_ip(std::string_view ip);
+
 enum class EventType { kTrack, kIdentify };
 
 struct Event {
@@ -103,9 +114,32 @@ struct Event {
 inline constexpr std::size_t kMaxEventBytes = 32 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 256;  // userId, anonymousId
 
-// ---- The referral vocabulary. Each to_event() checks its required fields (kInvalidArgument
-// ---- names the missing one) and puts `referral_code` (a link token or share code) in the
-// ---- properties when known.
+// The request a typed event came from, sent as Segment's context.ip, context.userAgent,
+// context.locale and context.page {url, referrer}. Every field is optional.
+struct RequestContext {
+  std::string ip;            // IPv4 or IPv6; sent as TrackerOptions::ip_policy says (truncated by default)
+  std::string user_agent;    // at most 1,024 bytes
+  std::string locale;        // "en-GB"; at most 35 bytes
+  std::string page_url;      // at most 2,048 bytes
+  std::string referrer_url;  // at most 2,048 bytes
+};
+
+// One line of an order, sent in the `products` array of Segment's e-commerce spec as
+// {"sku","name","price","quantity","category"}.
+struct LineItem {
+  std::string sku;            // required; at most 256 bytes
+  std::string name;           // at most 256 bytes
+  std::int64_t quantity = 1;  // 1 to 1,000,000
+  Money unit_price;           // required; in the order's currency
+  std::string category;       // at most 256 bytes
+};
+inline constexpr std::size_t kMaxLineItems = 250;
+
+// ---- The referral vocabulary. Each to_event() checks its required fields and limits
+// ---- (kInvalidArgument names the field) and puts `referral_code` (a link token or share code)
+// ---- in the properties when known. The members added after the first release (context,
+// ---- products) have default initializers, so brace-initializing the older ones still compiles
+// ---- warning-free.
 
 struct Identity {
   std::string user_id;
@@ -117,24 +151,28 @@ struct ReferralLinkCreated {
   std::string referral_code;  // required
   std::string campaign;       // required
   std::string link_url;
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct ReferralLinkShared {
   Identity referrer;
   std::string referral_code;  // required
   std::string channel;        // required: "email", "sms", "whatsapp", "copy_link"...
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct ReferralLinkClicked {
   Identity visitor;
   std::string referral_code;  // required
   std::string landing_url;    // required
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct RefereeSignedUp {
   Identity referee;
   std::string referral_code;  // required
   std::string email;          // optional; sent only as email_sha256
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct OrderCompleted {
@@ -146,6 +184,8 @@ struct OrderCompleted {
   bool new_customer = false;
   std::string referral_code;
   std::string email;  // optional; sent only as email_sha256
+  std::vector<LineItem> products{};  // at most kMaxLineItems
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct OrderRefunded {
@@ -153,12 +193,14 @@ struct OrderRefunded {
   std::string order_id;  // required
   Money amount;          // required: the refunded amount
   std::string referral_code;
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct OrderCancelled {
   Identity customer;
   std::string order_id;  // required
   std::string referral_code;
+  RequestContext context{};  // the request it came from, if any
 };
 
 struct RewardIssued {
@@ -167,6 +209,7 @@ struct RewardIssued {
   std::string reward_type;  // required: "coupon", "credit", "cash", "gift"...
   std::optional<Money> amount;
   std::string referral_code;
+  RequestContext context{};  // the request it came from, if any
 };
 
 REFERKIT_EXPORT Result<Event> to_event(const ReferralLinkCreated& e);

@@ -127,6 +127,11 @@ struct TrackerOptions {
   // Events older than this when their turn comes are dropped (DropReason::kExpired). Zero: never.
   std::chrono::milliseconds max_event_age{std::chrono::hours(24 * 7)};
 
+  // context.ip of every event (typed events' RequestContext::ip, or an Event's context "ip"):
+  // truncated to its network (/24, /48) by default, kept, or dropped. With kTruncate an ip that
+  // is not an address is refused at track() rather than sent whole.
+  IpPolicy ip_policy = IpPolicy::kTruncate;
+
   HttpOptions http;
   RetryPolicy retry;
   std::string user_agent_suffix;  // appended to "referkit-cpp/<version>"

@@ -1,6 +1,8 @@
 #include "events/event_serializer.hpp"
 
 #include <charconv>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -179,7 +181,31 @@ Status check_event_size(std::size_t json_size) {
   return invalid(fmt::format("event is {} bytes serialized, over the 32 KiB limit", json_size));
 }
 
-Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id) {
+namespace {
+
+// The context as sent under the IP policy, when that changes it (context.ip is a string and the
+// policy is not kKeep); nullopt when the event's own context goes out as it is.
+Result<std::optional<Value>> context_under(const Value& context, IpPolicy policy) {
+  const Value* ip = context.kind() == Value::Kind::kObject ? context.find("ip") : nullptr;
+  if (policy == IpPolicy::kKeep || ip == nullptr || ip->kind() != Value::Kind::kString) return std::optional<Value>();
+  std::optional<std::string> truncated;
+  if (policy == IpPolicy::kTruncate) {
+    auto t = truncate_ip(ip->text());
+    if (!t) return invalid("context.ip: " + t.status().message());
+    truncated = std::move(*t);
+  }
+  Value out = Value::object();
+  out.reserve(context.keys().size());
+  for (std::size_t i = 0; i < context.keys().size(); ++i) {
+    if (context.keys()[i] != "ip") out.set(context.keys()[i], context.items()[i]);
+    else if (truncated) out.set("ip", Value(*truncated));
+  }
+  return std::optional<Value>(std::move(out));
+}
+
+}  // namespace
+
+Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy) {
   const bool track = e.type == EventType::kTrack;
   const EventHead head{e.type, e.name, e.user_id, e.anonymous_id, e.message_id, e.timestamp};
 
@@ -192,11 +218,14 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
   const char* body_name = track ? "properties" : "traits";
   size += track ? 14 : 10;  // ,"properties": or ,"traits":
   if (Status s = check_object(body, body_name, size); !s.ok()) return s;
-  const bool has_context = !is_empty(e.context);
+  auto policed = context_under(e.context, ip_policy);
+  if (!policed) return policed.status();
+  const Value& context = policed->has_value() ? **policed : e.context;
+  const bool has_context = !is_empty(context);
   if (has_context) {
     size += 11;  // ,"context":
-    if (Status s = check_object(e.context, "context", size); !s.ok()) return s;
-  } else if (e.context.kind() != Value::Kind::kNull && e.context.kind() != Value::Kind::kObject) {
+    if (Status s = check_object(context, "context", size); !s.ok()) return s;
+  } else if (context.kind() != Value::Kind::kNull && context.kind() != Value::Kind::kObject) {
     return invalid("context must be a JSON object");  // an empty array, say
   }
 
@@ -214,7 +243,7 @@ Result<SerializedEvent> serialize_event(const Event& e, TimePoint now, MessageId
     return s;
   }
   if (has_context) {
-    if (Status s = write_member(out, R"(,"context":)", e.context, "context"); !s.ok()) return s;
+    if (Status s = write_member(out, R"(,"context":)", context, "context"); !s.ok()) return s;
   }
   out.put('}');
   out.finish();

@@ -49,8 +49,11 @@ inline constexpr std::size_t kMaxMessageIdBytes = 100;
 // properties/traits/context that are not objects; a result over kMaxEventBytes ("event is N
 // bytes serialized, over the 32 KiB limit"; "at least N bytes" when far over, as it is then
 // refused before it is written).
+// context.ip, when it is a string, goes out as ip_policy says; kTruncate refuses (kInvalidArgument,
+// "context.ip: ...") one that is not an IPv4 or IPv6 address rather than send it whole.
 Result<SerializedEvent> serialize_event(const Event& e, TimePoint now,
-                                        MessageIdWriter make_id = &write_uuid_v7);
+                                        MessageIdWriter make_id = &write_uuid_v7,
+                                        IpPolicy ip_policy = IpPolicy::kTruncate);
 
 // ---- The pieces serialize_event is made of, shared with the typed events' serializer
 // ---- (typed_serializer.hpp), which writes its properties without building a Value tree.

@@ -7,14 +7,20 @@
 // with no Value tree in between. Both see the same calls, so both give the same event.
 //
 // Out's interface: begin(name, identity, property_count), then per property text(key, s),
-// decimal(key, text), boolean(key, b); then end(), whose Status describe() returns. Keys are
-// plain ASCII literals. Every check that can fail comes before begin().
+// decimal(key, text), integer(key, n), boolean(key, b), and lists of objects
+// (begin_list(key), then per entry begin_item() ... end_item(), then end_list()); then, if the
+// event has a request context, begin_context() and its members: ip(text) (the sink applies the
+// IP policy), text(...), begin_object(key) ... end_object(); then end(), whose Status describe()
+// returns. Keys are plain ASCII literals. Every check that can fail comes before begin().
 #ifndef REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
 #define REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "referkit/events.hpp"
 
@@ -49,15 +55,101 @@ void text_if(Out& out, const char* key, const std::string& text) {
   if (!text.empty()) out.text(key, text);
 }
 
+inline Status check_length(std::string_view field, const std::string& value, std::size_t limit) {
+  if (value.size() <= limit) return Status();
+  return Status(StatusCode::kInvalidArgument,
+                fmt::format("{} is {} bytes, over the {}-byte limit", field, value.size(), limit));
+}
+
+// ---- The request context, in every typed event: Segment's context.ip, userAgent, locale, page.
+
+inline Status check_context(const RequestContext& c) {
+  for (Status s : {check_length("context.ip", c.ip, 64), check_length("context.user_agent", c.user_agent, 1024),
+                   check_length("context.locale", c.locale, 35), check_length("context.page_url", c.page_url, 2048),
+                   check_length("context.referrer_url", c.referrer_url, 2048)}) {
+    if (!s.ok()) return s;
+  }
+  return Status();
+}
+
+template <typename Out>
+void write_context(Out& out, const RequestContext& c) {
+  const bool page = !c.page_url.empty() || !c.referrer_url.empty();
+  if (c.ip.empty() && c.user_agent.empty() && c.locale.empty() && !page) return;
+  out.begin_context();
+  if (!c.ip.empty()) out.ip(c.ip);
+  text_if(out, "userAgent", c.user_agent);
+  text_if(out, "locale", c.locale);
+  if (page) {
+    out.begin_object("page");
+    text_if(out, "url", c.page_url);
+    text_if(out, "referrer", c.referrer_url);
+    out.end_object();
+  }
+}
+
+// ---- Order lines: Segment's products array.
+
+// Checks every line and returns their prices as exact decimal text, in the order's currency.
+inline Result<std::vector<std::string>> product_prices(const OrderCompleted& in) {
+  std::vector<std::string> prices;
+  if (in.products.empty()) return prices;
+  if (in.products.size() > kMaxLineItems) {
+    return Status(StatusCode::kInvalidArgument,
+                  fmt::format("products has {} lines, over the {}-line limit", in.products.size(), kMaxLineItems));
+  }
+  prices.reserve(in.products.size());
+  for (std::size_t i = 0; i < in.products.size(); ++i) {
+    const LineItem& line = in.products[i];
+    const std::string at = fmt::format("products[{}]", i);
+    if (line.sku.empty()) return missing(at + ".sku");
+    for (Status s : {check_length(at + ".sku", line.sku, 256), check_length(at + ".name", line.name, 256),
+                     check_length(at + ".category", line.category, 256)}) {
+      if (!s.ok()) return s;
+    }
+    if (line.quantity < 1 || line.quantity > 1'000'000) {
+      return Status(StatusCode::kInvalidArgument,
+                    fmt::format("{}.quantity must be 1 to 1000000, got {}", at, line.quantity));
+    }
+    if (line.unit_price.currency != in.total.currency) {
+      return Status(StatusCode::kInvalidArgument,
+                    fmt::format("{}.unit_price.currency \"{}\" differs from total.currency \"{}\"", at,
+                                line.unit_price.currency, in.total.currency));
+    }
+    auto price = money_text(line.unit_price, at + ".unit_price");
+    if (!price) return price.status();
+    prices.push_back(std::move(*price));
+  }
+  return prices;
+}
+
+template <typename Out>
+void write_products(Out& out, const std::vector<LineItem>& products, const std::vector<std::string>& prices) {
+  if (products.empty()) return;
+  out.begin_list("products");
+  for (std::size_t i = 0; i < products.size(); ++i) {
+    out.begin_item();
+    out.text("sku", products[i].sku);
+    text_if(out, "name", products[i].name);
+    out.decimal("price", prices[i]);
+    out.integer("quantity", products[i].quantity);
+    text_if(out, "category", products[i].category);
+    out.end_item();
+  }
+  out.end_list();
+}
+
 template <typename Out>
 Status describe(const ReferralLinkCreated& in, Out& out) {
   if (in.referral_code.empty()) return missing("referral_code");
   if (in.campaign.empty()) return missing("campaign");
   if (Status s = check_identity(in.referrer, "referrer"); !s.ok()) return s;
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Referral Link Created", in.referrer, 3);
   out.text("referral_code", in.referral_code);
   out.text("campaign", in.campaign);
   text_if(out, "link_url", in.link_url);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -66,9 +158,11 @@ Status describe(const ReferralLinkShared& in, Out& out) {
   if (in.referral_code.empty()) return missing("referral_code");
   if (in.channel.empty()) return missing("channel");
   if (Status s = check_identity(in.referrer, "referrer"); !s.ok()) return s;
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Referral Link Shared", in.referrer, 2);
   out.text("referral_code", in.referral_code);
   out.text("channel", in.channel);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -77,9 +171,11 @@ Status describe(const ReferralLinkClicked& in, Out& out) {
   if (in.referral_code.empty()) return missing("referral_code");
   if (in.landing_url.empty()) return missing("landing_url");
   if (Status s = check_identity(in.visitor, "visitor"); !s.ok()) return s;
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Referral Link Clicked", in.visitor, 2);
   out.text("referral_code", in.referral_code);
   out.text("landing_url", in.landing_url);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -87,9 +183,11 @@ template <typename Out>
 Status describe(const RefereeSignedUp& in, Out& out) {
   if (in.referral_code.empty()) return missing("referral_code");
   if (Status s = check_identity(in.referee, "referee"); !s.ok()) return s;
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Referee Signed Up", in.referee, 2);
   out.text("referral_code", in.referral_code);
   if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -110,7 +208,10 @@ Status describe(const OrderCompleted& in, Out& out) {
     if (!text) return text.status();
     subtotal = std::move(*text);
   }
-  out.begin("Order Completed", in.customer, 8);
+  auto prices = product_prices(in);
+  if (!prices) return prices.status();
+  if (Status s = check_context(in.context); !s.ok()) return s;
+  out.begin("Order Completed", in.customer, 9);
   out.text("order_id", in.order_id);
   out.decimal("total", *total);
   if (subtotal) out.decimal("subtotal", *subtotal);
@@ -119,6 +220,8 @@ Status describe(const OrderCompleted& in, Out& out) {
   out.boolean("new_customer", in.new_customer);
   text_if(out, "referral_code", in.referral_code);
   if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  write_products(out, in.products, *prices);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -129,11 +232,13 @@ Status describe(const OrderRefunded& in, Out& out) {
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
   auto total = money_text(in.amount, "amount");
   if (!total) return total.status();
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Refunded", in.customer, 4);
   out.text("order_id", in.order_id);
   out.decimal("total", *total);
   out.text("currency", in.amount.currency);
   text_if(out, "referral_code", in.referral_code);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -141,9 +246,11 @@ template <typename Out>
 Status describe(const OrderCancelled& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Cancelled", in.customer, 2);
   out.text("order_id", in.order_id);
   text_if(out, "referral_code", in.referral_code);
+  write_context(out, in.context);
   return out.end();
 }
 
@@ -158,6 +265,7 @@ Status describe(const RewardIssued& in, Out& out) {
     if (!text) return text.status();
     amount = std::move(*text);
   }
+  if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Reward Issued", in.recipient, 5);
   out.text("reward_id", in.reward_id);
   out.text("reward_type", in.reward_type);
@@ -166,6 +274,7 @@ Status describe(const RewardIssued& in, Out& out) {
     out.text("currency", in.amount->currency);
   }
   text_if(out, "referral_code", in.referral_code);
+  write_context(out, in.context);
   return out.end();
 }
 

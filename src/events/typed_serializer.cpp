@@ -1,5 +1,7 @@
 #include "events/typed_serializer.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <string>
 
 #include "events/json_text.hpp"
@@ -14,11 +16,13 @@ constexpr std::size_t kScratchBytes = 1024;
 constexpr std::size_t kMaxKeptScratch = 64 * 1024;
 
 // describe()'s Out that writes the event's JSON: the head as serialize_event writes it, then
-// ,"properties":{...}}. The first failure (invalid UTF-8) is kept and returned by end().
+// ,"properties":{...} and, when the event has a context, ,"context":{...}, then }. The first
+// failure (invalid UTF-8, an IP the policy cannot truncate) is kept and returned by end().
 class JsonEventWriter {
  public:
-  JsonEventWriter(std::string& scratch, TimePoint now, MessageIdWriter make_id, SerializedEvent& result)
-      : out_(scratch, kScratchBytes), now_(now), make_id_(make_id), result_(result) {}
+  JsonEventWriter(std::string& scratch, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy,
+                  SerializedEvent& result)
+      : out_(scratch, kScratchBytes), now_(now), make_id_(make_id), ip_policy_(ip_policy), result_(result) {}
 
   void begin(const char* name, const Identity& who, std::size_t) {
     const EventHead head{EventType::kTrack, name, who.user_id, who.anonymous_id, {}, std::nullopt};
@@ -31,17 +35,61 @@ class JsonEventWriter {
   }
   void text(const char* key, std::string_view s) {
     if (!put_key(key)) return;
-    // The message serialize_event gives for the same property (value_check's path format).
-    if (!out_.put_string(s)) {
-      status_ = Status(StatusCode::kInvalidArgument, std::string("properties.") + key + ": invalid UTF-8");
-    }
+    // The message serialize_event gives for the same member (value_check's path format).
+    if (!out_.put_string(s)) status_ = Status(StatusCode::kInvalidArgument, path_to(key) + ": invalid UTF-8");
   }
   void decimal(const char* key, std::string_view text) {
     if (put_key(key)) out_.put_raw(text);
   }
+  void integer(const char* key, std::int64_t n) {
+    if (!put_key(key)) return;
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out_.put_raw(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
   void boolean(const char* key, bool b) {
     if (put_key(key)) out_.put_raw(b ? "true" : "false");
   }
+
+  void begin_list(const char* key) {
+    if (!put_key(key)) return;
+    out_.put('[');
+    open(key);
+  }
+  void begin_item() {
+    if (!status_.ok()) return;
+    if (!first_[depth_]) out_.put(',');
+    first_[depth_] = false;
+    out_.put('{');
+    ++item_;
+    open(nullptr);
+  }
+  void end_item() { close('}'); }
+  void end_list() {
+    close(']');
+    item_ = -1;
+  }
+
+  // Opened lazily by the first member written: a context whose only member the policy drops is
+  // left out, as serialize_event leaves out an empty one.
+  void begin_context() { in_context_ = true; }
+  void ip(std::string_view text) {
+    if (ip_policy_ == IpPolicy::kDrop) return;
+    if (ip_policy_ == IpPolicy::kKeep) return this->text("ip", text);
+    auto truncated = truncate_ip(text);
+    if (!truncated) {
+      if (status_.ok()) status_ = Status(StatusCode::kInvalidArgument, "context.ip: " + truncated.status().message());
+      return;
+    }
+    this->text("ip", *truncated);
+  }
+  void begin_object(const char* key) {
+    if (!put_key(key)) return;
+    out_.put('{');
+    open(key);
+  }
+  void end_object() { close('}'); }
+
   Status end() {
     if (!status_.ok()) return status_;
     out_.put_raw("}}");
@@ -53,29 +101,56 @@ class JsonEventWriter {
   // ,"key": (no comma before the first); false once something has failed.
   bool put_key(const char* key) {
     if (!status_.ok()) return false;
-    if (!first_) out_.put(',');
-    first_ = false;
+    if (in_context_ && !context_open_) {
+      out_.put_raw(R"(},"context":{)");
+      context_open_ = true;
+      first_[0] = true;
+    }
+    if (!first_[depth_]) out_.put(',');
+    first_[depth_] = false;
     out_.put('"');
     out_.put_raw(key);
     out_.put_raw("\":");
     return true;
   }
+  void open(const char* key) {
+    if (depth_ == 0 && key != nullptr) outer_key_ = key;
+    first_[++depth_] = true;
+  }
+  void close(char c) {
+    if (!status_.ok()) return;
+    out_.put(c);
+    --depth_;
+  }
+  // "properties.coupon", "properties.products[2].sku", "context.page.url": value_check's paths.
+  std::string path_to(const char* key) const {
+    std::string path = context_open_ ? "context" : "properties";
+    if (depth_ > 0) path += std::string(".") + outer_key_;
+    if (item_ >= 0 && depth_ > 0) path += "[" + std::to_string(item_) + "]";
+    return path + "." + key;
+  }
 
   JsonOutput out_;
   TimePoint now_;
   MessageIdWriter make_id_;
+  IpPolicy ip_policy_;
   SerializedEvent& result_;
   Status status_;
-  bool first_ = true;
+  bool first_[3] = {true, true, true};  // per nesting level: properties/context, list, entry
+  int depth_ = 0;
+  const char* outer_key_ = "";
+  long item_ = -1;  // the list entry being written
+  bool in_context_ = false;
+  bool context_open_ = false;
 };
 
 }  // namespace
 
 template <typename Typed>
-Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id) {
+Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy) {
   thread_local std::string scratch;
   SerializedEvent result;
-  JsonEventWriter writer(scratch, now, make_id, result);
+  JsonEventWriter writer(scratch, now, make_id, ip_policy, result);
   Status s = describe(event, writer);
   if (s.ok()) s = check_event_size(scratch.size());
   if (s.ok()) result.json.assign(scratch);  // exactly sized: the queue holds it for a while
@@ -84,13 +159,13 @@ Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, Messa
   return result;
 }
 
-template Result<SerializedEvent> serialize_typed(const ReferralLinkCreated&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const ReferralLinkShared&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const ReferralLinkClicked&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const RefereeSignedUp&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const OrderCompleted&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const OrderRefunded&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const OrderCancelled&, TimePoint, MessageIdWriter);
-template Result<SerializedEvent> serialize_typed(const RewardIssued&, TimePoint, MessageIdWriter);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkCreated&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkShared&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkClicked&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const RefereeSignedUp&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const OrderCompleted&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const OrderRefunded&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const OrderCancelled&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const RewardIssued&, TimePoint, MessageIdWriter, IpPolicy);
 
 }  // namespace referkit::detail

@@ -13,7 +13,8 @@ namespace referkit::detail {
 // serialize_event()'s, with the same messages (an event over the size limit says "event is N
 // bytes serialized", never "at least").
 template <typename Typed>
-Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id = &write_uuid_v7);
+Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id = &write_uuid_v7,
+                                        IpPolicy ip_policy = IpPolicy::kTruncate);
 
 }  // namespace referkit::detail
 

@@ -269,7 +269,8 @@ Status Tracker::track(const Event& event) {
     // The id is matched against server replies by its text inside the event's JSON.
     return Status(StatusCode::kInvalidArgument, "message_id must not contain '\"' or '\\'");
   }
-  return impl_->enqueue(detail::serialize_event(event, impl_->options.clock()));
+  return impl_->enqueue(
+      detail::serialize_event(event, impl_->options.clock(), &detail::write_uuid_v7, impl_->options.ip_policy));
 }
 
 Status Tracker::track(const ReferralLinkCreated& e) { return impl_->track_typed(e); }

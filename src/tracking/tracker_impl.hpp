@@ -104,7 +104,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   Status enqueue(Result<detail::SerializedEvent> serialized);
   template <typename Typed>
   Status track_typed(const Typed& event) {
-    return enqueue(detail::serialize_typed(event, options.clock()));
+    return enqueue(detail::serialize_typed(event, options.clock(), &detail::write_uuid_v7, options.ip_policy));
   }
 
   // ---- helpers used by both sides; `lk` holds mu

@@ -106,6 +106,24 @@ Value nested(int levels) {
 
 TEST_SUITE("events") {
 
+TEST_CASE("context.ip goes out as the IP policy says, other context members untouched") {
+  Event e = order_event();
+  e.context.set("locale", "en-GB").set("ip", "2001:db8:aa:bb::1").set("page", Value::object().set("url", "u"));
+  auto sent = [&](referkit::IpPolicy p) { return serialize_event(e, kNow, &fixed_id, p).value().json; };
+  CHECK(sent(referkit::IpPolicy::kTruncate).find(R"("context":{"locale":"en-GB","ip":"2001:db8:aa::","page":{"url":"u"}})") != std::string::npos);
+  CHECK(sent(referkit::IpPolicy::kKeep).find(R"("context":{"locale":"en-GB","ip":"2001:db8:aa:bb::1","page":{"url":"u"}})") != std::string::npos);
+  CHECK(sent(referkit::IpPolicy::kDrop).find(R"("context":{"locale":"en-GB","page":{"url":"u"}})") != std::string::npos);
+  e.context.set("ip", "somewhere");
+  auto refused_ip = serialize_event(e, kNow, &fixed_id, referkit::IpPolicy::kTruncate);
+  CHECK(refused_ip.status().message() == R"(context.ip: "somewhere" is not an IPv4 or IPv6 address)");
+  CHECK(serialize_event(e, kNow, &fixed_id, referkit::IpPolicy::kKeep).ok());
+  Event only_ip = order_event();
+  only_ip.context.set("ip", "192.0.2.9");
+  CHECK(serialize_event(only_ip, kNow, &fixed_id, referkit::IpPolicy::kDrop)->json.find("context") == std::string::npos);
+  only_ip.context.set("ip", 7);  // not a string: not an address to police, sent as given
+  CHECK(serialize_event(only_ip, kNow, &fixed_id, referkit::IpPolicy::kTruncate)->json.find(R"("ip":7)") != std::string::npos);
+}
+
 TEST_CASE("track fields are written in the wire order") {
   Event e = order_event();
   e.context.set("ip", "192.0.2.1");
@@ -114,7 +132,7 @@ TEST_CASE("track fields are written in the wire order") {
   CHECK(s.json ==
         R"({"type":"track","event":"Order Completed","messageId":"0190a8f2-1111-7abc-8def-0123456789ab",)"
         R"("timestamp":"2026-11-27T09:30:00.123Z","userId":"u1","anonymousId":"a1",)"
-        R"("properties":{"order_id":"o-1","total":19.99},"context":{"ip":"192.0.2.1"}})");
+        R"("properties":{"order_id":"o-1","total":19.99},"context":{"ip":"192.0.2.0"}})");  // truncated by default
   CHECK(s.message_id() == kFixedId);
   CHECK(s.json.compare(s.message_id_at, s.message_id().size(), s.message_id()) == 0);
   Parsed p(s.json);

@@ -36,12 +36,13 @@ std::vector<std::string> samples() {
 
 // Compares the two paths for one input; `what` says which field and sample, on failure.
 template <typename Typed>
-void same_result(const Typed& in, const std::string& what) {
+void same_result(const Typed& in, const std::string& what, IpPolicy policy = IpPolicy::kTruncate) {
   INFO(what);
-  auto direct = detail::serialize_typed(in, kNow, &fixed_id);
+  auto direct = detail::serialize_typed(in, kNow, &fixed_id, policy);
   Result<detail::SerializedEvent> via_event = Status(StatusCode::kInternal, "not run");
   auto event = to_event(in);
-  via_event = event.ok() ? detail::serialize_event(*event, kNow, &fixed_id) : Result<detail::SerializedEvent>(event.status());
+  via_event = event.ok() ? detail::serialize_event(*event, kNow, &fixed_id, policy)
+                         : Result<detail::SerializedEvent>(event.status());
   REQUIRE(direct.ok() == via_event.ok());
   if (direct.ok()) {
     CHECK(direct->json == via_event->json);
@@ -150,6 +151,92 @@ TEST_CASE("typed serializer: the other seven events, field by field") {
                                     {"referral_code", [](RewardIssued& x) -> S { return x.referral_code; }}});
   reward.amount.reset();
   same_result(reward, "reward without an amount");
+}
+
+TEST_CASE("typed serializer: order lines and the request context, field by field, under every IP policy") {
+  OrderCompleted o;
+  o.customer = who();
+  o.order_id = "ord-2001";
+  o.total = Money{4'998, "EUR"};
+  o.referral_code = "ALICE-7K2M";
+  o.products = {LineItem{"SKU-1", "Mug", 2, Money{1'499, "EUR"}, "kitchen"}, LineItem{"SKU-2", "", 1, Money{2'000, "EUR"}, ""}};
+  o.context = RequestContext{"203.0.113.7", "Mozilla/5.0", "en-GB", "https://shop.example/checkout",
+                             "https://refer.example/r/x"};
+  using F = std::function<std::string&(OrderCompleted&)>;
+  each_field<OrderCompleted>(
+      o, {{"products[0].sku", F([](OrderCompleted& x) -> std::string& { return x.products[0].sku; })},
+          {"products[1].name", F([](OrderCompleted& x) -> std::string& { return x.products[1].name; })},
+          {"products[0].category", F([](OrderCompleted& x) -> std::string& { return x.products[0].category; })},
+          {"products[1].unit_price.currency",
+           F([](OrderCompleted& x) -> std::string& { return x.products[1].unit_price.currency; })},
+          {"context.user_agent", F([](OrderCompleted& x) -> std::string& { return x.context.user_agent; })},
+          {"context.locale", F([](OrderCompleted& x) -> std::string& { return x.context.locale; })},
+          {"context.page_url", F([](OrderCompleted& x) -> std::string& { return x.context.page_url; })},
+          {"context.referrer_url", F([](OrderCompleted& x) -> std::string& { return x.context.referrer_url; })}});
+  for (const IpPolicy policy : {IpPolicy::kTruncate, IpPolicy::kKeep, IpPolicy::kDrop}) {
+    for (const char* ip : {"203.0.113.7", "2001:db8:1:2::7", "::ffff:192.0.2.1", "", "not-an-ip", "300.1.1.1",
+                           "1.2.3.4\n", "fe80::1%eth0"}) {
+      OrderCompleted in = o;
+      in.context.ip = ip;
+      same_result(in, std::string("ip ") + ip + " policy " + std::to_string(static_cast<int>(policy)), policy);
+      in.context = RequestContext{ip, "", "", "", ""};  // only an ip: dropped, the context is left out
+      same_result(in, std::string("only ip ") + ip, policy);
+    }
+  }
+  for (std::int64_t q : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1'000'000}, std::int64_t{1'000'001}}) {
+    OrderCompleted in = o;
+    in.products[0].quantity = q;
+    same_result(in, "quantity " + std::to_string(q));
+  }
+  OrderCompleted many = o;
+  many.products.assign(kMaxLineItems + 1, o.products[0]);
+  same_result(many, "one line over the limit");
+  many.products.resize(kMaxLineItems);
+  same_result(many, "at the line limit");
+  // The other events carry the context too.
+  ReferralLinkClicked click{who(), "ALICE-7K2M", "https://shop.example/?ref=x"};
+  click.context = o.context;
+  same_result(click, "clicked with context");
+}
+
+TEST_CASE("typed serializer: what order lines and the context look like on the wire") {
+  OrderCompleted o;
+  o.customer.user_id = "c";
+  o.order_id = "o";
+  o.total = Money{2'998, "USD"};
+  o.products = {LineItem{"SKU-1", "Mug \"XL\"", 2, Money{1'499, "USD"}, "kitchen"}};
+  o.context = RequestContext{"2001:db8:1:2::7", "UA", "en-US", "https://s.example/c", ""};
+  auto r = detail::serialize_typed(o, kNow, &fixed_id);
+  REQUIRE_MESSAGE(r.ok(), r.status().to_string());
+  CHECK(r->json.find(R"("products":[{"sku":"SKU-1","name":"Mug \"XL\"","price":14.99,"quantity":2,"category":"kitchen"}])") !=
+        std::string::npos);
+  CHECK(r->json.find(R"(},"context":{"ip":"2001:db8:1::","userAgent":"UA","locale":"en-US","page":{"url":"https://s.example/c"}}})") !=
+        std::string::npos);
+  CHECK(detail::serialize_typed(o, kNow, &fixed_id, IpPolicy::kKeep)->json.find(R"("ip":"2001:db8:1:2::7")") != std::string::npos);
+  CHECK(detail::serialize_typed(o, kNow, &fixed_id, IpPolicy::kDrop)->json.find(R"("ip")") == std::string::npos);
+  o.products[0].unit_price.currency = "EUR";
+  CHECK(detail::serialize_typed(o, kNow, &fixed_id).status().message() ==
+        R"(products[0].unit_price.currency "EUR" differs from total.currency "USD")");
+  o.products[0].unit_price.currency = "USD";
+  o.products[0].quantity = 0;
+  CHECK(detail::serialize_typed(o, kNow, &fixed_id).status().message() == "products[0].quantity must be 1 to 1000000, got 0");
+  o.products[0].quantity = 1;
+  o.context.user_agent.assign(1025, 'u');
+  CHECK(detail::serialize_typed(o, kNow, &fixed_id).status().message() ==
+        "context.user_agent is 1025 bytes, over the 1024-byte limit");
+}
+
+TEST_CASE("truncate_ip: /24 for IPv4, /48 for IPv6, refusals for anything else") {
+  CHECK(truncate_ip("203.0.113.7").value() == "203.0.113.0");
+  CHECK(truncate_ip("2001:db8:1:2:3:4:5:6").value() == "2001:db8:1::");
+  CHECK(truncate_ip("::ffff:192.0.2.1").value() == "::");
+  CHECK(truncate_ip("::1").value() == "::");
+  for (const char* bad : {"", "x", "1.2.3", "256.1.1.1", "1.2.3.4 ", "fe80::1%eth0", "::::"}) {
+    CAPTURE(bad);
+    CHECK(truncate_ip(bad).status().code() == StatusCode::kInvalidArgument);
+  }
+  CHECK_FALSE(truncate_ip(std::string("1.2.3.4\0", 8)).ok());
+  CHECK_FALSE(truncate_ip(std::string(100, '1')).ok());
 }
 
 TEST_CASE("typed serializer: a generated id is found at message_id_at") {
