@@ -1,5 +1,7 @@
 // inspect_spool() and read_dead_letters(): read-only views of a spool directory.
 #include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -66,27 +68,36 @@ Result<SpoolInfo> inspect_spool(const std::string& dir) {
   std::optional<std::int64_t> oldest_ms;
   for (const detail::SegmentName& name : *names) {
     const std::string path = join(dir, detail::segment_file_name(name));
-    auto file = detail::MappedFile::open(path, true);
+    // Checked before anything is read: never a symlink, a FIFO (which would block) or a 20 GiB
+    // sparse file (which would take minutes to scan).
+    struct stat st {};
+    auto fd = detail::open_spool_file(path, O_RDONLY, st);
+    if (!fd) {
+      if (fd.status().code() != StatusCode::kNotFound) info.skipped.push_back(fd.status().message());
+      continue;  // kNotFound: delivered meanwhile
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size > detail::kMaxSegmentFileBytes) {
+      info.skipped.push_back(fmt::format("{} is {} bytes, more than any segment ({}): not read", path, size,
+                                         detail::kMaxSegmentFileBytes));
+      continue;
+    }
+    auto file = detail::MappedFile::map(fd->get(), size, true, path);
     if (!file) {
-      if (file.status().code() == StatusCode::kNotFound) continue;  // delivered meanwhile
-      return file.status();
+      info.skipped.push_back(file.status().message());
+      continue;
     }
     ++info.segments;
-    info.disk_bytes += file->size();
-    auto header = detail::decode_segment_header(file->data(), file->size());
-    if (!header && header.status().code() == StatusCode::kFailedPrecondition) {
-      return Status(StatusCode::kFailedPrecondition, header.status().message() + ": " + path);
-    }
-    if (!header && !detail::is_unused_header(file->data(), file->size())) ++info.corrupt_records;
-    detail::SegmentReader reader(file->data(), file->size(),
-                                 header ? header->acked_offset : detail::kSegmentHeaderBytes);
-    detail::RecordView rec;
-    while (reader.next(rec)) {
-      ++info.pending_events;
-      info.pending_bytes += rec.json.size();
-      if (!oldest_ms || rec.meta.tracked_ms < *oldest_ms) oldest_ms = rec.meta.tracked_ms;
-    }
-    info.corrupt_records += reader.corrupt();
+    info.disk_bytes += size;
+    auto scan = detail::scan_segment(file->data(), file->size());
+    if (!scan) return Status(scan.status().code(), fmt::format("{}: {}", scan.status().message(), path));
+    info.pending_events += scan->records;
+    info.pending_bytes += scan->payload_bytes;
+    if (scan->records > 0 && (!oldest_ms || scan->oldest_ms < *oldest_ms)) oldest_ms = scan->oldest_ms;
+    info.corrupt_records += scan->corrupt;
+    info.corrupt_bytes += scan->corrupt_bytes;
+    if (scan->truncated) ++info.truncated_segments;
+    info.truncated_bytes += scan->truncated_bytes;
   }
   if (oldest_ms) info.oldest_event = TimePoint(std::chrono::milliseconds(*oldest_ms));
   info.live_owners = count_live_owners(dir);
