@@ -501,3 +501,147 @@ TEST_CASE("a child that forks again before its first event leaves a working trac
 }
 
 }  // TEST_SUITE
+
+namespace {
+
+// The lock files of the spool's owners ("<16 hex>.lock"), not spool.lock.
+std::vector<fs::path> owner_lock_files(const std::string& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".lock" && e.path().filename() != "spool.lock") out.push_back(e.path());
+  }
+  return out;
+}
+
+// Every messageId a fake received, counted.
+void add_delivered(std::map<std::string, int>& into, const FakeTransport& fake) {
+  for (const auto& [id, n] : fake.delivered()) into[id] += n;
+}
+
+// Rewrites the tracked-at time of every record in a segment file (its checksums with it), as if
+// the events had been tracked while the wall clock read that much differently.
+void shift_tracked_at(const fs::path& segment, std::chrono::milliseconds by) {
+  std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+  std::vector<unsigned char> bytes(fs::file_size(segment));
+  f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::vector<unsigned char> out = bytes;
+  detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes);
+  detail::RecordView rec;
+  while (reader.next(rec)) {
+    detail::RecordMeta meta = rec.meta;
+    meta.tracked_ms += by.count();
+    detail::encode_record(out.data() + rec.offset, rec.json, meta);
+  }
+  f.seekp(0);
+  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+}
+
+}  // namespace
+
+TEST_SUITE("spool") {
+
+TEST_CASE("a live owner whose lock file is deleted keeps its segments: nothing it tracks is lost" *
+          doctest::skip(referkit::test::kForkUnsafeAllocator)) {
+  Durable d;
+  int to_parent[2];
+  int to_owner[2];
+  REQUIRE(pipe(to_parent) == 0);
+  REQUIRE(pipe(to_owner) == 0);
+  const pid_t owner = fork();
+  REQUIRE(owner >= 0);
+  if (owner == 0) {
+    // The live owner, another process: its endpoint hangs, so what it tracks stays in its spool.
+    // It tracks 100 events, waits while the parent deletes its lock file and opens the spool
+    // again, then tracks 100 more and dies without shutting down (kill -9).
+    d.fake->hang(true);
+    auto t = Tracker::open(d.options);
+    bool ok = t.ok();
+    for (int i = 0; ok && i < 100; ++i) ok = t->track(order(i)).ok();
+    char c = ok ? 'r' : 'x';
+    if (::write(to_parent[1], &c, 1) != 1 || !ok || ::read(to_owner[0], &c, 1) != 1) _exit(1);
+    for (int i = 100; ok && i < 200; ++i) ok = t->track(order(i)).ok();
+    c = ok ? 'd' : 'x';
+    if (::write(to_parent[1], &c, 1) != 1) _exit(1);
+    _exit(ok ? 0 : 1);
+  }
+  char c = 0;
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  REQUIRE(c == 'r');
+  const auto locks = owner_lock_files(d.dir);
+  REQUIRE(locks.size() == 1);
+  fs::remove(locks[0]);  // a tmp cleaner: the owner lives on
+
+  std::map<std::string, int> delivered;
+  {
+    auto other = d.new_transport();
+    Tracker t = d.open();
+    CHECK(t.stats().recovered == 0);  // the live owner's events are not taken
+    CHECK(t.flush(10s).ok());
+    t.shutdown(5s);
+    add_delivered(delivered, *other);
+  }
+  // The owner notices and makes its lock file again (its committer checks on every pass).
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (owner_lock_files(d.dir).empty() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  CHECK(owner_lock_files(d.dir).size() == 1);
+
+  REQUIRE(::write(to_owner[1], "g", 1) == 1);
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  CHECK(c == 'd');
+  int status = 0;
+  REQUIRE(waitpid(owner, &status, 0) == owner);
+  CHECK(WIFEXITED(status));
+
+  // The owner is dead now: the next opener delivers everything it accepted.
+  auto last = d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 200);
+  CHECK(t.flush(10s).ok());
+  t.shutdown(5s);
+  add_delivered(delivered, *last);
+  CHECK(delivered.size() == 200);
+  for (int i = 0; i < 200; ++i) CHECK(delivered.count("m-" + std::to_string(100000 + i)) == 1);
+  for (int fd : {to_parent[0], to_parent[1], to_owner[0], to_owner[1]}) ::close(fd);
+}
+
+TEST_CASE("events tracked while the wall clock was 8 days behind are not expired") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.leave_in_spool(50);
+  // As if tracked with the clock 8 days behind: the records carry that wall time.
+  for (const auto& seg : d.segments()) shift_tracked_at(seg, -std::chrono::hours(24 * 8));
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+}
+
+TEST_CASE("events drained while the wall clock is 8 days ahead are not expired") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.leave_in_spool(50);
+  d.options.clock = [] { return now_ms() + std::chrono::hours(24 * 8); };
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+  std::lock_guard<std::mutex> lk(d.mu);
+  CHECK(d.drops.empty());
+}
+
+TEST_CASE("a wall clock stepped back while tracking, then forward again, expires nothing") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.options.clock = [] { return now_ms() - std::chrono::hours(24 * 8); };
+  d.leave_in_spool(50);
+  d.options.clock = [] { return now_ms(); };
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+}
+
+}  // TEST_SUITE("spool")
