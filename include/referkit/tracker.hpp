@@ -66,6 +66,8 @@ struct TrackerStats {
   std::uint64_t retried = 0;       // requests repeated after a failure
   std::uint64_t requests = 0;      // HTTP requests made
   std::uint64_t dead_lettered = 0; // refused by the server (per-event rejection or 400), not retried
+  std::uint64_t dead_letters_unrecorded = 0;  // durable mode: of those, not written to the dead-letter
+                                              // file (a full disk); logged, and on_dead_letter had them
   std::uint64_t dropped_queue_full = 0;
   std::uint64_t dropped_retries_exhausted = 0;
   std::uint64_t dropped_shutdown = 0;
