@@ -873,4 +873,24 @@ TEST_CASE("a dead letter that cannot be written (disk full) is counted and logge
   CHECK(code == 0);
 }
 
+TEST_CASE("a 20 GiB sparse file named like a segment is not read: inspect and open stay quick") {
+  Durable d;
+  d.leave_in_spool(20);
+  const std::string huge = d.dir + "/00000000000000ee-00000001.seg";
+  { std::ofstream(huge).put('\0'); }
+  fs::resize_file(huge, std::uintmax_t{20} << 30);  // sparse: no disk space taken
+  // In a child with an alarm: reading 20 GiB of holes takes far longer than this.
+  const int code = in_child_that_dies([&] {
+    ::alarm(10);
+    auto info = inspect_spool(d.dir);
+    if (!info.ok() || info->pending_events != 20 || info->skipped.size() != 1) return false;
+    if (info->skipped[0].find("more than any segment") == std::string::npos) return false;
+    d.new_transport();
+    auto t = Tracker::open(d.options);
+    return t.ok() && t->stats().skipped_spool_entries == 1 && t->flush(10s).ok() && d.fake->delivered().size() == 20;
+  });
+  CHECK(code == 0);
+  CHECK(fs::file_size(huge) == std::uintmax_t{20} << 30);  // left alone
+}
+
 }  // TEST_SUITE("spool")
