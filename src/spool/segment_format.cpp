@@ -242,7 +242,8 @@ Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size) {
     ++scan.corrupt;
     scan.corrupt_bytes += kSegmentHeaderBytes;
   }
-  SegmentReader reader(data, readable, std::min(scan.start, readable & ~std::size_t{7}));
+  scan.start = std::min(scan.start, readable & ~std::size_t{7});
+  SegmentReader reader(data, readable, scan.start);
   RecordView rec;
   bool first = true;
   while (reader.next(rec)) {
