@@ -101,7 +101,14 @@ Result<SpoolInfo> inspect_spool(const std::string& dir) {
   }
   if (oldest_ms) info.oldest_event = TimePoint(std::chrono::milliseconds(*oldest_ms));
   info.live_owners = count_live_owners(dir);
-  std::ifstream in(join(dir, detail::kDeadLetterFile));
+  // A FIFO (or a symlink) in its place would block or lead elsewhere: read only a regular file.
+  const std::string dead_letters = join(dir, detail::kDeadLetterFile);
+  struct stat st {};
+  if (auto fd = detail::open_spool_file(dead_letters, O_RDONLY, st); !fd && fd.status().code() != StatusCode::kNotFound) {
+    info.skipped.push_back(fd.status().message());
+    return info;
+  }
+  std::ifstream in(dead_letters);
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty()) ++info.dead_letters;
