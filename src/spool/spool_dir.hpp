@@ -13,9 +13,10 @@
 //
 //   FORMAT              "referkit-spool <version>": refuses directories of a newer format
 //   spool.lock          held only while a process opens the spool
-//   <owner>.lock        held by a live owner
+//   <owner>.lock        held by a live owner (a hint: the segment locks decide)
 //   <owner>-<n>.seg     segments (segment_format.hpp), n increasing in tracking order
 //   <owner>.spare       an empty segment file prepared ahead (removed when its owner is gone)
+//   <owner>-<n>.seg.new a segment being made when no spare was ready (renamed once whole)
 //   dead-letters.jsonl  events the server refused, one JSON object per line with the reason
 #ifndef REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
 #define REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
