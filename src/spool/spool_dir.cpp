@@ -155,7 +155,7 @@ bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& 
 // Whether nobody holds this file's flock; then `fd` holds it. The check spares and segments make.
 bool unlocked(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
 
-// Held by every SpoolDir::open() (see block_spool_opens_for_fork). Leaked: atfork handlers may
+// Held by SpoolOpenForkGuard. Leaked: atfork handlers may
 // run during static destruction.
 std::mutex& opens_mutex() {
   static auto* m = new std::mutex;
@@ -291,7 +291,6 @@ Status check_spool_format(const std::string& path) {
 
 Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   if (path.empty()) return Status(StatusCode::kInvalidArgument, "spool_dir is empty");
-  std::lock_guard<std::mutex> no_fork_meanwhile(opens_mutex());
   if (Status s = ensure_directory(path); !s.ok()) return s;
   const std::string dir_lock_path = join(path, "spool.lock");
   auto dir_lock = open_lock_file(dir_lock_path, true);
@@ -350,6 +349,9 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   }
   return opened;
 }
+
+SpoolOpenForkGuard::SpoolOpenForkGuard() { opens_mutex().lock(); }
+SpoolOpenForkGuard::~SpoolOpenForkGuard() { opens_mutex().unlock(); }
 
 void block_spool_opens_for_fork() noexcept { opens_mutex().lock(); }
 void allow_spool_opens_after_fork() noexcept { opens_mutex().unlock(); }

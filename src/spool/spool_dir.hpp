@@ -93,9 +93,18 @@ struct SpoolDir::Opened {
   std::vector<std::string> skipped;     // entries named like segments and left alone, each with why
 };
 
-// fork() must not copy a SpoolDir::open() in progress into the child: the child would keep its
-// descriptors, and so spool.lock and the adopted segments' locks, for its whole life. The fork
-// registry calls these around fork(), after it has taken the trackers' mutexes.
+// fork() must not copy a spool open in progress into the child: the child would keep descriptors
+// that only the unfinished open knows about, and so spool.lock and the adopted segments' flocks,
+// for its whole life. Whoever opens a spool in a process that may fork holds this from before
+// SpoolDir::open() until the segments are where its fork handling finds them (the tracker: until
+// the queue is its own). The fork registry waits for it, after taking the trackers' mutexes.
+class SpoolOpenForkGuard {
+ public:
+  SpoolOpenForkGuard();
+  ~SpoolOpenForkGuard();
+  SpoolOpenForkGuard(const SpoolOpenForkGuard&) = delete;
+  SpoolOpenForkGuard& operator=(const SpoolOpenForkGuard&) = delete;
+};
 void block_spool_opens_for_fork() noexcept;
 void allow_spool_opens_after_fork() noexcept;
 

@@ -115,9 +115,15 @@ Status Tracker::Impl::open_pending() {
   so.batch_bytes = batch_event_bytes;
   so.first_seq = next_seq;
   so.clock = options.clock;
-  auto opened = detail::SpoolQueue::open(std::move(so));
-  if (!opened) return opened.status();
-  spool = opened->get();
+  {
+    // Until `pending` holds the queue, a fork would copy its descriptors where after_fork_child
+    // cannot find them: fork() waits (and no user callback runs meanwhile).
+    detail::SpoolOpenForkGuard no_fork_meanwhile;
+    auto opened = detail::SpoolQueue::open(std::move(so));
+    if (!opened) return opened.status();
+    spool = opened->get();
+    pending = std::move(*opened);
+  }
   const detail::SpoolQueue::Recovery& found = spool->recovery();
   next_seq += found.events;
   stats.recovered += found.events;
@@ -135,7 +141,6 @@ Status Tracker::Impl::open_pending() {
                     found.truncated_bytes));
   }
   for (const std::string& why : found.skipped) log(LogLevel::kWarn, fmt::format("spool entry skipped: {}", why));
-  pending = std::move(*opened);
   return {};
 }
 
