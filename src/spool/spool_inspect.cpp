@@ -25,9 +25,10 @@ std::string join(const std::string& dir, std::string_view name) {
   return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + std::string(name);
 }
 
-// Owner lock files ("<16 hex>.lock") that a live process holds its flock on. Read from
-// /proc/locks, so looking takes no lock: a probing lock could make a tracker opening the spool at
-// that moment think a dead owner alive, and leave its events unadopted.
+// Owners that a live process is: its lock file ("<16 hex>.lock") or one of its segments is
+// flocked (the lock file may have been deleted under it; its segments are locked all the same).
+// Read from /proc/locks, so looking takes no lock: a probing lock could make a tracker opening the
+// spool at that moment think a dead owner alive, and leave its events unadopted.
 std::size_t count_live_owners(const std::string& dir) {
   std::set<std::tuple<unsigned, unsigned, unsigned long>> held;  // major, minor, inode
   std::ifstream locks("/proc/locks");
@@ -44,18 +45,26 @@ std::size_t count_live_owners(const std::string& dir) {
       held.emplace(major_id, minor_id, inode);
     }
   }
-  std::size_t live = 0;
+  std::set<std::uint64_t> live;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return 0;
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
-    if (name.size() != 21 || name.substr(16) != ".lock") continue;
+    detail::SegmentName segment;
+    const bool is_lock = name.size() == 21 && name.substr(16) == ".lock";
+    if (!is_lock && !detail::parse_segment_name(name, segment)) continue;
     struct stat st {};
-    if (::stat(join(dir, name).c_str(), &st) != 0) continue;
-    if (held.count({major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino)}) > 0) ++live;
+    if (::lstat(join(dir, name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (held.count({major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino)}) == 0) continue;
+    if (is_lock) {
+      unsigned long long owner = 0;
+      if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) live.insert(owner);
+    } else {
+      live.insert(segment.owner);
+    }
   }
   ::closedir(d);
-  return live;
+  return live.size();
 }
 
 }  // namespace

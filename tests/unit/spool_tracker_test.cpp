@@ -572,6 +572,7 @@ TEST_CASE("a live owner whose lock file is deleted keeps its segments: nothing i
   const auto locks = owner_lock_files(d.dir);
   REQUIRE(locks.size() == 1);
   fs::remove(locks[0]);  // a tmp cleaner: the owner lives on
+  CHECK(d.info().live_owners == 1);  // its segments are locked all the same
 
   std::map<std::string, int> delivered;
   {
