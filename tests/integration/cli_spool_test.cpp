@@ -616,4 +616,49 @@ TEST_CASE("a FIFO, a directory and symlinks named like segments: inspect and dra
   CHECK(read_db(db).rows == 500);
 }
 
+TEST_CASE("a live tracker's lock file deleted mid-run: spool drain leaves its segments, and every accepted event arrives once") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  const std::string db = dir.file("ingest.db");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "live", 4'000, input);
+  const std::string lines = read_file(dir.file("e.jsonl"));
+  std::size_t half = 0;
+  for (int i = 0; i < 2'000; ++i) half = lines.find('\n', half) + 1;
+  const std::string accepted_log = dir.file("e.accepted");
+  auto args = track_args(down.url(), spool, "-", accepted_log);
+  args.insert(args.end(), {"--flush-timeout", "60s"});
+  Process cli = Process::start(kCli, args, no_proxy());
+  const auto wait_accepted = [&](std::size_t n) {
+    const auto deadline = Clock::now() + 20s;
+    while (accepted_ids(accepted_log).size() < n && cli.running() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);  // polling a condition with a deadline
+    }
+    return accepted_ids(accepted_log).size();
+  };
+  REQUIRE(cli.write_stdin(lines.substr(0, half)));
+  REQUIRE(wait_accepted(2'000) == 2'000);
+  // A tmp cleaner deletes the live tracker's lock file.
+  for (const auto& e : std::filesystem::directory_iterator(spool)) {
+    if (e.path().extension() == ".lock" && e.path().filename() != "spool.lock") std::filesystem::remove(e.path());
+  }
+  IngestServer server(db);
+  RunResult first = run_cli({"spool", "drain", spool, "--endpoint", server.url(), "--write-key", "wk", "--timeout", "5s",
+                             "--progress", "none"},
+                            30s);
+  INFO(first.describe());
+  CHECK(json_uint(first.out, "recovered") == 0);  // the live tracker's segments are not taken
+  // The tracker goes on, then dies by kill -9.
+  REQUIRE(cli.write_stdin(lines.substr(half)));
+  REQUIRE(wait_accepted(4'000) == 4'000);
+  cli.kill();
+  RunResult second = drain(server.url(), spool);
+  INFO(second.describe());
+  CHECK(second.exit_code() == 0);
+  CHECK(server.stop().success());
+  check_delivered(db, spool, input, accepted_ids(accepted_log));
+  CHECK(read_db(db).rows == 4'000);
+}
+
 }  // TEST_SUITE
