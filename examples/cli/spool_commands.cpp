@@ -54,6 +54,12 @@ int run_inspect(const InspectOptions& o) {
   w.key("segments").value(static_cast<std::uint64_t>(info->segments));
   w.key("live_owners").value(static_cast<std::uint64_t>(info->live_owners));
   w.key("corrupt_records").value(info->corrupt_records);
+  w.key("corrupt_bytes").value(info->corrupt_bytes);
+  w.key("truncated_segments").value(info->truncated_segments);
+  w.key("truncated_bytes").value(info->truncated_bytes);
+  w.key("skipped_entries").begin_array();
+  for (const std::string& why : info->skipped) w.value(why);
+  w.end_array();
   w.key("dead_letters").value(info->dead_letters);
   if (o.dead_letters) {
     auto letters = read_dead_letters(o.dir);
@@ -175,6 +181,10 @@ int run_drain(const DrainOptions& o) {
   w.key("dead_lettered").value(st.dead_lettered);
   w.key("dropped").value(st.dropped());
   w.key("corrupt_records").value(st.corrupt_records);
+  w.key("corrupt_bytes").value(st.corrupt_bytes);
+  w.key("truncated_segments").value(st.truncated_segments);
+  w.key("truncated_bytes").value(st.truncated_bytes);
+  w.key("skipped_entries").value(st.skipped_spool_entries);
   w.key("remaining").value(after->pending_events);
   w.key("live_owners").value(static_cast<std::uint64_t>(after->live_owners));
   write_delivery_figures(w, st, seconds);
@@ -204,7 +214,8 @@ void add_spool_commands(CLI::App& app, int& exit_code) {
   auto inspect_opts = std::make_shared<InspectOptions>();
   CLI::App* inspect = spool->add_subcommand(
       "inspect", "Print {pending_events, pending_bytes, disk_bytes, oldest_event, segments, live_owners, "
-                 "corrupt_records, dead_letters} without changing anything (safe while trackers use it).");
+                 "corrupt_records, corrupt_bytes, truncated_segments, truncated_bytes, skipped_entries, dead_letters} "
+                 "without changing anything (safe while trackers use it).");
   inspect->add_option("dir", inspect_opts->dir, "The spool directory")->required();
   inspect->add_flag("--dead-letters", inspect_opts->dead_letters,
                     "Also list the events the server refused: dead_letter_list [{messageId, reason, at, event}]");

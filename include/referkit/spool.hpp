@@ -23,8 +23,14 @@ struct SpoolInfo {
   std::optional<TimePoint> oldest_event;  // when the oldest pending event was tracked
   std::size_t segments = 0;
   std::size_t live_owners = 0;          // processes that have the spool open now
-  std::uint64_t corrupt_records = 0;    // damaged records a recovery would skip
+  std::uint64_t corrupt_records = 0;    // damaged stretches a recovery would skip
+  std::uint64_t corrupt_bytes = 0;      // the bytes they span
+  std::uint64_t truncated_segments = 0; // segment files cut short (what is missing may have held events)
+  std::uint64_t truncated_bytes = 0;    // how much is missing from them, where the header says
   std::uint64_t dead_letters = 0;       // lines in dead-letters.jsonl
+  // Entries named like segments that were not read (symlinks, FIFOs, directories, other users'
+  // files, files bigger than any segment, unreadable ones), each with why.
+  std::vector<std::string> skipped;
 };
 
 struct SpoolDeadLetter {

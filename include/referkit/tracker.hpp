@@ -66,6 +66,8 @@ struct TrackerStats {
   std::uint64_t retried = 0;       // requests repeated after a failure
   std::uint64_t requests = 0;      // HTTP requests made
   std::uint64_t dead_lettered = 0; // refused by the server (per-event rejection or 400), not retried
+  std::uint64_t dead_letters_unrecorded = 0;  // durable mode: of those, not written to the dead-letter
+                                              // file (a full disk); logged, and on_dead_letter had them
   std::uint64_t dropped_queue_full = 0;
   std::uint64_t dropped_retries_exhausted = 0;
   std::uint64_t dropped_shutdown = 0;
@@ -73,7 +75,12 @@ struct TrackerStats {
   // Durable mode.
   std::uint64_t recovered = 0;       // pending events found in the spool at open()
   std::uint64_t spool_bytes = 0;     // disk space the spool's segments take now
-  std::uint64_t corrupt_records = 0; // damaged records skipped (found at open() or while reading)
+  std::uint64_t corrupt_records = 0; // damaged stretches skipped (found at open() or while reading)
+  std::uint64_t corrupt_bytes = 0;   // the bytes those stretches span: how much was lost to damage
+  std::uint64_t truncated_segments = 0;  // segment files found cut short: what is missing may have held events
+  std::uint64_t truncated_bytes = 0;     // how much is missing from them (where the header says)
+  std::uint64_t skipped_spool_entries = 0;  // entries named like segments left alone (not regular
+                                            // files of this user, unreadable...); logged, each with why
   std::uint64_t bytes_uncompressed = 0;  // request bodies before gzip
   std::uint64_t bytes_sent = 0;          // request bodies as sent
   std::string last_error;                // empty when the last request succeeded
@@ -125,6 +132,8 @@ struct TrackerOptions {
   // How often appended events are made durable against power loss (fsync), at most.
   std::chrono::milliseconds spool_commit_interval{50};
   // Events older than this when their turn comes are dropped (DropReason::kExpired). Zero: never.
+  // The age is checked on the boot clock too, so a wall-clock step expires nothing; after a
+  // reboot, events left from before it are never expired (they may be resent instead).
   std::chrono::milliseconds max_event_age{std::chrono::hours(24 * 7)};
 
   // context.ip of every event (typed events' RequestContext::ip, or an Event's context "ip"):
@@ -161,8 +170,10 @@ struct ShutdownReport {
 class REFERKIT_EXPORT Tracker {
  public:
   // Validates the options (kInvalidArgument names the bad one), opens the spool in durable mode
-  // (recovering what earlier runs left: kPermissionDenied, kResourceExhausted for a full disk,
-  // kFailedPrecondition for a spool of a newer format, each naming the path) and starts the worker.
+  // (recovering what earlier runs left: kPermissionDenied, kFailedPrecondition for a spool of a
+  // newer format, each naming the path) and starts the worker. No segment is reserved until the
+  // first event, so a full disk shows at track() (kResourceExhausted), and a tracker that only
+  // delivers what is in the spool works on a full disk.
   static Result<Tracker> open(TrackerOptions options);
 
   Tracker(Tracker&&) noexcept;

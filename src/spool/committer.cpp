@@ -4,7 +4,7 @@
 
 namespace referkit::detail {
 
-SpoolCommitter::SpoolCommitter(const SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval)
+SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval)
     : dir_(dir), segment_bytes_(segment_bytes), interval_(interval) {}
 
 void SpoolCommitter::start() {
@@ -19,9 +19,10 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   wake_.notify_one();
 }
 
-std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path) {
+std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
   std::lock_guard<std::mutex> lk(mu_);
   std::optional<MappedFile> out;
+  if (spare_) encode_segment_header(spare_->data(), header);
   if (spare_ && ::rename(spare_->path().c_str(), path.c_str()) == 0) {
     spare_->set_path(path);
     out = std::move(spare_);
@@ -33,9 +34,9 @@ std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path) {
   return out;
 }
 
-void SpoolCommitter::remove_later(std::string path) {
+void SpoolCommitter::remove_later(std::shared_ptr<Segment> segment) {
   std::lock_guard<std::mutex> lk(mu_);
-  to_remove_.push_back(std::move(path));
+  to_remove_.push_back(std::move(segment));
   work_ = true;
   wake_.notify_one();
 }
@@ -61,6 +62,8 @@ void SpoolCommitter::stop() {
   if (thread_ && thread_->joinable()) thread_->join();  // its last pass commits everything
   thread_.reset();
   std::lock_guard<std::mutex> lk(mu_);
+  // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
+  dirty_.clear();
   if (spare_) {
     ::unlink(spare_->path().c_str());
     spare_.reset();
@@ -87,11 +90,13 @@ void SpoolCommitter::run() {
     const std::uint64_t seq = appended_.load(std::memory_order_acquire);
     std::vector<Dirty> dirty = std::move(dirty_);
     dirty_.clear();
-    std::vector<std::string> remove = std::move(to_remove_);
+    std::vector<std::shared_ptr<Segment>> remove = std::move(to_remove_);
     to_remove_.clear();
     const bool dir_dirty = std::exchange(dir_dirty_, false) || !remove.empty();
     lk.unlock();
-    for (const std::string& path : remove) ::unlink(path.c_str());
+    for (const auto& segment : remove) ::unlink(dir_.segment_path(segment->number).c_str());
+    remove.clear();  // closes them, which lets go of their locks: after the names are gone
+    if (!stopping) dir_.restore_lock_file();
     Status status = sync_dirty(dirty, dir_dirty);
     lk.lock();
     if (status.ok() && error_.ok()) {

@@ -4,7 +4,8 @@
 //   appended since its last pass, so power loss loses at most one interval;
 // - a spare segment: the next segment file is created, reserved and prefaulted ahead of time,
 //   so filling a segment costs track() one rename, not an fallocate and thousands of page faults;
-// - deletions of reclaimed segments.
+// - deletions of reclaimed segments;
+// - the owner's lock file, made again if someone deleted it (SpoolDir::restore_lock_file).
 #ifndef REFERKIT_SRC_SPOOL_COMMITTER_HPP
 #define REFERKIT_SRC_SPOOL_COMMITTER_HPP
 
@@ -21,13 +22,14 @@
 
 #include "spool/mapped_file.hpp"
 #include "spool/segment.hpp"
+#include "spool/segment_format.hpp"
 #include "spool/spool_dir.hpp"
 
 namespace referkit::detail {
 
 class SpoolCommitter {
  public:
-  SpoolCommitter(const SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval);
+  SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval);
   SpoolCommitter(const SpoolCommitter&) = delete;
   SpoolCommitter& operator=(const SpoolCommitter&) = delete;
   ~SpoolCommitter() { stop(); }
@@ -39,10 +41,13 @@ class SpoolCommitter {
   void appended(std::uint64_t seq) noexcept { appended_.store(seq, std::memory_order_release); }
   // Waits until everything appended so far is on disk, or the deadline passes.
   Status commit(std::chrono::steady_clock::time_point deadline);
-  // The prepared segment file, if one is ready, renamed to `path` (prefaulted); asks for the next.
-  // The rename happens under the committer's lock, so it never races the spare's re-creation.
-  std::optional<MappedFile> take_spare(const std::string& path);
-  void remove_later(std::string path);
+  // The prepared segment file, if one is ready, with `header` written in and then renamed to
+  // `path` (prefaulted, and its flock held); asks for the next. The first call only asks: a spool
+  // that never takes an event never reserves space. The rename happens under the committer's
+  // lock, so it never races the spare's re-creation.
+  std::optional<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
+  // Deletes the segment's file, then lets go of it (and of its lock).
+  void remove_later(std::shared_ptr<Segment> segment);
   // A last commit and the pending deletions, then the thread ends; removes an unused spare.
   void stop();
   // In a forked child: the thread does not exist here and its mutex may be held.
@@ -58,7 +63,7 @@ class SpoolCommitter {
   void run();
   Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
 
-  const SpoolDir& dir_;
+  SpoolDir& dir_;  // the lock file is restored from the committer thread
   const std::size_t segment_bytes_;
   const std::chrono::milliseconds interval_;
   std::atomic<std::uint64_t> appended_{0};
@@ -68,9 +73,9 @@ class SpoolCommitter {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<Dirty> dirty_;  // the segment taking appends last
-  std::vector<std::string> to_remove_;
+  std::vector<std::shared_ptr<Segment>> to_remove_;
   std::optional<MappedFile> spare_;
-  bool want_spare_ = true;
+  bool want_spare_ = false;
   bool dir_dirty_ = false;
   bool work_ = false;  // something besides the periodic commit to do now
   bool stop_ = false;

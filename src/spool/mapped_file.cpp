@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <sys/file.h>
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -12,14 +15,15 @@
 namespace referkit::detail {
 namespace {
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
 
-Result<unsigned char*> map(int fd, std::size_t size, bool writable, const std::string& path) {
+Result<unsigned char*> map_fd(int fd, std::size_t size, bool writable, const std::string& path) {
   const int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
   void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return file_error("cannot map", path, errno);
@@ -41,48 +45,68 @@ Status file_error(std::string_view what, const std::string& path, int err) {
     case EROFS: code = StatusCode::kPermissionDenied; break;
     default: break;
   }
-  return Status(code, std::string(what) + " " + path + ": " + std::strerror(err));
+  return Status(code, fmt::format("{} {}: {}", what, path, std::strerror(err)));
+}
+
+Result<UniqueFd> open_spool_file(const std::string& path, int flags, struct stat& st) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ELOOP) return Status(StatusCode::kFailedPrecondition, fmt::format("{} is a symlink; not followed", path));
+    return file_error("cannot open", path, errno);
+  }
+  if (::fstat(fd.get(), &st) != 0) return file_error("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return Status(StatusCode::kFailedPrecondition, fmt::format("{} is {}", path, file_kind(st.st_mode)));
+  if (st.st_uid != ::geteuid()) {
+    return Status(StatusCode::kPermissionDenied,
+                  fmt::format("{} belongs to uid {}, not to this user (uid {})", path, st.st_uid, ::geteuid()));
+  }
+  return fd;
 }
 
 Result<MappedFile> MappedFile::create(const std::string& path, std::size_t capacity) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (f.fd < 0) return file_error("cannot create", path, errno);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return file_error("cannot create", path, errno);
+  // Nobody else can hold it yet (O_EXCL): this cannot block.
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::unlink(path.c_str());
+    return file_error("cannot lock", path, err);
+  }
   // posix_fallocate returns the error instead of setting errno.
-  if (int err = ::posix_fallocate(f.fd, 0, static_cast<off_t>(capacity)); err != 0) {
+  if (int err = ::posix_fallocate(fd.get(), 0, static_cast<off_t>(capacity)); err != 0) {
     ::unlink(path.c_str());
     return file_error("cannot reserve space for", path, err);
   }
-  auto data = map(f.fd, capacity, true, path);
-  if (!data) {
+  auto out = map(fd.get(), capacity, false, path);
+  if (!out) {
     ::unlink(path.c_str());
-    return data.status();
+    return out.status();
   }
-  MappedFile out;
-  out.path_ = path;
-  out.data_ = *data;
-  out.size_ = capacity;
+  out->lock_ = std::move(fd);
   return out;
 }
 
 Result<MappedFile> MappedFile::open(const std::string& path, bool read_only) {
-  Fd f;
-  f.fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (f.fd < 0) return file_error("cannot open", path, errno);
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return file_error("cannot stat", path, errno);
+  auto fd = open_spool_file(path, read_only ? O_RDONLY : O_RDWR, st);
+  if (!fd) return fd.status();
+  return map(fd->get(), static_cast<std::size_t>(st.st_size), read_only, path);
+}
+
+Result<MappedFile> MappedFile::map(int fd, std::size_t size, bool read_only, const std::string& path) {
   MappedFile out;
   out.path_ = path;
-  out.size_ = static_cast<std::size_t>(st.st_size);
-  if (out.size_ == 0) return out;  // nothing to map; readers see an empty file
-  auto data = map(f.fd, out.size_, !read_only, path);
+  if (size == 0) return out;  // nothing to map; readers see an empty file
+  auto data = map_fd(fd, size, !read_only, path);
   if (!data) return data.status();
   out.data_ = *data;
+  out.size_ = size;
   return out;
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
+      lock_(std::move(other.lock_)),
       data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)) {}
 
@@ -90,6 +114,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
     reset();
     path_ = std::move(other.path_);
+    lock_ = std::move(other.lock_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
   }

@@ -5,19 +5,30 @@
 #ifndef REFERKIT_SRC_SPOOL_MAPPED_FILE_HPP
 #define REFERKIT_SRC_SPOOL_MAPPED_FILE_HPP
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <string>
 
 #include "referkit/status.hpp"
+#include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
 
+// Opens an entry of a spool directory only if it is a regular file of this user: never follows a
+// symlink (another spool's segment, say), never blocks (a FIFO), never opens a device or a
+// directory. kFailedPrecondition says what the entry is instead. `st` receives its fstat.
+Result<UniqueFd> open_spool_file(const std::string& path, int flags, struct stat& st);
+
 class MappedFile {
  public:
-  // Creates a new file (owner-only permissions) of exactly `capacity` bytes, all reserved on disk.
+  // Creates a new file (owner-only permissions) of exactly `capacity` bytes, all reserved on disk,
+  // and holds an exclusive flock on it (see take_lock()).
   static Result<MappedFile> create(const std::string& path, std::size_t capacity);
-  // Maps an existing file as it is; writable unless read_only.
+  // Maps an existing file as it is (open_spool_file's checks); writable unless read_only.
   static Result<MappedFile> open(const std::string& path, bool read_only);
+  // Maps `size` bytes of a file this process holds open; `path` names it in errors.
+  static Result<MappedFile> map(int fd, std::size_t size, bool read_only, const std::string& path);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;
@@ -31,6 +42,9 @@ class MappedFile {
   const std::string& path() const noexcept { return path_; }
   // After the file was renamed.
   void set_path(std::string path) { path_ = std::move(path); }
+  // The descriptor create() left open, holding the file's flock: whoever keeps it proves that the
+  // file's owner is alive (renames keep the lock; it goes with the descriptor).
+  UniqueFd take_lock() noexcept { return std::move(lock_); }
   // Writes [from, to) back to the disk and waits for it (page-aligned outward).
   Status sync(std::size_t from, std::size_t to) const;
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
@@ -41,6 +55,7 @@ class MappedFile {
   void reset() noexcept;
 
   std::string path_;
+  UniqueFd lock_;
   unsigned char* data_ = nullptr;
   std::size_t size_ = 0;
 };

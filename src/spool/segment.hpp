@@ -7,15 +7,21 @@
 #include <cstdint>
 #include <memory>
 
+#include "spool/boot_clock.hpp"
 #include "spool/mapped_file.hpp"
+#include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
 
 // Fields without a note are the queue's, under the tracker's mutex.
 struct Segment {
   std::uint32_t number = 0;
+  // Open for the segment's whole life, holding its flock: the proof that its owner is alive
+  // (spool_dir.hpp). Also what it is mapped from, so a renamed or deleted path does not matter.
+  UniqueFd file;
   std::shared_ptr<MappedFile> map;      // mapped while being written, read or resolved
-  std::size_t capacity = 0;             // the file's size
+  std::size_t capacity = 0;             // the file's size (what is read of it)
+  BootTime created;                     // boot_id 0 when unknown (a v1 segment, a damaged header)
   std::atomic<std::size_t> written{0};  // end of the data; appends advance it (the committer reads it)
   bool appendable = false;              // the newest segment, still taking appends
   bool written_here = false;            // created by this process: its records need no checksum test

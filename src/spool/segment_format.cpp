@@ -1,5 +1,8 @@
 #include "spool/segment_format.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -31,6 +34,17 @@ std::uint16_t get16(const unsigned char* p) noexcept {
   return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
 }
 
+// v2: the header's checksum covers everything but itself and the acked word.
+std::uint32_t header_crc_v2(const unsigned char* h) noexcept { return crc32c(crc32c(0, h, 36), h + 48, 16); }
+
+// The acked word as a little-endian 64-bit value: the offset, then its checksum, which is seeded
+// with the header's so a word copied from another segment does not verify.
+std::uint64_t acked_word(std::uint32_t header_crc, std::uint32_t offset) noexcept {
+  unsigned char bytes[4];
+  put32(bytes, offset);
+  return std::uint64_t{offset} | std::uint64_t{crc32c(header_crc, bytes, 4)} << 32;
+}
+
 std::uint32_t record_crc(const unsigned char* header, std::string_view payload) noexcept {
   return crc32c(crc32c(0, header + 4, 16), payload.data(), payload.size());
 }
@@ -44,37 +58,70 @@ void encode_segment_header(unsigned char* out, const SegmentHeader& h) noexcept 
   put32(out + 12, h.number);
   put64(out + 16, h.owner);
   put64(out + 24, static_cast<std::uint64_t>(h.created_ms));
-  put32(out + 32, crc32c(0, out, 32));
-  put64(out + kSegmentAckedOffsetAt, h.acked_offset);
+  if (h.version == 1) {  // only tests write v1 (old segments to read)
+    put32(out + 32, crc32c(0, out, 32));
+    put64(out + kSegmentAckedOffsetAt, h.acked_offset);
+    return;
+  }
+  put32(out + 32, h.capacity);
+  put64(out + 48, h.boot_id);
+  put64(out + 56, static_cast<std::uint64_t>(h.created_boot_ms));
+  const std::uint32_t crc = header_crc_v2(out);
+  put32(out + 36, crc);
+  put64(out + kSegmentAckedOffsetAt, acked_word(crc, static_cast<std::uint32_t>(h.acked_offset)));
 }
 
 Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size_t size) {
   if (size < kSegmentHeaderBytes || std::memcmp(data, kSegmentMagic, sizeof kSegmentMagic) != 0) {
     return Status(StatusCode::kDataLoss, "not a referkit spool segment");
   }
-  // The checksum first: a flipped bit in the version field must read as damage (this segment is
-  // recovered from), not as a newer format (which would refuse the whole spool).
-  if (get32(data + 32) != crc32c(0, data, 32)) return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
   SegmentHeader h;
   h.version = get32(data + 8);
-  if (h.version > kSpoolFormatVersion) {
+  // The checksum first: a flipped bit in the version field must read as damage (this segment is
+  // recovered from), not as a newer format (which would refuse the whole spool). A version this
+  // library does not know has a checksum it cannot test, so a known one must verify.
+  const bool v1_ok = get32(data + 32) == crc32c(0, data, 32);
+  const std::uint32_t crc = header_crc_v2(data);
+  const bool v2_ok = get32(data + 36) == crc;
+  if (h.version > kSpoolFormatVersion && (v1_ok || v2_ok)) {
     return Status(StatusCode::kFailedPrecondition,
-                  "spool segment has format version " + std::to_string(h.version) + ", newer than this library's (" +
-                      std::to_string(kSpoolFormatVersion) + "); use a newer referkit to read it");
+                  fmt::format("spool segment has format version {}, newer than this library's ({}); use a newer "
+                              "referkit to read it",
+                              h.version, kSpoolFormatVersion));
   }
-  if (h.version == 0) return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
+  if (!(h.version == 1 && v1_ok) && !(h.version == 2 && v2_ok)) {
+    return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
+  }
   h.number = get32(data + 12);
   h.owner = get64(data + 16);
   h.created_ms = static_cast<std::int64_t>(get64(data + 24));
-  h.acked_offset = get64(data + kSegmentAckedOffsetAt);
-  if (h.acked_offset < kSegmentHeaderBytes || h.acked_offset > size || h.acked_offset % 8 != 0) {
+  const std::size_t readable = size & ~std::size_t{7};
+  if (h.version == 1) {
+    h.acked_offset = get64(data + kSegmentAckedOffsetAt);
+    if (h.acked_offset < kSegmentHeaderBytes || h.acked_offset > size || h.acked_offset % 8 != 0) {
+      h.acked_offset = kSegmentHeaderBytes;
+    }
+    return h;
+  }
+  h.capacity = get32(data + 32);
+  if (h.capacity < kSegmentHeaderBytes || h.capacity > kMaxSegmentFileBytes || h.capacity % 8 != 0) {
+    return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
+  }
+  h.boot_id = get64(data + 48);
+  h.created_boot_ms = static_cast<std::int64_t>(get64(data + 56));
+  const std::uint64_t word = get64(data + kSegmentAckedOffsetAt);
+  const auto offset = static_cast<std::uint32_t>(word);
+  if (word != acked_word(crc, offset) || offset < kSegmentHeaderBytes || offset > h.capacity || offset % 8 != 0) {
+    h.acked_damaged = true;
     h.acked_offset = kSegmentHeaderBytes;
+  } else {
+    h.acked_offset = std::min<std::uint64_t>(offset, readable);
   }
   return h;
 }
 
 bool is_unused_header(const unsigned char* data, std::size_t size) noexcept {
-  if (size < kSegmentHeaderBytes) return size == 0;
+  if (size < kSegmentHeaderBytes) return false;
   for (std::size_t i = 0; i < kSegmentHeaderBytes; ++i) {
     if (data[i] != 0) return false;
   }
@@ -82,7 +129,16 @@ bool is_unused_header(const unsigned char* data, std::size_t size) noexcept {
 }
 
 void store_acked_offset(unsigned char* header, std::uint64_t offset) noexcept {
-  put64(header + kSegmentAckedOffsetAt, offset);
+  if (get32(header + 8) == 1) {
+    put64(header + kSegmentAckedOffsetAt, offset);
+    return;
+  }
+  std::uint64_t word = acked_word(get32(header + 36), static_cast<std::uint32_t>(offset));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  word = __builtin_bswap64(word);
+#endif
+  // One aligned store: a crash or power loss leaves the old word or the new one, never half.
+  __atomic_store_n(reinterpret_cast<std::uint64_t*>(header + kSegmentAckedOffsetAt), word, __ATOMIC_RELAXED);
 }
 
 void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta) noexcept {
@@ -144,12 +200,62 @@ bool SegmentReader::next(RecordView& out) noexcept {
   ++corrupt_;
   for (std::size_t p = pos_ + 8; p + kRecordHeaderBytes <= size_; p += 8) {
     if (valid_at(p, out)) {
+      corrupt_bytes_ += p - pos_;
       pos_ = out.end;
       return true;
     }
   }
+  corrupt_bytes_ += std::max(end_of_nonzero(pos_), pos_ + 8) - pos_;
   pos_ = size_;
   return false;
+}
+
+std::size_t SegmentReader::end_of_nonzero(std::size_t from) const noexcept {
+  std::size_t end = size_;
+  while (end > from && end - from >= 8 && get64(data_ + end - 8) == 0) end -= 8;
+  return end;
+}
+
+Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size) {
+  SegmentScan scan;
+  std::size_t readable = size;
+  auto header = decode_segment_header(data, size);
+  if (header) {
+    scan.header = *header;
+    scan.start = header->acked_offset;
+    if (header->acked_damaged) {
+      ++scan.corrupt;
+      scan.corrupt_bytes += 8;
+    }
+    if (header->capacity != 0 && size != header->capacity) {
+      scan.truncated = size < header->capacity;
+      scan.truncated_bytes = scan.truncated ? header->capacity - size : 0;
+      readable = std::min<std::size_t>(size, header->capacity);  // nothing past the segment is ours
+    }
+  } else if (header.status().code() == StatusCode::kFailedPrecondition) {
+    return header.status();
+  } else if (size < kSegmentHeaderBytes) {
+    scan.truncated = true;  // segments are born whole: something cut this one
+  } else if (is_unused_header(data, size)) {
+    scan.unused = true;
+  } else {
+    ++scan.corrupt;
+    scan.corrupt_bytes += kSegmentHeaderBytes;
+  }
+  scan.start = std::min(scan.start, readable & ~std::size_t{7});
+  SegmentReader reader(data, readable, scan.start);
+  RecordView rec;
+  bool first = true;
+  while (reader.next(rec)) {
+    ++scan.records;
+    scan.payload_bytes += rec.json.size();
+    if (first || rec.meta.tracked_ms < scan.oldest_ms) scan.oldest_ms = rec.meta.tracked_ms;
+    first = false;
+  }
+  scan.end = reader.position();
+  scan.corrupt += reader.corrupt();
+  scan.corrupt_bytes += reader.corrupt_bytes();
+  return scan;
 }
 
 }  // namespace referkit::detail

@@ -1,30 +1,46 @@
-// The on-disk format of spool segments (format version 1). A segment is a preallocated file:
-// a 64-byte header, then 8-byte-aligned records appended in tracking order, then zeros.
+// The on-disk format of spool segments. A segment is a preallocated file: a 64-byte header, then
+// 8-byte-aligned records appended in tracking order, then zeros.
 //
-//   header  [0,8) "RKSPOOL\0" | [8,12) version | [12,16) segment number | [16,24) owner id |
-//           [24,32) created (Unix ms) | [32,36) CRC-32C of [0,32) | [40,48) acked offset
+//   header v2 (written) [0,8) "RKSPOOL\0" | [8,12) version | [12,16) segment number |
+//           [16,24) owner id | [24,32) created (Unix ms) | [32,36) capacity (the file's size) |
+//           [36,40) CRC-32C of [0,36) and [48,64) | [40,48) the acked word: [40,44) acked offset,
+//           [44,48) CRC-32C of [40,44) seeded with the header's CRC | [48,56) boot id (a hash of
+//           the kernel's boot_id) | [56,64) created (ms of CLOCK_BOOTTIME in that boot)
+//   header v1 (read)    [0,32) as v2 | [32,36) CRC-32C of [0,32) | [40,48) acked offset, unchecked
 //   record  [0,4) magic "RKEV" | [4,8) payload size | [8,16) tracked at (Unix ms) |
 //           [16,18) messageId offset | [18,20) messageId size | [20,24) CRC-32C of [4,20)+payload |
 //           payload (the event's JSON) | zero padding to 8 bytes
 //
 // The acked offset is the only field rewritten in place: records before it were acknowledged
-// (or otherwise resolved) and are skipped by recovery. It is outside the header checksum and
-// checked for range instead, so a torn update costs at worst a duplicate resend, which the ingest
-// side removes by messageId. All integers are little-endian.
+// (or otherwise resolved) and are skipped by recovery. In v2 it decides what is sent, so it has its
+// own checksum, and offset and checksum are one aligned 8-byte word written with a single store: a
+// torn or damaged word reads as "nothing acknowledged" (a resend, which the ingest side removes by
+// messageId) and is reported, never as a skip. The capacity lets a reader tell a truncated file
+// from a whole one, and bounds what it reads. The boot fields give an age no wall-clock step
+// can move (see SpoolQueue's expiry).
+//
+// Versions: this library writes v2 and reads v1 and v2; a library that knows only v1 refuses a v2
+// segment with a clear error. A later version must keep [0,40) as in v2 (its checksum at
+// [36,40) over the same span) so that this library recognizes it as newer, not as damage. All
+// integers are little-endian.
 #ifndef REFERKIT_SRC_SPOOL_SEGMENT_FORMAT_HPP
 #define REFERKIT_SRC_SPOOL_SEGMENT_FORMAT_HPP
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "referkit/status.hpp"
 
 namespace referkit::detail {
 
-inline constexpr std::uint32_t kSpoolFormatVersion = 1;
+inline constexpr std::uint32_t kSpoolFormatVersion = 2;
 inline constexpr std::size_t kSegmentHeaderBytes = 64;
 inline constexpr std::size_t kSegmentAckedOffsetAt = 40;
+// The largest segment the tracker makes (TrackerOptions::spool_segment_bytes); a bigger file named
+// like a segment is not one, and is never read.
+inline constexpr std::size_t kMaxSegmentFileBytes = std::size_t{1} << 30;
 inline constexpr std::size_t kRecordHeaderBytes = 24;
 // Events are at most 32 KiB; anything claiming more than this is corrupt.
 inline constexpr std::size_t kMaxRecordPayload = 64 * 1024;
@@ -38,16 +54,24 @@ struct SegmentHeader {
   std::uint32_t number = 0;
   std::uint64_t owner = 0;
   std::int64_t created_ms = 0;
+  std::uint32_t capacity = 0;      // v2: the file's size as created; 0 in v1 (unknown)
+  std::uint64_t boot_id = 0;       // v2: which boot created_boot_ms counts in; 0 when unknown
+  std::int64_t created_boot_ms = 0;
   std::uint64_t acked_offset = kSegmentHeaderBytes;
+  bool acked_damaged = false;      // v2: the acked word's checksum failed; read from the start
 };
 
 void encode_segment_header(unsigned char* out, const SegmentHeader& header) noexcept;
 // kDataLoss for bytes that are not a segment header, kFailedPrecondition for a segment of a newer
-// format version. An out-of-range acked offset reads as "nothing acknowledged".
+// format version. A damaged or out-of-range acked offset reads as "nothing acknowledged" (v2 sets
+// acked_damaged); one past the end of a truncated file reads as the end of what is left.
 Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size_t size);
-// All zeros (or an empty file): a segment whose process died before writing its header. It was
-// never used: it holds no events and is not damaged.
+// All zeros: a segment whose header never reached the disk (power loss right after it was taken
+// into use). It holds no events and is not damaged. A file shorter than a header is not unused:
+// segments are born whole, so it was truncated.
 bool is_unused_header(const unsigned char* data, std::size_t size) noexcept;
+// Rewrites the acked offset in the header's own format version; in v2 with one 8-byte store (the
+// header must be 8-byte aligned, as a mapping is).
 void store_acked_offset(unsigned char* header, std::uint64_t offset) noexcept;
 
 struct RecordMeta {
@@ -77,21 +101,48 @@ class SegmentReader {
 
   // The next valid record; false at the end of the data.
   bool next(RecordView& out) noexcept;
-  // Damaged stretches skipped so far (each counts as one corrupt record).
+  // Damaged stretches skipped so far, and the bytes they span (up to the next valid record, or
+  // to the last non-zero byte for damage that runs to the end).
   std::uint64_t corrupt() const noexcept { return corrupt_; }
+  std::uint64_t corrupt_bytes() const noexcept { return corrupt_bytes_; }
   // Where reading stopped: the end of the last record returned or skipped.
   std::size_t position() const noexcept { return pos_; }
 
  private:
   bool valid_at(std::size_t pos, RecordView& out) const noexcept;
   bool zeros_from(std::size_t pos) const noexcept;
+  std::size_t end_of_nonzero(std::size_t from) const noexcept;
 
   const unsigned char* data_;
   std::size_t size_;
   std::size_t pos_;
   bool verify_;
   std::uint64_t corrupt_ = 0;
+  std::uint64_t corrupt_bytes_ = 0;
 };
+
+// What a whole segment file holds, as recovery and inspection see it.
+struct SegmentScan {
+  std::optional<SegmentHeader> header;  // nullopt when damaged (or unused)
+  bool unused = false;                  // an all-zero header: never used, not damaged
+  std::size_t start = kSegmentHeaderBytes;  // where the first unacknowledged record is
+  std::size_t end = kSegmentHeaderBytes;    // where the data ends
+  std::uint64_t records = 0;                // valid records from start to end
+  std::uint64_t payload_bytes = 0;          // their JSON
+  std::int64_t oldest_ms = 0;               // the earliest tracked-at among them (when any)
+  // Damage: stretches (a damaged header or acked word counts as one) and the bytes they span.
+  std::uint64_t corrupt = 0;
+  std::uint64_t corrupt_bytes = 0;
+  // Shorter than its header, or (v2) than the capacity its header gives: what is missing may
+  // have held events, and nobody can say how many; truncated_bytes is how much is missing (0
+  // when unknown).
+  bool truncated = false;
+  std::uint64_t truncated_bytes = 0;
+};
+
+// Reads the header (bounding what is read by the capacity it gives) and counts the records.
+// kFailedPrecondition for a segment of a newer format version.
+Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size);
 
 }  // namespace referkit::detail
 

@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <fmt/format.h>
+
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -23,24 +26,6 @@ namespace {
 constexpr std::string_view kFormatFile = "FORMAT";
 constexpr std::string_view kFormatPrefix = "referkit-spool ";
 constexpr auto kDirLockTimeout = std::chrono::seconds(10);
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 std::string join(const std::string& dir, std::string_view name) {
   std::string out = dir;
@@ -56,7 +41,7 @@ std::string hex16(std::uint64_t v) {
 }
 
 Status sync_directory(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) return file_error("cannot sync the directory", path, errno);
   return {};
 }
@@ -78,10 +63,11 @@ Status ensure_directory(const std::string& path) {
 }
 
 Result<std::string> read_small_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return file_error("cannot open", path, errno);
+  struct stat st {};
+  auto fd = open_spool_file(path, O_RDONLY, st);
+  if (!fd) return fd.status();
   char buf[128];
-  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  const ssize_t n = ::pread(fd->get(), buf, sizeof buf, 0);
   if (n < 0) return file_error("cannot read", path, errno);
   return std::string(buf, static_cast<std::size_t>(n));
 }
@@ -104,14 +90,15 @@ Status check_format_text(const std::string& path, std::string_view text) {
 // or checks the existing one. Runs under spool.lock.
 Status ensure_format(const std::string& dir) {
   const std::string path = join(dir, kFormatFile);
-  if (::access(path.c_str(), F_OK) == 0) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
     auto text = read_small_file(path);
     if (!text) return text.status();
     return check_format_text(path, *text);
   }
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());  // left by a process killed here before
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) return file_error("cannot create", tmp, errno);
   const std::string text = std::string(kFormatPrefix) + std::to_string(kSpoolFormatVersion) + "\n";
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0 ||
@@ -143,39 +130,109 @@ std::uint64_t new_owner_id() {
   return id;
 }
 
-// Whether the owner of these segments is gone: no lock file, or nobody holds its lock. A dead
-// owner's lock file is removed once its segments are adopted.
-bool owner_is_gone(const std::string& dir, std::uint64_t owner, Fd& held) {
+// Opens (or creates) a lock file without following a symlink or blocking on a FIFO.
+Result<UniqueFd> open_lock_file(const std::string& path, bool create) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
+  if (!fd.valid()) return file_error("cannot open", path, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return file_error("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return Status(StatusCode::kFailedPrecondition, fmt::format("{} is not a regular file", path));
+  return fd;
+}
+
+// Whether the owner's lock file says it may be gone: no lock file, or nobody holds its lock (then
+// `held` holds it). Only "maybe": the lock file may have been deleted under a live owner, whose
+// segment locks decide.
+bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& held) {
   const std::string path = join(dir, hex16(owner) + ".lock");
-  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (fd.get() < 0) return errno == ENOENT;
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return false;
-  held = Fd(fd.release());
+  auto fd = open_lock_file(path, false);
+  if (!fd) return fd.status().code() == StatusCode::kNotFound;
+  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) return false;
+  held = std::move(*fd);
   return true;
 }
 
-// Spare segment files ("<owner>.spare") of owners that are gone hold no events: remove them.
+// Whether nobody holds this file's flock; then `fd` holds it. The check spares and segments make.
+bool unlocked(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
+
+// Held by SpoolOpenForkGuard. Leaked: atfork handlers may
+// run during static destruction.
+std::mutex& opens_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+
+// Spare segment files ("<owner>.spare") and half-made segments ("<owner>-<n>.seg.new") of owners
+// that are gone hold no events: remove them. A live owner holds a lock on each.
 void remove_dead_spares(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
-  std::vector<std::uint64_t> owners;
+  std::vector<std::pair<std::uint64_t, std::string>> files;  // owner, name
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
-    if (name.size() != 22 || name.substr(16) != ".spare") continue;
-    unsigned long long owner = 0;
-    if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) owners.push_back(owner);
+    SegmentName seg;
+    if (name.size() == 22 && name.substr(16) == ".spare") {
+      unsigned long long owner = 0;
+      if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) files.emplace_back(owner, name);
+    } else if (name.size() > 4 && name.substr(name.size() - 4) == ".new" &&
+               parse_segment_name(name.substr(0, name.size() - 4), seg)) {
+      files.emplace_back(seg.owner, name);
+    }
   }
   ::closedir(d);
-  for (std::uint64_t owner : owners) {
-    Fd held;
-    if (owner_is_gone(dir, owner, held)) ::unlink(join(dir, hex16(owner) + ".spare").c_str());
+  for (const auto& [owner, name] : files) {
+    UniqueFd held;
+    if (!lock_file_says_gone(dir, owner, held)) continue;
+    const std::string path = join(dir, name);
+    struct stat st {};
+    auto fd = open_spool_file(path, O_RDONLY, st);
+    if (fd && unlocked(fd->get())) ::unlink(path.c_str());
   }
 }
 
 struct Orphan {
   SegmentName name;
   std::int64_t created_ms = 0;
+  UniqueFd file;  // open read-write, its flock held
+  std::size_t size = 0;
 };
+
+// An owner's segments when they can all be taken over: each is opened without following links or
+// blocking, checked (a regular file of ours, no bigger than a segment), locked, and its header
+// read. Entries that fail a check are skipped and reported; one the owner still holds locked
+// means it is alive, and none is taken. kFailedPrecondition for a segment of a newer format.
+Result<std::vector<Orphan>> take_dead_owners_segments(const std::string& dir, const std::vector<SegmentName>& names,
+                                                      std::vector<std::string>& skipped) {
+  std::vector<Orphan> out;
+  for (const SegmentName& n : names) {
+    const std::string path = join(dir, segment_file_name(n));
+    struct stat st {};
+    auto fd = open_spool_file(path, O_RDWR, st);
+    if (!fd) {
+      if (fd.status().code() != StatusCode::kNotFound) skipped.push_back(fd.status().message());
+      continue;
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size > kMaxSegmentFileBytes) {
+      skipped.push_back(fmt::format("{} is {} bytes, more than any segment ({}): not read", path, size,
+                                    kMaxSegmentFileBytes));
+      continue;
+    }
+    if (!unlocked(fd->get())) {
+      if (errno == EWOULDBLOCK) return std::vector<Orphan>{};  // its owner lives
+      skipped.push_back(file_error("cannot lock", path, errno).message());
+      continue;
+    }
+    unsigned char header[kSegmentHeaderBytes] = {};
+    const ssize_t got = ::pread(fd->get(), header, sizeof header, 0);
+    auto decoded = decode_segment_header(header, got < 0 ? 0 : static_cast<std::size_t>(got));
+    if (!decoded && decoded.status().code() == StatusCode::kFailedPrecondition) {
+      return Status(StatusCode::kFailedPrecondition, fmt::format("{}: {}", decoded.status().message(), path));
+    }
+    out.push_back(Orphan{n, decoded ? decoded->created_ms : 0, std::move(*fd), size});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -236,15 +293,15 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   if (path.empty()) return Status(StatusCode::kInvalidArgument, "spool_dir is empty");
   if (Status s = ensure_directory(path); !s.ok()) return s;
   const std::string dir_lock_path = join(path, "spool.lock");
-  Fd dir_lock(::open(dir_lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (dir_lock.get() < 0) return file_error("cannot open", dir_lock_path, errno);
-  if (Status s = lock_exclusive(dir_lock.get(), dir_lock_path); !s.ok()) return s;
+  auto dir_lock = open_lock_file(dir_lock_path, true);
+  if (!dir_lock) return dir_lock.status();
+  if (Status s = lock_exclusive(dir_lock->get(), dir_lock_path); !s.ok()) return s;
   if (Status s = ensure_format(path); !s.ok()) return s;
 
   const std::uint64_t owner = new_owner_id();
   const std::string owner_lock_path = join(path, hex16(owner) + ".lock");
-  Fd owner_lock(::open(owner_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (owner_lock.get() < 0) return file_error("cannot create", owner_lock_path, errno);
+  UniqueFd owner_lock(::open(owner_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!owner_lock.valid()) return file_error("cannot create", owner_lock_path, errno);
   if (::flock(owner_lock.get(), LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::unlink(owner_lock_path.c_str());
@@ -255,44 +312,59 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
 
   auto names = list_segments(path);
   if (!names) return names.status();
-  // Check every segment's version before touching any, so a newer spool is left as it is.
+  // Everything is checked, and every segment to adopt locked, before anything is renamed: a spool
+  // with a segment of a newer format is left as it is.
   std::vector<Orphan> orphans;
-  std::vector<Fd> dead_locks;
-  std::optional<std::uint64_t> checked_owner;
-  bool gone = false;
-  for (const SegmentName& n : *names) {
-    const std::string seg = join(path, segment_file_name(n));
-    Fd fd(::open(seg.c_str(), O_RDONLY | O_CLOEXEC));
-    unsigned char header[kSegmentHeaderBytes] = {};
-    const ssize_t got = fd.get() < 0 ? -1 : ::pread(fd.get(), header, sizeof header, 0);
-    auto decoded = decode_segment_header(header, got < 0 ? 0 : static_cast<std::size_t>(got));
-    if (!decoded && decoded.status().code() == StatusCode::kFailedPrecondition) {
-      return Status(StatusCode::kFailedPrecondition, decoded.status().message() + ": " + seg);
-    }
-    if (checked_owner != n.owner) {
-      checked_owner = n.owner;
-      Fd held;
-      gone = owner_is_gone(path, n.owner, held);
-      if (held.get() >= 0) dead_locks.push_back(std::move(held));
-    }
-    if (gone) orphans.push_back(Orphan{n, decoded ? decoded->created_ms : 0});
+  std::vector<std::uint64_t> dead_owners;
+  std::vector<UniqueFd> dead_locks;
+  for (auto first = names->begin(); first != names->end();) {
+    auto last = std::find_if(first, names->end(), [&](const SegmentName& n) { return n.owner != first->owner; });
+    const std::vector<SegmentName> owned(first, last);
+    first = last;
+    UniqueFd held;
+    if (!lock_file_says_gone(path, owned.front().owner, held)) continue;
+    auto taken = take_dead_owners_segments(path, owned, opened.skipped);
+    if (!taken) return taken.status();
+    if (taken->empty()) continue;
+    dead_owners.push_back(owned.front().owner);
+    if (held.valid()) dead_locks.push_back(std::move(held));
+    for (Orphan& o : *taken) orphans.push_back(std::move(o));
   }
+  // In the order their segments were created: the order the events were tracked in.
   std::stable_sort(orphans.begin(), orphans.end(),
                    [](const Orphan& a, const Orphan& b) { return a.created_ms < b.created_ms; });
   std::uint32_t next = 1;
-  for (const Orphan& o : orphans) {
+  for (Orphan& o : orphans) {
     const std::string from = join(path, segment_file_name(o.name));
     if (::rename(from.c_str(), opened.dir->segment_path(next).c_str()) != 0) {
-      return file_error("cannot adopt", from, errno);
+      opened.skipped.push_back(file_error("cannot adopt", from, errno).message());
+      continue;
     }
-    opened.adopted.push_back(next++);
+    opened.adopted.push_back(AdoptedSegment{next++, std::move(o.file), o.size});
   }
-  for (const Orphan& o : orphans) ::unlink(join(path, hex16(o.name.owner) + ".lock").c_str());
+  for (std::uint64_t dead : dead_owners) ::unlink(join(path, hex16(dead) + ".lock").c_str());
   remove_dead_spares(path);
-  if (!orphans.empty()) {
+  if (!opened.adopted.empty()) {
     if (Status s = opened.dir->sync(); !s.ok()) return s;
   }
   return opened;
+}
+
+SpoolOpenForkGuard::SpoolOpenForkGuard() { opens_mutex().lock(); }
+SpoolOpenForkGuard::~SpoolOpenForkGuard() { opens_mutex().unlock(); }
+
+void block_spool_opens_for_fork() noexcept { opens_mutex().lock(); }
+void allow_spool_opens_after_fork() noexcept { opens_mutex().unlock(); }
+
+void SpoolDir::restore_lock_file() noexcept {
+  if (lock_fd_ < 0) return;
+  const std::string path = join(path_, hex16(owner_) + ".lock");
+  struct stat held {}, named {};
+  if (::fstat(lock_fd_, &held) != 0) return;
+  if (::lstat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) return;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
+  ::close(std::exchange(lock_fd_, fd.release()));
 }
 
 void SpoolDir::release() noexcept {
@@ -317,7 +389,7 @@ Status SpoolDir::sync() const { return sync_directory(path_); }
 
 Status SpoolDir::append_dead_letters(std::string_view lines) const {
   const std::string path = join(path_, kDeadLetterFile);
-  Fd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
   if (fd.get() < 0) return file_error("cannot open", path, errno);
   if (Status s = lock_exclusive(fd.get(), path); !s.ok()) return s;
   while (!lines.empty()) {

@@ -1,15 +1,22 @@
 // A spool directory and who owns what in it. Several processes may share one directory: each
-// claims an owner id and holds an flock on "<owner>.lock" for as long as it writes segments
-// "<owner>-<n>.seg". Segments whose owner is gone (lock file missing or not locked) are adopted
-// by the next process that opens the spool: renamed into its name, in their original order, and
-// delivered by it. Opening (claiming an id and adopting) happens under "spool.lock", one process at
-// a time, so no two processes ever adopt the same segment.
+// claims an owner id, holds an flock on "<owner>.lock", and holds an flock on every segment
+// "<owner>-<n>.seg" it has (on a descriptor kept open for the segment's life). Ownership rests on
+// the segment locks: a lock file is a path, and a tmp cleaner or an operator can delete it while
+// its owner lives, so a missing or unlocked lock file only says "maybe gone". Segments are adopted
+// by the next process that opens the spool only when it can lock every one of their owner's
+// segments itself (a live owner holds them): they are renamed into its name, in the order they
+// were created, and delivered by it. A live owner that finds its lock file gone makes a new one.
+// Opening (claiming an id and adopting) happens under "spool.lock", one process at a time, so no
+// two processes ever adopt the same segment; it never blocks on an entry (a FIFO, say) while it
+// holds that lock, follows no symlink, and skips (and reports) entries that are not regular files
+// of this user instead of failing.
 //
 //   FORMAT              "referkit-spool <version>": refuses directories of a newer format
 //   spool.lock          held only while a process opens the spool
-//   <owner>.lock        held by a live owner
+//   <owner>.lock        held by a live owner (a hint: the segment locks decide)
 //   <owner>-<n>.seg     segments (segment_format.hpp), n increasing in tracking order
 //   <owner>.spare       an empty segment file prepared ahead (removed when its owner is gone)
+//   <owner>-<n>.seg.new a segment being made when no spare was ready (renamed once whole)
 //   dead-letters.jsonl  events the server refused, one JSON object per line with the reason
 #ifndef REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
 #define REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
@@ -21,6 +28,7 @@
 #include <vector>
 
 #include "referkit/status.hpp"
+#include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
 
@@ -33,6 +41,13 @@ struct SegmentName {
 // "<16 hex>-<8 digits>.seg"; false for any other name.
 bool parse_segment_name(std::string_view file_name, SegmentName& out);
 std::string segment_file_name(SegmentName name);
+
+// A segment a process took over (or holds): open read-write, its flock held by `file`.
+struct AdoptedSegment {
+  std::uint32_t number = 0;
+  UniqueFd file;
+  std::size_t size = 0;
+};
 
 class SpoolDir {
  public:
@@ -59,6 +74,10 @@ class SpoolDir {
   Status append_dead_letters(std::string_view lines) const;
   // In a forked child: lets go of the parent's lock without removing its lock file.
   void abandon_after_fork() noexcept;
+  // If "<owner>.lock" was deleted (or replaced) under us, makes and locks a new one, so that
+  // inspection and older library versions still see this owner alive. The committer calls it on
+  // every pass; not thread-safe against release().
+  void restore_lock_file() noexcept;
 
  private:
   SpoolDir(std::string path, std::uint64_t owner, int lock_fd) : path_(std::move(path)), owner_(owner), lock_fd_(lock_fd) {}
@@ -70,8 +89,24 @@ class SpoolDir {
 
 struct SpoolDir::Opened {
   std::unique_ptr<SpoolDir> dir;
-  std::vector<std::uint32_t> adopted;  // segment numbers now ours, oldest first
+  std::vector<AdoptedSegment> adopted;  // now ours, oldest first
+  std::vector<std::string> skipped;     // entries named like segments and left alone, each with why
 };
+
+// fork() must not copy a spool open in progress into the child: the child would keep descriptors
+// that only the unfinished open knows about, and so spool.lock and the adopted segments' flocks,
+// for its whole life. Whoever opens a spool in a process that may fork holds this from before
+// SpoolDir::open() until the segments are where its fork handling finds them (the tracker: until
+// the queue is its own). The fork registry waits for it, after taking the trackers' mutexes.
+class SpoolOpenForkGuard {
+ public:
+  SpoolOpenForkGuard();
+  ~SpoolOpenForkGuard();
+  SpoolOpenForkGuard(const SpoolOpenForkGuard&) = delete;
+  SpoolOpenForkGuard& operator=(const SpoolOpenForkGuard&) = delete;
+};
+void block_spool_opens_for_fork() noexcept;
+void allow_spool_opens_after_fork() noexcept;
 
 // Checks that `path` is a spool directory this library can read (for inspection: no locks taken).
 Status check_spool_format(const std::string& path);

@@ -1,5 +1,7 @@
 // inspect_spool() and read_dead_letters(): read-only views of a spool directory.
 #include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -23,9 +25,10 @@ std::string join(const std::string& dir, std::string_view name) {
   return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + std::string(name);
 }
 
-// Owner lock files ("<16 hex>.lock") that a live process holds its flock on. Read from
-// /proc/locks, so looking takes no lock: a probing lock could make a tracker opening the spool at
-// that moment think a dead owner alive, and leave its events unadopted.
+// Owners that a live process is: its lock file ("<16 hex>.lock") or one of its segments is
+// flocked (the lock file may have been deleted under it; its segments are locked all the same).
+// Read from /proc/locks, so looking takes no lock: a probing lock could make a tracker opening the
+// spool at that moment think a dead owner alive, and leave its events unadopted.
 std::size_t count_live_owners(const std::string& dir) {
   std::set<std::tuple<unsigned, unsigned, unsigned long>> held;  // major, minor, inode
   std::ifstream locks("/proc/locks");
@@ -42,18 +45,26 @@ std::size_t count_live_owners(const std::string& dir) {
       held.emplace(major_id, minor_id, inode);
     }
   }
-  std::size_t live = 0;
+  std::set<std::uint64_t> live;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return 0;
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
-    if (name.size() != 21 || name.substr(16) != ".lock") continue;
+    detail::SegmentName segment;
+    const bool is_lock = name.size() == 21 && name.substr(16) == ".lock";
+    if (!is_lock && !detail::parse_segment_name(name, segment)) continue;
     struct stat st {};
-    if (::stat(join(dir, name).c_str(), &st) != 0) continue;
-    if (held.count({major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino)}) > 0) ++live;
+    if (::lstat(join(dir, name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (held.count({major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino)}) == 0) continue;
+    if (is_lock) {
+      unsigned long long owner = 0;
+      if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) live.insert(owner);
+    } else {
+      live.insert(segment.owner);
+    }
   }
   ::closedir(d);
-  return live;
+  return live.size();
 }
 
 }  // namespace
@@ -66,31 +77,47 @@ Result<SpoolInfo> inspect_spool(const std::string& dir) {
   std::optional<std::int64_t> oldest_ms;
   for (const detail::SegmentName& name : *names) {
     const std::string path = join(dir, detail::segment_file_name(name));
-    auto file = detail::MappedFile::open(path, true);
+    // Checked before anything is read: never a symlink, a FIFO (which would block) or a 20 GiB
+    // sparse file (which would take minutes to scan).
+    struct stat st {};
+    auto fd = detail::open_spool_file(path, O_RDONLY, st);
+    if (!fd) {
+      if (fd.status().code() != StatusCode::kNotFound) info.skipped.push_back(fd.status().message());
+      continue;  // kNotFound: delivered meanwhile
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (size > detail::kMaxSegmentFileBytes) {
+      info.skipped.push_back(fmt::format("{} is {} bytes, more than any segment ({}): not read", path, size,
+                                         detail::kMaxSegmentFileBytes));
+      continue;
+    }
+    auto file = detail::MappedFile::map(fd->get(), size, true, path);
     if (!file) {
-      if (file.status().code() == StatusCode::kNotFound) continue;  // delivered meanwhile
-      return file.status();
+      info.skipped.push_back(file.status().message());
+      continue;
     }
     ++info.segments;
-    info.disk_bytes += file->size();
-    auto header = detail::decode_segment_header(file->data(), file->size());
-    if (!header && header.status().code() == StatusCode::kFailedPrecondition) {
-      return Status(StatusCode::kFailedPrecondition, header.status().message() + ": " + path);
-    }
-    if (!header && !detail::is_unused_header(file->data(), file->size())) ++info.corrupt_records;
-    detail::SegmentReader reader(file->data(), file->size(),
-                                 header ? header->acked_offset : detail::kSegmentHeaderBytes);
-    detail::RecordView rec;
-    while (reader.next(rec)) {
-      ++info.pending_events;
-      info.pending_bytes += rec.json.size();
-      if (!oldest_ms || rec.meta.tracked_ms < *oldest_ms) oldest_ms = rec.meta.tracked_ms;
-    }
-    info.corrupt_records += reader.corrupt();
+    info.disk_bytes += size;
+    auto scan = detail::scan_segment(file->data(), file->size());
+    if (!scan) return Status(scan.status().code(), fmt::format("{}: {}", scan.status().message(), path));
+    info.pending_events += scan->records;
+    info.pending_bytes += scan->payload_bytes;
+    if (scan->records > 0 && (!oldest_ms || scan->oldest_ms < *oldest_ms)) oldest_ms = scan->oldest_ms;
+    info.corrupt_records += scan->corrupt;
+    info.corrupt_bytes += scan->corrupt_bytes;
+    if (scan->truncated) ++info.truncated_segments;
+    info.truncated_bytes += scan->truncated_bytes;
   }
   if (oldest_ms) info.oldest_event = TimePoint(std::chrono::milliseconds(*oldest_ms));
   info.live_owners = count_live_owners(dir);
-  std::ifstream in(join(dir, detail::kDeadLetterFile));
+  // A FIFO (or a symlink) in its place would block or lead elsewhere: read only a regular file.
+  const std::string dead_letters = join(dir, detail::kDeadLetterFile);
+  struct stat st {};
+  if (auto fd = detail::open_spool_file(dead_letters, O_RDONLY, st); !fd && fd.status().code() != StatusCode::kNotFound) {
+    info.skipped.push_back(fd.status().message());
+    return info;
+  }
+  std::ifstream in(dead_letters);
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty()) ++info.dead_letters;

@@ -1,8 +1,10 @@
 #include "spool/spool_queue.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "events/event_serializer.hpp"
 #include "referkit/time.hpp"
@@ -30,43 +32,53 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
   auto opened = SpoolDir::open(q->options_.dir);
   if (!opened) return opened.status();
   q->dir_ = std::move(opened->dir);
+  q->recovery_.skipped = std::move(opened->skipped);
   q->committer_ = std::make_unique<SpoolCommitter>(*q->dir_, q->options_.segment_bytes, q->options_.commit_interval);
 
-  for (std::uint32_t number : opened->adopted) {
-    const std::string path = q->dir_->segment_path(number);
-    auto file = MappedFile::open(path, false);
-    if (!file) return file.status();
-    auto seg = std::make_shared<Segment>();
-    seg->number = number;
-    seg->capacity = file->size();
-    auto header = decode_segment_header(file->data(), file->size());
-    // A damaged header: still read what records are intact. An all-zero one is a segment whose
-    // process died between taking the spare and writing its header: empty, not damaged.
-    if (!header && !is_unused_header(file->data(), file->size())) ++q->corrupt_at_open_;
-    const std::size_t start = header ? header->acked_offset : kSegmentHeaderBytes;
-    SegmentReader reader(file->data(), file->size(), start);
-    RecordView rec;
-    while (reader.next(rec)) {
-      ++seg->records;
-      seg->untaken_wire += rec.json.size() + 1;
+  for (AdoptedSegment& adopted : opened->adopted) {
+    const std::string path = q->dir_->segment_path(adopted.number);
+    q->next_number_ = adopted.number + 1;
+    auto file = MappedFile::map(adopted.file.get(), adopted.size, false, path);
+    if (!file) {
+      // Out of address space, say: the file stays, ours until we exit, then the next opener's.
+      q->recovery_.skipped.push_back(file.status().message());
+      continue;
     }
-    q->corrupt_at_open_ += reader.corrupt();
-    q->next_number_ = number + 1;
-    if (seg->records == 0) {
+    auto scan = scan_segment(file->data(), file->size());
+    if (!scan) {  // a newer format: SpoolDir::open refused those already
+      q->recovery_.skipped.push_back(fmt::format("{}: {}", scan.status().message(), path));
+      continue;
+    }
+    Recovery& r = q->recovery_;
+    r.corrupt += scan->corrupt;
+    r.corrupt_bytes += scan->corrupt_bytes;
+    if (scan->truncated) ++r.truncated_segments;
+    r.truncated_bytes += scan->truncated_bytes;
+    if (scan->records == 0) {
       ::unlink(path.c_str());
       continue;
     }
-    seg->read_pos = seg->acked = start;
-    seg->written.store(reader.position());
+    auto seg = std::make_shared<Segment>();
+    seg->number = adopted.number;
+    seg->file = std::move(adopted.file);
+    seg->capacity = scan->header && scan->header->capacity != 0
+                        ? std::min<std::size_t>(file->size(), scan->header->capacity)
+                        : file->size();
+    if (scan->header && scan->header->version >= 2) {
+      seg->created = BootTime{scan->header->boot_id, scan->header->created_boot_ms};
+    }
+    seg->records = scan->records;
+    seg->untaken_wire = scan->payload_bytes + scan->records;
+    seg->read_pos = seg->acked = scan->start;
+    seg->written.store(scan->end);
     seg->first_seq = q->next_seq_;
     q->next_seq_ += seg->records;
     q->untaken_ += seg->records;
     q->disk_bytes_ += seg->capacity;
-    q->recovered_ += seg->records;
+    r.events += seg->records;
     // Mapped again when its turn to be read comes; until then it costs no memory.
     q->segments_.push_back(std::move(seg));
   }
-  if (Status s = q->roll(); !s.ok()) return s;
   q->committer_->start();
   return q;
 }
@@ -75,32 +87,43 @@ SpoolQueue::~SpoolQueue() { forget(); }
 
 Status SpoolQueue::roll() {
   const std::string path = dir_->segment_path(next_number_);
-  std::shared_ptr<MappedFile> map;
-  bool prefaulted = false;
-  // Usually the committer has the next file ready: then this is one rename, not an fallocate.
-  if (std::optional<MappedFile> spare = committer_->take_spare(path)) {
-    map = std::make_shared<MappedFile>(std::move(*spare));
-    prefaulted = true;
-  }
-  if (!map) {
-    auto file = MappedFile::create(path, options_.segment_bytes);
-    if (!file) return file.status();
-    map = std::make_shared<MappedFile>(std::move(*file));
-  }
   SegmentHeader header;
   header.number = next_number_;
   header.owner = dir_->owner();
-  header.created_ms = now_ms().time_since_epoch().count();
-  encode_segment_header(map->data(), header);
+  header.created_ms = options_.clock().time_since_epoch().count();
+  header.capacity = static_cast<std::uint32_t>(options_.segment_bytes);
+  const BootTime boot = boot_time_now();
+  header.boot_id = boot.boot_id;
+  header.created_boot_ms = boot.ms;
+  // Usually the committer has the next file ready: then this is one rename, not an fallocate. The
+  // header goes in before the file takes a segment's name, so no segment is ever seen headless.
+  std::optional<MappedFile> file = committer_->take_spare(path, header);
+  const bool prefaulted = file.has_value();
+  if (!file) {
+    const std::string fresh = path + ".new";  // not a segment's name until it is whole
+    ::unlink(fresh.c_str());                  // left by a process killed here
+    auto created = MappedFile::create(fresh, options_.segment_bytes);
+    if (!created) return created.status();
+    encode_segment_header(created->data(), header);
+    if (::rename(fresh.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      ::unlink(fresh.c_str());
+      return file_error("cannot rename into place", fresh, err);
+    }
+    created->set_path(path);
+    file = std::move(*created);
+  }
   auto seg = std::make_shared<Segment>();
   seg->number = next_number_++;
-  seg->map = std::move(map);
+  seg->file = file->take_lock();
+  seg->created = boot;
+  seg->map = std::make_shared<MappedFile>(std::move(*file));
   seg->capacity = options_.segment_bytes;
   seg->written.store(kSegmentHeaderBytes);
   seg->read_pos = seg->acked = kSegmentHeaderBytes;
   seg->appendable = true;
   seg->written_here = true;
-  if (!segments_.empty()) {
+  if (!segments_.empty() && segments_.back()->appendable) {
     Segment& full = *segments_.back();
     full.appendable = false;
     // Nobody reads the segment just filled yet: unmap it until its turn comes, so a long backlog
@@ -115,8 +138,10 @@ Status SpoolQueue::roll() {
 
 bool SpoolQueue::fits(const QueuedEvent& event) const {
   const std::size_t need = record_size(event.json.size());
-  const Segment& w = *segments_.back();
-  if (w.data_end() + need <= w.capacity) return true;
+  if (!segments_.empty()) {
+    const Segment& w = *segments_.back();
+    if (w.appendable && w.data_end() + need <= w.capacity) return true;
+  }
   return disk_bytes_ + options_.segment_bytes <= options_.max_bytes;
 }
 
@@ -125,13 +150,13 @@ std::size_t SpoolQueue::evict_for(const QueuedEvent&) { return 0; }
 Status SpoolQueue::push(QueuedEvent&& event) {
   const std::size_t need = record_size(event.json.size());
   if (closed_) return Status(StatusCode::kFailedPrecondition, "the spool is closed");
-  if (segments_.back()->data_end() + need > segments_.back()->capacity) {
+  if (segments_.empty() || !segments_.back()->appendable || segments_.back()->data_end() + need > segments_.back()->capacity) {
     if (Status s = roll(); !s.ok()) return s;
   }
   Segment& w = *segments_.back();
   const std::size_t at = w.data_end();
   RecordMeta meta;
-  meta.tracked_ms = now_ms().time_since_epoch().count();
+  meta.tracked_ms = options_.clock().time_since_epoch().count();
   meta.id_offset = static_cast<std::uint16_t>(event.id_offset);
   meta.id_size = static_cast<std::uint16_t>(event.id_size);
   encode_record(w.map->data() + at, event.json, meta);
@@ -165,7 +190,7 @@ PendingFront SpoolQueue::front() const {
   f.seq = seg->first_seq + seg->taken;
   RecordView rec;
   if (seg->map && SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) {
-    f.enqueued = steady_from_wall(rec.meta.tracked_ms, now_ms().time_since_epoch().count(),
+    f.enqueued = steady_from_wall(rec.meta.tracked_ms, options_.clock().time_since_epoch().count(),
                                   std::chrono::steady_clock::now());
   }
   return f;
@@ -176,23 +201,17 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   Segment* seg = reading_segment();
   if (seg == nullptr) return;
   if (!seg->map) {
-    auto file = MappedFile::open(dir_->segment_path(seg->number), false);
-    if (!file && file.status().code() != StatusCode::kNotFound) {
-      report.error = file.status();  // out of descriptors or mappings, say: the events stay
-      return;
-    }
+    // From the descriptor held since open: the path may have been renamed or deleted by hand.
+    auto file = MappedFile::map(seg->file.get(), seg->capacity, false, dir_->segment_path(seg->number));
     if (!file) {
-      // The file went away under us (removed by hand): nothing in it can be read any more.
-      report.corrupt += seg->records - seg->taken;
-      untaken_ -= seg->records - seg->taken;
-      seg->taken = seg->records;
+      report.error = file.status();  // out of mappings, say: the events stay
       return;
     }
     seg->map = std::make_shared<MappedFile>(std::move(*file));
   }
-  const std::int64_t now = now_ms().time_since_epoch().count();
+  const std::int64_t now = options_.clock().time_since_epoch().count();
   const SteadyTime steady_now = std::chrono::steady_clock::now();
-  const std::int64_t max_age = options_.max_event_age.count();
+  const BootTime boot_now = boot_time_now();
   // Under the tracker's mutex: only find the records; materialize() copies them out after.
   staged_.clear();
   staged_map_ = seg->map;
@@ -211,7 +230,7 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
     const std::uint64_t seq = seg->first_seq + seg->taken++;
     seg->untaken_wire -= std::min(seg->untaken_wire, rec.json.size() + 1);
     --untaken_;
-    if (max_age > 0 && now - rec.meta.tracked_ms > max_age) {
+    if (expired(*seg, rec.meta.tracked_ms, now, boot_now)) {
       ++report.expired;
       continue;
     }
@@ -240,6 +259,19 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   }
 }
 
+// An event expires only when two measures agree that it is older than max_event_age: its age on
+// the wall clock, and the time since its segment was created on the boot clock, which no clock
+// step moves and which is at least the event's age (it was tracked into the segment after that).
+// A wall clock stepped back when the event was tracked, or forward now, alone expires nothing.
+// Across a reboot (or for a v1 segment) the boot clock cannot measure: nothing expires then, as
+// keeping an event costs a resend at worst, and dropping one loses it.
+bool SpoolQueue::expired(const Segment& seg, std::int64_t tracked_ms, std::int64_t now_ms,
+                         const BootTime& boot_now) const {
+  const std::int64_t max_age = options_.max_event_age.count();
+  if (max_age <= 0 || now_ms - tracked_ms <= max_age) return false;
+  return boot_ms_since(seg.created, boot_now) > max_age;
+}
+
 void SpoolQueue::materialize(std::vector<QueuedEvent>& taken) {
   // Records before the written mark never change, and staged_map_ keeps them mapped.
   for (std::size_t i = 0; i < taken.size() && i < staged_.size(); ++i) taken[i].json.assign(staged_[i]);
@@ -253,9 +285,9 @@ void SpoolQueue::resolved(const std::vector<QueuedEvent>& done) {
 }
 
 void SpoolQueue::remove_front_segment() {
-  const Segment& seg = *segments_.front();
-  committer_->remove_later(dir_->segment_path(seg.number));
-  disk_bytes_ -= seg.capacity;
+  // The committer keeps the segment (and so its lock) until the file is gone.
+  disk_bytes_ -= segments_.front()->capacity;
+  committer_->remove_later(std::move(segments_.front()));
   segments_.pop_front();
 }
 
@@ -300,6 +332,9 @@ void SpoolQueue::abandon_after_fork() noexcept {
     dir_->abandon_after_fork();
     (void)dir_.release();
   }
+  // The parent's segment locks are the parent's: a child that kept its copies of them would keep
+  // the parent's segments from being adopted after the parent died, for as long as it lives.
+  for (const auto& seg : segments_) seg->file.reset();
   segments_.clear();  // unmapping only changes this process's view; the files stay as they are
 }
 

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "spool/mapped_file.hpp"
 #include "spool/segment.hpp"
 #include "spool/spool_dir.hpp"
+#include "referkit/time.hpp"
 #include "tracking/pending_events.hpp"
 
 namespace referkit::detail {
@@ -30,6 +32,7 @@ struct SpoolQueueOptions {
   std::size_t segment_bytes = 8u << 20;
   std::uint64_t max_bytes = 1ull << 30;
   std::chrono::milliseconds max_event_age{0};  // zero keeps events forever
+  std::function<TimePoint()> clock = now_ms;   // the wall clock: tracked-at times and their age
   std::chrono::milliseconds commit_interval{50};
   std::size_t batch_events = 500;
   std::size_t batch_bytes = 500'000;  // event bytes in a request body
@@ -38,8 +41,9 @@ struct SpoolQueueOptions {
 
 class SpoolQueue final : public PendingEvents {
  public:
-  // Opens the spool (creating it if needed), adopts and scans what earlier runs left, creates the
-  // first segment (so a full disk or a read-only directory shows here) and starts the committer.
+  // Opens the spool (creating it if needed), adopts and scans what earlier runs left, and starts
+  // the committer. Creates no segment: the first push() does, so a drain (which tracks nothing)
+  // works on a full disk, which is when draining matters most.
   static Result<std::unique_ptr<SpoolQueue>> open(SpoolQueueOptions options);
   ~SpoolQueue() override;
 
@@ -58,10 +62,22 @@ class SpoolQueue final : public PendingEvents {
   // Commits, closes the segments and releases the spool; the events stay on disk.
   std::size_t forget() override;
 
-  std::uint64_t recovered() const noexcept { return recovered_; }      // pending events found at open
-  std::uint64_t corrupt_at_open() const noexcept { return corrupt_at_open_; }
+  // What open() found: pending events, damage, and entries it left alone (each with why).
+  struct Recovery {
+    std::uint64_t events = 0;
+    std::uint64_t corrupt = 0;        // damaged stretches
+    std::uint64_t corrupt_bytes = 0;  // the bytes they span
+    std::uint64_t truncated_segments = 0;
+    std::uint64_t truncated_bytes = 0;
+    std::vector<std::string> skipped;
+  };
+  const Recovery& recovery() const noexcept { return recovery_; }
+  std::uint64_t recovered() const noexcept { return recovery_.events; }
   // Waits until everything appended so far is on disk, or the deadline passes.
   Status commit(SteadyTime deadline);
+  // The committer's last commit and its end, without the queue's state: callable without the
+  // tracker's mutex once nothing is appended any more. forget() does it too.
+  void stop_committer() { committer_->stop(); }
   Status append_dead_letters(std::string_view lines) const { return dir_->append_dead_letters(lines); }
   const std::string& path() const noexcept { return dir_->path(); }
   // In a forked child: lets go of the parent's files and thread without touching them.
@@ -73,6 +89,8 @@ class SpoolQueue final : public PendingEvents {
   Segment* reading_segment() const;
   void reclaim(std::uint32_t through_number, std::size_t end);
   void remove_front_segment();
+  // Whether an event that old by the wall clock (tracked_ms, now_ms) has expired (see take()).
+  bool expired(const Segment& seg, std::int64_t tracked_ms, std::int64_t now_ms, const BootTime& boot_now) const;
 
   SpoolQueueOptions options_;
   std::unique_ptr<SpoolDir> dir_;
@@ -81,8 +99,7 @@ class SpoolQueue final : public PendingEvents {
   std::uint64_t next_seq_ = 1;  // seq of the next record found at open
   std::size_t untaken_ = 0;
   std::uint64_t disk_bytes_ = 0;
-  std::uint64_t recovered_ = 0;
-  std::uint64_t corrupt_at_open_ = 0;
+  Recovery recovery_;
   std::unique_ptr<SpoolCommitter> committer_;
   bool closed_ = false;
   // Worker only: the text of the events take() found, copied out by materialize().

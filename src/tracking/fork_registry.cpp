@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "spool/spool_dir.hpp"
+
 namespace referkit::detail {
 namespace {
 
@@ -21,15 +23,20 @@ std::vector<ForkAware*>& registry() {
 
 // The registry lock is held from prepare to parent/child, so no tracker can be created or
 // destroyed in between, and lock order is always registry first, then each tracker.
+// A spool being opened (which a forked tracker's first track() may do under its mutex) is waited
+// for last, so it can finish.
 void prepare() {
   registry_mutex().lock();
   for (ForkAware* o : registry()) o->before_fork();
+  block_spool_opens_for_fork();
 }
 void parent() {
+  allow_spool_opens_after_fork();
   for (ForkAware* o : registry()) o->after_fork_parent();
   registry_mutex().unlock();
 }
 void child() {
+  allow_spool_opens_after_fork();
   for (ForkAware* o : registry()) o->after_fork_child();
   registry_mutex().unlock();
 }

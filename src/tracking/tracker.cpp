@@ -1,4 +1,6 @@
 // The producer side of the tracker: open(), track(), flush(), shutdown(), stats(), fork.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "common/utf8.hpp"
@@ -112,19 +114,33 @@ Status Tracker::Impl::open_pending() {
   so.batch_events = options.max_batch_events;
   so.batch_bytes = batch_event_bytes;
   so.first_seq = next_seq;
-  auto opened = detail::SpoolQueue::open(std::move(so));
-  if (!opened) return opened.status();
-  spool = opened->get();
-  next_seq += spool->recovered();
-  stats.recovered += spool->recovered();
-  stats.corrupt_records += spool->corrupt_at_open();
-  stats.spool_bytes = spool->bytes();
-  if (spool->recovered() > 0 || spool->corrupt_at_open() > 0) {
-    log(LogLevel::kInfo, "spool " + spool->path() + ": " + std::to_string(spool->recovered()) +
-                             " events recovered, " + std::to_string(spool->corrupt_at_open()) +
-                             " damaged records skipped");
+  so.clock = options.clock;
+  {
+    // Until `pending` holds the queue, a fork would copy its descriptors where after_fork_child
+    // cannot find them: fork() waits (and no user callback runs meanwhile).
+    detail::SpoolOpenForkGuard no_fork_meanwhile;
+    auto opened = detail::SpoolQueue::open(std::move(so));
+    if (!opened) return opened.status();
+    spool = opened->get();
+    pending = std::move(*opened);
   }
-  pending = std::move(*opened);
+  const detail::SpoolQueue::Recovery& found = spool->recovery();
+  next_seq += found.events;
+  stats.recovered += found.events;
+  stats.corrupt_records += found.corrupt;
+  stats.corrupt_bytes += found.corrupt_bytes;
+  stats.truncated_segments += found.truncated_segments;
+  stats.truncated_bytes += found.truncated_bytes;
+  stats.skipped_spool_entries += found.skipped.size();
+  stats.spool_bytes = spool->bytes();
+  if (found.events > 0 || found.corrupt > 0 || found.truncated_segments > 0) {
+    log(found.corrupt > 0 || found.truncated_segments > 0 ? LogLevel::kWarn : LogLevel::kInfo,
+        fmt::format("spool {}: {} events recovered; {} damaged stretches ({} bytes) skipped; {} truncated "
+                    "segments ({} bytes missing)",
+                    spool->path(), found.events, found.corrupt, found.corrupt_bytes, found.truncated_segments,
+                    found.truncated_bytes));
+  }
+  for (const std::string& why : found.skipped) log(LogLevel::kWarn, fmt::format("spool entry skipped: {}", why));
   return {};
 }
 
@@ -337,6 +353,13 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
   std::uint64_t undelivered = s.inflight_count;
+  if (s.spool != nullptr) {
+    // Its last commit can take a while (msync): not under the mutex, which stats() and the
+    // worker need meanwhile. Nothing is appended any more (accepting is false).
+    lk.unlock();
+    s.spool->stop_committer();
+    lk.lock();
+  }
   // What a detached worker still holds is no longer ours; durable mode commits and keeps it all.
   if (s.pending) undelivered += s.pending->forget();
   s.inflight_count = 0;

@@ -96,8 +96,9 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
                                            detail::GzipCompressor& gzip, Lookahead& ahead);
   // Sleeps before a retry; false when the shutdown deadline would pass first.
   bool wait_for_retry(std::chrono::milliseconds wait);
-  // Durable mode: writes the refused events of a batch to the dead-letter file.
-  void record_dead_letters(const detail::Batch& batch, const std::vector<DeadLetter>& dead);
+  // Durable mode: writes the refused events of a batch to the dead-letter file; how many could
+  // not be written (they are logged and counted in stats).
+  std::size_t record_dead_letters(const detail::Batch& batch, const std::vector<DeadLetter>& dead);
 
   // ---- producer side (tracker.cpp)
   // What track() does once the event is serialized: queue or spool it, or say why not.

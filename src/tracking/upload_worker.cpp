@@ -1,6 +1,8 @@
 // The consumer side of the tracker: one worker thread that forms batches by count, bytes and
 // time, uploads them, and applies the reply table of DESIGN.md. It never holds the mutex across
 // I/O, so track() is never slowed by the network.
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "events/uuid.hpp"
@@ -149,7 +151,7 @@ void Tracker::Impl::prefetch(Lookahead& ahead) {
   });
 }
 
-void Tracker::Impl::record_dead_letters(const Batch& batch, const std::vector<DeadLetter>& dead) {
+std::size_t Tracker::Impl::record_dead_letters(const Batch& batch, const std::vector<DeadLetter>& dead) {
   std::string lines;
   const TimePoint at = options.clock();
   for (const DeadLetter& d : dead) {
@@ -159,8 +161,15 @@ void Tracker::Impl::record_dead_letters(const Batch& batch, const std::vector<De
   }
   // Written before the events leave the spool, so a crash in between cannot lose them.
   if (Status s = spool->append_dead_letters(lines); !s.ok()) {
-    log(LogLevel::kError, "cannot record dead letters: " + s.to_string());
+    // A full disk, say. Retrying would resend events the server refused; the messageIds and
+    // reasons still reach on_dead_letter, and the loss of the record is counted and logged.
+    const std::string why = fmt::format("cannot record {} dead letters in the spool: {}", dead.size(), s.to_string());
+    log(LogLevel::kError, why);
+    std::lock_guard<std::mutex> lk(mu);
+    stats.last_error = why;
+    return dead.size();
   }
+  return 0;
 }
 
 bool Tracker::Impl::wait_for_retry(milliseconds wait) {
@@ -189,7 +198,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
   // first, so a flush() that returns has seen every report about its events.
   auto resolve = [&](std::size_t acknowledged, std::vector<DeadLetter> dead, std::size_t dropped, DropReason why,
                      const Status& status) {
-    if (spool != nullptr && !dead.empty()) record_dead_letters(todo.back(), dead);
+    const std::size_t unrecorded = spool != nullptr && !dead.empty() ? record_dead_letters(todo.back(), dead) : 0;
     for (const DeadLetter& d : dead) {
       if (options.on_dead_letter) options.on_dead_letter(d);
     }
@@ -201,6 +210,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       if (shutdown_report) return;  // shutdown() already accounted for everything
       stats.acknowledged += acknowledged;
       stats.dead_lettered += dead.size();
+      stats.dead_letters_unrecorded += unrecorded;
       if (why == DropReason::kRetriesExhausted) stats.dropped_retries_exhausted += dropped;
       lost += dead.size() + dropped;
       pending->resolved(done.events);

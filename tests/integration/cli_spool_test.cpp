@@ -187,6 +187,38 @@ std::mt19937 seeded_rng() {
 
 }  // namespace
 
+namespace {
+
+// A small tmpfs mounted for one test (root only; where mounting is not allowed, mounted() is
+// false and the test says so and stops).
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const std::string& path, const std::string& size) : path_(path) {
+    std::filesystem::create_directory(path_);
+    mounted_ = run_process("mount", {"-t", "tmpfs", "-o", "size=" + size + ",mode=0700", "tmpfs", path_}).status.success();
+  }
+  ~SmallTmpfs() {
+    if (mounted_) run_process("umount", {path_});
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  // Writes a file until the file system is full; returns the bytes written.
+  std::size_t fill() const {
+    std::ofstream out(path_ + "/filler", std::ios::binary);
+    const std::string chunk(64 * 1024, 'f');
+    std::size_t written = 0;
+    while (out.write(chunk.data(), static_cast<std::streamsize>(chunk.size())) && out.flush()) written += chunk.size();
+    return written;
+  }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
 TEST_SUITE("cli_spool") {
 
 TEST_CASE("track --spool killed at random moments with the endpoint down: spool drain delivers every accepted event once") {
@@ -510,6 +542,123 @@ TEST_CASE("the spool is private to its owner, and a missing parent directory is 
     CHECK(i.exit_code() == 2);
     CHECK(i.out.find("not_found") != std::string::npos);
   }
+}
+
+
+TEST_CASE("spool drain works on a full disk: draining is how space is freed") {
+  TempDir dir;
+  SmallTmpfs fs(dir.file("small"), "24m");
+  if (!fs.mounted()) {
+    MESSAGE("cannot mount a tmpfs here (not root, or not allowed): the full-disk drain is not tested");
+    return;
+  }
+  ClosedPort down;
+  const std::string spool = dir.file("small") + "/spool";
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "full", 10'000, input);
+  RunResult t = run_cli([&] {
+    auto a = track_args(down.url(), spool, dir.file("e.jsonl"), dir.file("e.accepted"));
+    a.insert(a.end(), {"--flush-timeout", "200ms"});
+    return a;
+  }());
+  INFO(t.describe());
+  REQUIRE(t.exit_code() == kExitKeptInSpool);
+  CHECK(fs.fill() > 0);
+  CHECK(json_uint(inspect(spool).out, "pending_events") == 10'000);
+
+  const std::string db = dir.file("ingest.db");  // outside the full file system
+  IngestServer server(db);
+  RunResult r = drain(server.url(), spool);
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(json_uint(r.out, "delivered") == 10'000);
+  CHECK(json_uint(r.out, "remaining") == 0);
+  CHECK(server.stop().success());
+  check_delivered(db, spool, input, accepted_ids(dir.file("e.accepted")));
+}
+
+TEST_CASE("a FIFO, a directory and symlinks named like segments: inspect and drain skip them, report them, and deliver the rest") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "bad", 500, input);
+  RunResult t = run_cli([&] {
+    auto a = track_args(down.url(), spool, dir.file("e.jsonl"), dir.file("e.accepted"));
+    a.insert(a.end(), {"--flush-timeout", "200ms"});
+    return a;
+  }());
+  INFO(t.describe());
+  REQUIRE(t.exit_code() == kExitKeptInSpool);
+  REQUIRE(::mkfifo((spool + "/00000000000000ab-00000001.seg").c_str(), 0600) == 0);
+  std::filesystem::create_directory(spool + "/00000000000000ac-00000001.seg");
+  std::filesystem::create_symlink(spool + "/nothing", spool + "/00000000000000ad-00000001.seg");
+
+  RunResult i = run_cli({"spool", "inspect", spool}, 20s);
+  INFO(i.describe());
+  CHECK_FALSE(i.timed_out);
+  CHECK(i.exit_code() == 0);
+  CHECK(json_uint(i.out, "pending_events") == 500);
+  CHECK(i.out.find("FIFO") != std::string::npos);
+  CHECK(i.out.find("directory") != std::string::npos);
+  CHECK(i.out.find("symlink") != std::string::npos);
+
+  const std::string db = dir.file("ingest.db");
+  IngestServer server(db);
+  RunResult r = run_cli({"spool", "drain", spool, "--endpoint", server.url(), "--write-key", "wk", "--timeout", "20s",
+                         "--progress", "json"},
+                        30s);
+  INFO(r.describe());
+  CHECK_FALSE(r.timed_out);
+  CHECK(json_uint(r.out, "delivered") == 500);
+  CHECK(json_uint(r.out, "skipped_entries") == 3);
+  CHECK(server.stop().success());
+  CHECK(read_db(db).rows == 500);
+}
+
+TEST_CASE("a live tracker's lock file deleted mid-run: spool drain leaves its segments, and every accepted event arrives once") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  const std::string db = dir.file("ingest.db");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "live", 4'000, input);
+  const std::string lines = read_file(dir.file("e.jsonl"));
+  std::size_t half = 0;
+  for (int i = 0; i < 2'000; ++i) half = lines.find('\n', half) + 1;
+  const std::string accepted_log = dir.file("e.accepted");
+  auto args = track_args(down.url(), spool, "-", accepted_log);
+  args.insert(args.end(), {"--flush-timeout", "60s"});
+  Process cli = Process::start(kCli, args, no_proxy());
+  const auto wait_accepted = [&](std::size_t n) {
+    const auto deadline = Clock::now() + 20s;
+    while (accepted_ids(accepted_log).size() < n && cli.running() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);  // polling a condition with a deadline
+    }
+    return accepted_ids(accepted_log).size();
+  };
+  REQUIRE(cli.write_stdin(lines.substr(0, half)));
+  REQUIRE(wait_accepted(2'000) == 2'000);
+  // A tmp cleaner deletes the live tracker's lock file.
+  for (const auto& e : std::filesystem::directory_iterator(spool)) {
+    if (e.path().extension() == ".lock" && e.path().filename() != "spool.lock") std::filesystem::remove(e.path());
+  }
+  IngestServer server(db);
+  RunResult first = run_cli({"spool", "drain", spool, "--endpoint", server.url(), "--write-key", "wk", "--timeout", "5s",
+                             "--progress", "none"},
+                            30s);
+  INFO(first.describe());
+  CHECK(json_uint(first.out, "recovered") == 0);  // the live tracker's segments are not taken
+  // The tracker goes on, then dies by kill -9.
+  REQUIRE(cli.write_stdin(lines.substr(half)));
+  REQUIRE(wait_accepted(4'000) == 4'000);
+  cli.kill();
+  RunResult second = drain(server.url(), spool);
+  INFO(second.describe());
+  CHECK(second.exit_code() == 0);
+  CHECK(server.stop().success());
+  check_delivered(db, spool, input, accepted_ids(accepted_log));
+  CHECK(read_db(db).rows == 4'000);
 }
 
 }  // TEST_SUITE

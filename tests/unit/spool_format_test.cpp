@@ -15,11 +15,14 @@ using namespace referkit::detail;
 namespace {
 
 // A segment image: header plus the given events, then `slack` zero bytes.
-std::vector<unsigned char> segment_with(const std::vector<std::string>& events, std::size_t slack = 256) {
+std::vector<unsigned char> segment_with(const std::vector<std::string>& events, std::size_t slack = 256,
+                                        std::uint32_t version = kSpoolFormatVersion) {
   std::size_t size = kSegmentHeaderBytes + slack;
   for (const auto& e : events) size += record_size(e.size());
   std::vector<unsigned char> buf(size, 0);
   SegmentHeader h;
+  h.version = version;
+  h.capacity = static_cast<std::uint32_t>(size);
   h.number = 3;
   h.owner = 0xabcdef;
   h.created_ms = 1'700'000'000'000;
@@ -152,9 +155,9 @@ TEST_CASE("segment headers: versions, damage and the acked offset") {
   CHECK(decode_segment_header(buf.data(), buf.size())->acked_offset == kSegmentHeaderBytes);
 
   auto newer = buf;
-  SegmentHeader v2 = *decode_segment_header(buf.data(), buf.size());
-  v2.version = 2;
-  encode_segment_header(newer.data(), v2);
+  SegmentHeader v3 = *decode_segment_header(buf.data(), buf.size());
+  v3.version = kSpoolFormatVersion + 1;
+  encode_segment_header(newer.data(), v3);
   CHECK(decode_segment_header(newer.data(), newer.size()).status().code() == StatusCode::kFailedPrecondition);
   CHECK(decode_segment_header(newer.data(), newer.size()).status().message().find("newer") != std::string::npos);
   // A flipped bit in the version field is damage (this segment is recovered from), not a newer
@@ -168,6 +171,90 @@ TEST_CASE("segment headers: versions, damage and the acked offset") {
   damaged[20] ^= 1;
   CHECK(decode_segment_header(damaged.data(), damaged.size()).status().code() == StatusCode::kDataLoss);
   CHECK(decode_segment_header(buf.data(), 10).status().code() == StatusCode::kDataLoss);
+}
+
+TEST_CASE("the acked offset is checksummed: pointed anywhere by damage, it reads as nothing acknowledged") {
+  auto buf = segment_with(kEvents);
+  const std::size_t second = kSegmentHeaderBytes + record_size(kEvents[0].size());
+  store_acked_offset(buf.data(), second);
+  REQUIRE(decode_segment_header(buf.data(), buf.size())->acked_offset == second);
+  CHECK_FALSE(decode_segment_header(buf.data(), buf.size())->acked_damaged);
+  // Damage that points the offset at a later record boundary must not skip the records before it.
+  auto skipped = buf;
+  const std::size_t fourth = second + record_size(kEvents[1].size()) + record_size(kEvents[2].size());
+  skipped[kSegmentAckedOffsetAt] = static_cast<unsigned char>(fourth);
+  skipped[kSegmentAckedOffsetAt + 1] = static_cast<unsigned char>(fourth >> 8);
+  auto h = decode_segment_header(skipped.data(), skipped.size());
+  REQUIRE(h.ok());
+  CHECK(h->acked_damaged);
+  CHECK(h->acked_offset == kSegmentHeaderBytes);
+  auto scan = scan_segment(skipped.data(), skipped.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == kEvents.size());  // resent rather than lost
+  CHECK(scan->corrupt == 1);
+  // A word copied from another segment (another header) does not verify either.
+  auto other = segment_with(kEvents);
+  other[12] = 4;  // another segment number
+  SegmentHeader oh = *decode_segment_header(buf.data(), buf.size());
+  oh.number = 4;
+  encode_segment_header(other.data(), oh);
+  std::copy(buf.begin() + kSegmentAckedOffsetAt, buf.begin() + kSegmentAckedOffsetAt + 8,
+            other.begin() + kSegmentAckedOffsetAt);
+  CHECK(decode_segment_header(other.data(), other.size())->acked_damaged);
+}
+
+TEST_CASE("version 1 segments (no acked-offset checksum) are still read") {
+  auto buf = segment_with(kEvents, 256, 1);
+  auto h = decode_segment_header(buf.data(), buf.size());
+  REQUIRE(h.ok());
+  CHECK(h->version == 1);
+  CHECK(h->capacity == 0);
+  const std::size_t second = kSegmentHeaderBytes + record_size(kEvents[0].size());
+  store_acked_offset(buf.data(), second);
+  CHECK(decode_segment_header(buf.data(), buf.size())->acked_offset == second);
+  auto scan = scan_segment(buf.data(), buf.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == kEvents.size() - 1);
+  CHECK(scan->corrupt == 0);
+}
+
+TEST_CASE("truncation and damage are reported in bytes, not as one record") {
+  auto whole = segment_with(kEvents, 4096);
+  for (std::size_t size : {std::size_t{0}, std::size_t{40}}) {
+    auto scan = scan_segment(whole.data(), size);
+    REQUIRE(scan.ok());
+    CHECK(scan->truncated);
+    CHECK_FALSE(scan->unused);
+  }
+  // Cut to its header: everything after it is missing, and the header says how much that is.
+  auto scan = scan_segment(whole.data(), kSegmentHeaderBytes);
+  REQUIRE(scan.ok());
+  CHECK(scan->truncated);
+  CHECK(scan->truncated_bytes == whole.size() - kSegmentHeaderBytes);
+  // Cut in the middle of the third record: two records kept, the torn one counted by its bytes.
+  const std::size_t third = kSegmentHeaderBytes + record_size(kEvents[0].size()) + record_size(kEvents[1].size());
+  scan = scan_segment(whole.data(), third + 100);
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 2);
+  CHECK(scan->truncated);
+  CHECK(scan->truncated_bytes == whole.size() - third - 100);
+  CHECK(scan->corrupt == 1);
+  CHECK(scan->corrupt_bytes == 96);  // to the last whole 8 bytes before the cut
+  // A damaged stretch inside counts the bytes up to the next valid record.
+  auto flipped = whole;
+  flipped[third + kRecordHeaderBytes + 5] ^= 1;
+  scan = scan_segment(flipped.data(), flipped.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == kEvents.size() - 1);
+  CHECK(scan->corrupt == 1);
+  CHECK(scan->corrupt_bytes == record_size(kEvents[2].size()));
+  // A file longer than its header's capacity: only the capacity is read.
+  auto longer = whole;
+  longer.resize(whole.size() + 4096, 0xEE);
+  scan = scan_segment(longer.data(), longer.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == kEvents.size());
+  CHECK(scan->corrupt == 0);
 }
 
 TEST_CASE("segment file names round-trip and nothing else parses") {

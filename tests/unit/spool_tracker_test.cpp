@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -303,7 +305,7 @@ TEST_CASE("a segment left without a header (killed as it was taken into use) is 
   Tracker t = d.open();
   CHECK(t.stats().recovered == 0);
   CHECK(t.stats().corrupt_records == 0);
-  CHECK(d.segments().size() == 1);  // only this tracker's own: the empty one was removed
+  CHECK(d.segments().empty());  // the empty one was removed, and none is made before an event
 }
 
 TEST_CASE("a full spool refuses new events and keeps every old one") {
@@ -407,7 +409,7 @@ TEST_CASE("owner-only permissions, and clear errors for bad directories") {
   TrackerOptions newer = d.options;
   newer.spool_dir = (d.tmp.path() / "newer").string();
   fs::create_directory(newer.spool_dir);
-  d.tmp.write("newer/FORMAT", "referkit-spool 2\n");
+  d.tmp.write("newer/FORMAT", "referkit-spool 3\n");
   r = Tracker::open(newer);
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
   CHECK(r.status().message().find("newer") != std::string::npos);
@@ -447,7 +449,7 @@ TEST_CASE("a segment of a newer format is refused at open and left untouched") {
   CHECK(d.segments() == segs);
 }
 
-TEST_CASE("a full disk is a clear error at open, not a crash") {
+TEST_CASE("a full disk is a clear error at the first event, not a crash, and open reserves nothing") {
   Durable d;
   const int code = in_child_that_dies([&] {
     // A file size limit stands in for a full disk: reserving a segment fails with EFBIG.
@@ -455,8 +457,9 @@ TEST_CASE("a full disk is a clear error at open, not a crash") {
     rlimit limit{16 * 1024, 16 * 1024};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
     auto r = Tracker::open(d.options);
-    return !r.ok() && r.status().code() == StatusCode::kResourceExhausted &&
-           r.status().message().find(".seg") != std::string::npos;
+    if (!r.ok()) return false;
+    const Status tracked = r->track(order(1));
+    return tracked.code() == StatusCode::kResourceExhausted && tracked.message().find(".seg") != std::string::npos;
   });
   CHECK(code == 0);
 }
@@ -500,3 +503,396 @@ TEST_CASE("a child that forks again before its first event leaves a working trac
 }
 
 }  // TEST_SUITE
+
+namespace {
+
+// The lock files of the spool's owners ("<16 hex>.lock"), not spool.lock.
+std::vector<fs::path> owner_lock_files(const std::string& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".lock" && e.path().filename() != "spool.lock") out.push_back(e.path());
+  }
+  return out;
+}
+
+// Every messageId a fake received, counted.
+void add_delivered(std::map<std::string, int>& into, const FakeTransport& fake) {
+  for (const auto& [id, n] : fake.delivered()) into[id] += n;
+}
+
+// Rewrites the tracked-at time of every record in a segment file (its checksums with it), as if
+// the events had been tracked while the wall clock read that much differently.
+void shift_tracked_at(const fs::path& segment, std::chrono::milliseconds by) {
+  std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+  std::vector<unsigned char> bytes(fs::file_size(segment));
+  f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::vector<unsigned char> out = bytes;
+  detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes);
+  detail::RecordView rec;
+  while (reader.next(rec)) {
+    detail::RecordMeta meta = rec.meta;
+    meta.tracked_ms += by.count();
+    detail::encode_record(out.data() + rec.offset, rec.json, meta);
+  }
+  f.seekp(0);
+  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+}
+
+}  // namespace
+
+TEST_SUITE("spool") {
+
+TEST_CASE("a live owner whose lock file is deleted keeps its segments: nothing it tracks is lost" *
+          doctest::skip(referkit::test::kForkUnsafeAllocator)) {
+  Durable d;
+  int to_parent[2];
+  int to_owner[2];
+  REQUIRE(pipe(to_parent) == 0);
+  REQUIRE(pipe(to_owner) == 0);
+  const pid_t owner = fork();
+  REQUIRE(owner >= 0);
+  if (owner == 0) {
+    // The live owner, another process: its endpoint hangs, so what it tracks stays in its spool.
+    // It tracks 100 events, waits while the parent deletes its lock file and opens the spool
+    // again, then tracks 100 more and dies without shutting down (kill -9).
+    d.fake->hang(true);
+    auto t = Tracker::open(d.options);
+    bool ok = t.ok();
+    for (int i = 0; ok && i < 100; ++i) ok = t->track(order(i)).ok();
+    char c = ok ? 'r' : 'x';
+    if (::write(to_parent[1], &c, 1) != 1 || !ok || ::read(to_owner[0], &c, 1) != 1) _exit(1);
+    for (int i = 100; ok && i < 200; ++i) ok = t->track(order(i)).ok();
+    c = ok ? 'd' : 'x';
+    if (::write(to_parent[1], &c, 1) != 1) _exit(1);
+    _exit(ok ? 0 : 1);
+  }
+  char c = 0;
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  REQUIRE(c == 'r');
+  const auto locks = owner_lock_files(d.dir);
+  REQUIRE(locks.size() == 1);
+  fs::remove(locks[0]);  // a tmp cleaner: the owner lives on
+  CHECK(d.info().live_owners == 1);  // its segments are locked all the same
+
+  std::map<std::string, int> delivered;
+  {
+    auto other = d.new_transport();
+    Tracker t = d.open();
+    CHECK(t.stats().recovered == 0);  // the live owner's events are not taken
+    CHECK(t.flush(10s).ok());
+    t.shutdown(5s);
+    add_delivered(delivered, *other);
+  }
+  // The owner notices and makes its lock file again (its committer checks on every pass).
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (owner_lock_files(d.dir).empty() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  CHECK(owner_lock_files(d.dir).size() == 1);
+
+  REQUIRE(::write(to_owner[1], "g", 1) == 1);
+  REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  CHECK(c == 'd');
+  int status = 0;
+  REQUIRE(waitpid(owner, &status, 0) == owner);
+  CHECK(WIFEXITED(status));
+
+  // The owner is dead now: the next opener delivers everything it accepted.
+  auto last = d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 200);
+  CHECK(t.flush(10s).ok());
+  t.shutdown(5s);
+  add_delivered(delivered, *last);
+  CHECK(delivered.size() == 200);
+  for (int i = 0; i < 200; ++i) CHECK(delivered.count("m-" + std::to_string(100000 + i)) == 1);
+  for (int fd : {to_parent[0], to_parent[1], to_owner[0], to_owner[1]}) ::close(fd);
+}
+
+TEST_CASE("events tracked while the wall clock was 8 days behind are not expired") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.leave_in_spool(50);
+  // As if tracked with the clock 8 days behind: the records carry that wall time.
+  for (const auto& seg : d.segments()) shift_tracked_at(seg, -std::chrono::hours(24 * 8));
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+}
+
+TEST_CASE("events drained while the wall clock is 8 days ahead are not expired") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.leave_in_spool(50);
+  d.options.clock = [] { return now_ms() + std::chrono::hours(24 * 8); };
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+  std::lock_guard<std::mutex> lk(d.mu);
+  CHECK(d.drops.empty());
+}
+
+TEST_CASE("a wall clock stepped back while tracking, then forward again, expires nothing") {
+  Durable d;
+  d.options.max_event_age = std::chrono::hours(24 * 7);
+  d.options.clock = [] { return now_ms() - std::chrono::hours(24 * 8); };
+  d.leave_in_spool(50);
+  d.options.clock = [] { return now_ms(); };
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.flush(10s).ok());
+  CHECK(t.stats().dropped_expired == 0);
+  CHECK(d.fake->delivered().size() == 50);
+}
+
+TEST_CASE("a FIFO named like a segment neither hangs open() nor inspect, and is reported") {
+  Durable d;
+  d.leave_in_spool(20);
+  const std::string fifo = d.dir + "/00000000000000ab-00000001.seg";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  REQUIRE(::mkfifo((d.dir + "/dead-letters.jsonl").c_str(), 0600) == 0);
+  // In a child with an alarm: a hang ends the child (SIGALRM) instead of the test run.
+  const int code = in_child_that_dies([&] {
+    ::alarm(20);
+    auto info = inspect_spool(d.dir);
+    if (!info.ok() || info->pending_events != 20 || info->skipped.size() != 2) return false;
+    d.new_transport();
+    auto t = Tracker::open(d.options);
+    if (!t.ok() || t->stats().skipped_spool_entries != 1 || t->stats().recovered != 20) return false;
+    return t->flush(10s).ok() && d.fake->delivered().size() == 20;
+  });
+  CHECK(code == 0);
+  CHECK(fs::is_fifo(fifo));  // left as it was
+}
+
+TEST_CASE("bad entries are skipped and reported; everything else is delivered; foreign files are never written") {
+  Durable d;
+  d.leave_in_spool(20);
+  // Another spool, whose segment a symlink here points at.
+  Durable other;
+  other.leave_in_spool(30);
+  REQUIRE(other.segments().size() == 1);
+  const fs::path foreign = other.segments()[0];
+  std::vector<char> foreign_before(fs::file_size(foreign));
+  std::ifstream(foreign, std::ios::binary).read(foreign_before.data(), static_cast<std::streamsize>(foreign_before.size()));
+
+  fs::create_directory(d.dir + "/00000000000000aa-00000001.seg");
+  fs::create_symlink(d.dir + "/missing", d.dir + "/00000000000000bb-00000001.seg");
+  fs::create_symlink(foreign, d.dir + "/00000000000000cc-00000001.seg");
+  // Unreadable; as root (which reads whatever the mode), another user's file instead.
+  const std::string unreadable = d.tmp.write("spool/00000000000000dd-00000001.seg", std::string(64 * 1024, '\0'));
+  fs::permissions(unreadable, fs::perms::none);
+  if (::geteuid() == 0) REQUIRE(::chown(unreadable.c_str(), 65534, 65534) == 0);
+  const std::size_t bad = 4;
+  auto info = inspect_spool(d.dir);
+  REQUIRE(info.ok());
+  CHECK(info->pending_events == 20);
+  CHECK(info->skipped.size() == bad);
+
+  d.new_transport();
+  std::vector<std::string> logged;
+  d.options.logger = [&](LogLevel, std::string_view m) { logged.emplace_back(m); };
+  {
+    Tracker t = d.open();
+    CHECK(t.stats().recovered == 20);
+    CHECK(t.stats().skipped_spool_entries == bad);
+    CHECK(t.flush(10s).ok());
+    CHECK(d.fake->delivered().size() == 20);
+  }
+  const auto mentions = [&](std::string_view what) {
+    return std::any_of(logged.begin(), logged.end(), [&](const std::string& m) { return m.find(what) != std::string::npos; });
+  };
+  CHECK(mentions("symlink"));
+  CHECK(mentions("directory"));
+  // Every bad entry is still there under its own name; nothing was renamed into ours.
+  CHECK(fs::is_directory(d.dir + "/00000000000000aa-00000001.seg"));
+  CHECK(fs::is_symlink(d.dir + "/00000000000000bb-00000001.seg"));
+  CHECK(fs::is_symlink(d.dir + "/00000000000000cc-00000001.seg"));
+  CHECK(fs::exists(unreadable));
+  // The other spool's segment is byte for byte as it was, and its events all still pending.
+  std::vector<char> foreign_after(fs::file_size(foreign));
+  std::ifstream(foreign, std::ios::binary).read(foreign_after.data(), static_cast<std::streamsize>(foreign_after.size()));
+  CHECK(foreign_after == foreign_before);
+  CHECK(other.info().pending_events == 30);
+}
+
+TEST_CASE("a spool is drained on a full disk: opening reserves nothing") {
+  Durable d;
+  d.leave_in_spool(100);
+  d.new_transport();
+  const int code = in_child_that_dies([&] {
+    // A file size limit stands in for a full disk: no file can grow at all.
+    signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{0, 0};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
+    auto t = Tracker::open(d.options);
+    if (!t.ok()) return false;
+    return t->flush(10s).ok() && d.fake->delivered().size() == 100;
+  });
+  CHECK(code == 0);
+  CHECK(d.info().pending_events == 0);
+  CHECK(d.segments().empty());
+}
+
+TEST_CASE("a segment's acked offset pointed at a later record by damage: the events are resent and the damage counted") {
+  Durable d;
+  d.leave_in_spool(100);
+  auto segs = d.segments();
+  REQUIRE(segs.size() == 1);
+  {
+    // Point the offset at the 51st record: that skipped 50 events silently before.
+    std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<unsigned char> bytes(fs::file_size(segs[0]));
+    f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes);
+    detail::RecordView rec;
+    for (int i = 0; i < 51; ++i) REQUIRE(reader.next(rec));
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes.data() + detail::kSegmentAckedOffsetAt, 8);
+    word = (word & ~std::uint64_t{0xffffffff}) | rec.offset;  // the offset field, not its checksum
+    f.seekp(static_cast<std::streamoff>(detail::kSegmentAckedOffsetAt));
+    f.write(reinterpret_cast<const char*>(&word), 8);
+  }
+  CHECK(d.info().pending_events == 100);
+  CHECK(d.info().corrupt_records == 1);
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == 100);
+  CHECK(t.stats().corrupt_records == 1);
+  CHECK(t.flush(10s).ok());
+  CHECK(d.fake->delivered().size() == 100);
+}
+
+TEST_CASE("truncated segments are reported as truncated, with the bytes missing") {
+  Durable d;
+  d.options.max_spool_bytes = 8 * 64 * 1024;
+  d.leave_in_spool(600);  // several segments
+  auto segs = d.segments();
+  REQUIRE(segs.size() >= 3);
+  fs::resize_file(segs[0], 0);
+  fs::resize_file(segs[1], 64);
+  const auto third = fs::file_size(segs[2]);
+  fs::resize_file(segs[2], third / 2 + 4);
+  const SpoolInfo info = d.info();
+  CHECK(info.truncated_segments == 3);
+  CHECK(info.truncated_bytes == (64 * 1024 - 64) + (third - (third / 2 + 4)));
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().truncated_segments == 3);
+  CHECK(t.stats().truncated_bytes == info.truncated_bytes);
+  CHECK(t.stats().recovered == info.pending_events);
+}
+
+TEST_CASE("dead owners' segments are adopted in the order they were created, whatever their owner ids") {
+  Durable d;
+  d.leave_in_spool(10);  // events 0-9
+  auto first = d.segments();
+  REQUIRE(first.size() == 1);
+  // The first run's segment gets the highest owner id, so id order and creation order differ.
+  fs::rename(first[0], d.dir + "/ffffffffffffff00-00000001.seg");
+  {
+    d.fake->set_handler(unavailable);
+    auto t = Tracker::open(d.options);
+    REQUIRE(t.ok());
+    t->shutdown(100ms);  // adopts the first run's events, delivers none
+  }
+  d.fake->set_handler(unavailable);
+  {
+    Tracker t = d.open();
+    for (int i = 10; i < 20; ++i) REQUIRE(t.track(order(i)).ok());
+    t.shutdown(100ms);
+  }
+  auto segs = d.segments();
+  REQUIRE(segs.size() >= 1);
+  // Give the newest segment the lowest owner id.
+  fs::rename(segs.back(), d.dir + "/0000000000000001-00000001.seg");
+  d.new_transport();
+  Tracker t = d.open();
+  REQUIRE(t.flush(10s).ok());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back("m-" + std::to_string(100000 + i));
+  CHECK(delivered_in_order(*d.fake) == expected);
+}
+
+TEST_CASE("a fork while a spool is being opened leaves the child none of the opener's locks" *
+          doctest::skip(referkit::test::kForkUnsafeAllocator)) {
+  Durable d;
+  d.fake->hang(true);
+  d.options.spool_commit_interval = std::chrono::hours(1);
+  std::atomic<bool> stop{false};
+  std::thread opener([&] {
+    while (!stop.load()) {
+      auto t = Tracker::open(d.options);
+      if (t.ok()) t->shutdown(0ms);
+    }
+  });
+  int children_with_the_lock = 0;
+  for (int i = 0; i < 200; ++i) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // Does this child hold a descriptor of spool.lock (and so, maybe, its flock)?
+      char link[512];
+      for (int fd = 0; fd < 1024; ++fd) {
+        const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+        const ssize_t n = ::readlink(proc.c_str(), link, sizeof link - 1);
+        if (n > 0 && std::string_view(link, static_cast<std::size_t>(n)).find("spool.lock") != std::string_view::npos) _exit(1);
+      }
+      _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++children_with_the_lock;
+  }
+  stop = true;
+  opener.join();
+  CHECK(children_with_the_lock == 0);
+}
+
+TEST_CASE("a dead letter that cannot be written (disk full) is counted and logged, not lost silently") {
+  Durable d;
+  d.fake->set_handler([](const test::RecordedRequest& r) {
+    return FakeTransport::reply(200, R"({"rejected":[{"messageId":")" + r.message_ids[0] + R"(","reason":"bad"}]})");
+  });
+  const int code = in_child_that_dies([&] {
+    std::atomic<int> errors{0};
+    d.options.logger = [&](LogLevel level, std::string_view m) {
+      if (level == LogLevel::kError && m.find("dead letter") != std::string_view::npos) ++errors;
+    };
+    auto t = Tracker::open(d.options);
+    if (!t.ok() || !t->track(order(0)).ok()) return false;
+    // The segment exists now; from here no file can grow: the dead-letter file cannot be written.
+    signal(SIGXFSZ, SIG_IGN);
+    rlimit limit{0, 0};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
+    const Status flushed = t->flush(10s);
+    const TrackerStats st = t->stats();
+    return flushed.code() == StatusCode::kDataLoss && st.dead_lettered == 1 && st.dead_letters_unrecorded == 1 &&
+           errors.load() == 1 && st.last_error.find("dead letter") != std::string::npos;
+  });
+  CHECK(code == 0);
+}
+
+TEST_CASE("a 20 GiB sparse file named like a segment is not read: inspect and open stay quick") {
+  Durable d;
+  d.leave_in_spool(20);
+  const std::string huge = d.dir + "/00000000000000ee-00000001.seg";
+  { std::ofstream(huge).put('\0'); }
+  fs::resize_file(huge, std::uintmax_t{20} << 30);  // sparse: no disk space taken
+  // In a child with an alarm: reading 20 GiB of holes takes far longer than this.
+  const int code = in_child_that_dies([&] {
+    ::alarm(10);
+    auto info = inspect_spool(d.dir);
+    if (!info.ok() || info->pending_events != 20 || info->skipped.size() != 1) return false;
+    if (info->skipped[0].find("more than any segment") == std::string::npos) return false;
+    d.new_transport();
+    auto t = Tracker::open(d.options);
+    return t.ok() && t->stats().skipped_spool_entries == 1 && t->flush(10s).ok() && d.fake->delivered().size() == 20;
+  });
+  CHECK(code == 0);
+  CHECK(fs::file_size(huge) == std::uintmax_t{20} << 30);  // left alone
+}
+
+}  // TEST_SUITE("spool")
