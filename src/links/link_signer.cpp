@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -78,6 +79,15 @@ Status check_text_field(const char* name, std::string_view value, std::size_t ma
     return invalid(std::string(name) + " must be printable UTF-8 (no control characters)");
   }
   return {};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
 }
 
 bool valid_base_url(std::string_view url) {
@@ -192,6 +202,18 @@ Result<Link> LinkSigner::create(const LinkRequest& request) const {
 LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const {
   auto pasted = detail::parse_pasted_link(input);
   if (!pasted) return {pasted.status(), std::nullopt};
+  if (!impl_->options.share_hosts.empty() && !pasted->scheme.empty()) {
+    if (!iequals(pasted->scheme, "https")) {
+      return {Status(StatusCode::kMalformed, "link scheme is not https: \"" + detail::printable_excerpt(pasted->scheme) + "\""),
+              std::nullopt};
+    }
+    const auto& hosts = impl_->options.share_hosts;
+    if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
+      return {Status(StatusCode::kMalformed,
+                     "link host \"" + detail::printable_excerpt(pasted->authority) + "\" is not a configured share host"),
+              std::nullopt};
+    }
+  }
   if (pasted->credential.size() <= kMaxShareCodeText) {
     return impl_->verify_share_code(pasted->credential, std::move(pasted->utm));
   }
