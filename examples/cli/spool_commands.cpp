@@ -194,8 +194,11 @@ int run_drain(const DrainOptions& o) {
     std::cerr << "referkit: " << stop->signal_name() << ": stopping the drain; what is not delivered stays in the spool\n";
   }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
-                                                                                   std::chrono::milliseconds(5000)));
+  // Stopped by a signal: what is in flight gets a moment, the rest stays in the spool anyway.
+  const auto shutdown_timeout = interrupted ? std::chrono::milliseconds(500)
+                                            : std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
+                                                                                    std::chrono::milliseconds(5000));
+  ShutdownReport report = tracker->shutdown(shutdown_timeout);
   st = tracker->stats();
   progress.update(st, total, true);
   const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
