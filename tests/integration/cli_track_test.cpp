@@ -266,4 +266,21 @@ TEST_CASE("the write key from REFERKIT_WRITE_KEY or --write-key-file; --quiet pr
   CHECK(none.out.find("\"error\":\"usage\"") != std::string::npos);
 }
 
+TEST_CASE("on a terminal the summary is human-readable text; JSON stays the default for pipes") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  TempDir dir;
+  const std::string input = dir.write("e.jsonl", events_jsonl(3));
+  // script(1) runs the command with its stdout on a pseudo-terminal and copies what it prints.
+  const std::string command = kCli + " track --endpoint " + server.url() + " --write-key wk --input " + input +
+                              " --progress none";
+  RunResult r = run_process("script", {"-q", "-e", "-c", command, "/dev/null"});
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(r.out.find("tracked 3 events in") != std::string::npos);
+  CHECK(r.out.find("3 delivered, 0 rejected, 0 dropped, 0 pending") != std::string::npos);
+  CHECK(r.out.find('{') == std::string::npos);
+  CHECK(collector.unique_events() == 3);
+}
+
 }  // TEST_SUITE
