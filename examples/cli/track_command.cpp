@@ -145,8 +145,9 @@ int run_track(const TrackOptions& o) {
   if (o.input != "-") {
     input_fd = ::open(o.input.c_str(), O_RDONLY | O_CLOEXEC);
     if (input_fd < 0) {
-      return print_error(Status(errno == ENOENT ? StatusCode::kNotFound : StatusCode::kPermissionDenied,
-                                "cannot open " + o.input + ": " + std::strerror(errno)),
+      const int err = errno;
+      return print_error(Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kPermissionDenied,
+                                "cannot open " + o.input + ": " + std::strerror(err)),
                          kExitFailure);
     }
   }
@@ -303,9 +304,13 @@ void add_track_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<TrackOptions>();
   CLI::App* track = app.add_subcommand(
       "track", "Deliver JSON Lines of Segment-style events (type, event, userId/anonymousId, properties, timestamp, "
-               "messageId) to an ingest API. Prints {tracked, delivered, rejected, dropped, pending, retries, requests, "
-               "bytes_sent, seconds}, plus {spool, recovered, kept_in_spool, corrupt_records} with --spool; exits 0 "
-               "only if everything was delivered, 3 if the rest was kept in the spool.");
+               "messageId; one JSON object per line, lines of at most 64 KiB) to an ingest API. Prints {tracked, "
+               "delivered, rejected, dropped, dropped_by_reason, pending, retries, requests, bytes_sent, seconds}, plus "
+               "{spool, recovered, kept_in_spool, corrupt_records} with --spool (text on a terminal, nothing with "
+               "--quiet). Exits 0 only if everything was delivered; 1 if a line was rejected, an event dropped or the "
+               "input could not be read; 3 if the rest was kept in the spool. SIGINT/SIGTERM: stop reading, deliver "
+               "what was accepted within --flush-timeout (a second signal ends the wait), keep the rest in the spool "
+               "with --spool, print the summary with \"interrupted\", exit 130/143.");
   track->add_option("--endpoint", o->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
   add_secret_option(*track, "--write-key", o->write_key, o->write_key_file, "REFERKIT_WRITE_KEY",
                     "Write key (HTTP Basic user); required");
