@@ -21,12 +21,24 @@ struct SignOptions {
 
 constexpr const char* kSecretEnv = "REFERKIT_WEBHOOK_SECRET";
 
-// The body exactly as received: bytes, not lines.
-std::string read_stdin() {
+// Webhook payloads are a few KiB; the cap keeps a wrong pipe (a disk image, /dev/zero) from
+// being read into memory.
+constexpr std::size_t kMaxBodyBytes = 16u << 20;
+
+// The body exactly as received: bytes, not lines. kResourceExhausted past the cap, and a read
+// error is an error, not a shorter body.
+Result<std::string> read_stdin() {
   std::string body;
   char buf[65536];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) body.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+    body.append(buf, n);
+    if (body.size() > kMaxBodyBytes) {
+      return Status(StatusCode::kResourceExhausted,
+                    "the body on standard input is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+    }
+  }
+  if (std::ferror(stdin)) return Status(StatusCode::kFailedPrecondition, "cannot read standard input");
   return body;
 }
 
@@ -50,8 +62,9 @@ int run_verify(const VerifyOptions& o) {
     if (!t) return print_error(Status(StatusCode::kInvalidArgument, "--now: " + t.status().message()), kExitUsage);
     now = *t;
   }
-  const std::string body = read_stdin();
-  auto signed_at = verifier->verify(o.signature, body, now);
+  const auto body = read_stdin();
+  if (!body) return print_error(body.status(), kExitFailure);
+  auto signed_at = verifier->verify(o.signature, *body, now);
   if (!signed_at) return print_error(signed_at.status(), kExitRejected);
   std::string out;
   detail::JsonWriter w(out);
@@ -67,9 +80,11 @@ int run_sign(const SignOptions& o) {
   const std::int64_t t = o.timestamp >= 0
                              ? o.timestamp
                              : std::chrono::duration_cast<std::chrono::seconds>(now_ms().time_since_epoch()).count();
+  const auto body = read_stdin();
+  if (!body) return print_error(body.status(), kExitFailure);
   std::string out;
   detail::JsonWriter w(out);
-  w.begin_object().key("header").value(kSignatureHeader).key("value").value(sign_payload(*secret, t, read_stdin())).end_object();
+  w.begin_object().key("header").value(kSignatureHeader).key("value").value(sign_payload(*secret, t, *body)).end_object();
   std::cout << out << '\n';
   return kExitOk;
 }

@@ -159,6 +159,19 @@ TEST_CASE("the webhook secret also comes from REFERKIT_WEBHOOK_SECRET or a file,
   CHECK(str(json_line(gone), "/error") == "not_found");
 }
 
+TEST_CASE("a body over 16 MiB on stdin is refused, not read into memory") {
+  const std::string big((16u << 20) + 1, 'x');
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"webhook", "sign", "--secret", kSecret},
+        std::vector<std::string>{"webhook", "verify", "--secret", kSecret, "--signature", "t=1,v1=00"}}) {
+    RunResult r = cli(args, big);
+    INFO(r.describe().substr(0, 2000));
+    CHECK(r.exit_code() == 1);
+    CHECK(str(json_line(r), "/error") == "resource_exhausted");
+  }
+  CHECK(cli({"webhook", "sign", "--secret", kSecret}, big.substr(1)).exit_code() == 0);  // 16 MiB exactly
+}
+
 TEST_CASE("webhook sign then verify round trips through stdin") {
   const std::string value = sign(kSecret, kBody);
   RunResult r = verify({kSecret}, value, kBody, rfc3339_at(kT + 10));
