@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -264,6 +265,27 @@ TEST_CASE("the write key from REFERKIT_WRITE_KEY or --write-key-file; --quiet pr
   INFO(none.describe());
   CHECK(none.exit_code() == 2);
   CHECK(none.out.find("\"error\":\"usage\"") != std::string::npos);
+}
+
+TEST_CASE("SIGINT while track waits on an open pipe: the summary, then exit 130") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  referkit::test::Process cli = referkit::test::Process::start(
+      kCli, {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", "-", "--progress", "none"});
+  REQUIRE(cli.write_stdin(events_jsonl(10)));  // and the pipe stays open
+  // Sent in the background every 100 ms (flush interval): the collector has them all before the signal.
+  REQUIRE(collector.wait_for_unique_events(10, std::chrono::seconds(20)));
+  REQUIRE(::kill(cli.pid(), SIGINT) == 0);
+  auto exit = cli.wait(std::chrono::seconds(30));
+  REQUIRE(exit);
+  std::string out;
+  while (auto l = cli.read_line(std::chrono::seconds(1))) out += *l;
+  INFO(exit->describe() << "\n" << out << "\n" << cli.stderr_text());
+  CHECK(exit->exited);
+  CHECK(exit->code == 130);
+  CHECK(json_uint(out, "tracked") == 10);
+  CHECK(json_uint(out, "delivered") == 10);
+  CHECK(out.find("\"interrupted\":\"SIGINT\"") != std::string::npos);
 }
 
 TEST_CASE("on a terminal the summary is human-readable text; JSON stays the default for pipes") {
