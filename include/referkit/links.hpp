@@ -122,7 +122,8 @@ struct LinkSignerOptions {
 
 class REFERKIT_EXPORT LinkSigner {
  public:
-  // Fails on an empty keyring or a base_url that is not http(s)://host[...].
+  // Fails on an empty keyring, a base_url that is not http(s)://host[...], or a share_hosts entry
+  // that is not host[:port].
   static Result<LinkSigner> create(const Keyring& keys, LinkSignerOptions options = {});
 
   LinkSigner(LinkSigner&&) noexcept;

@@ -134,6 +134,12 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
     return invalid("base_url must be http(s)://host[/path] without query or spaces, got \"" +
                    detail::printable_excerpt(options.base_url) + "\"");
   }
+  for (const std::string& host : options.share_hosts) {
+    // An empty entry would match "https:///r/<token>"; a path or user part never matches anything.
+    if (host.empty() || host.find_first_of("/@?# ") != std::string::npos || !detail::is_printable(host)) {
+      return invalid("share_hosts entries must be host[:port], got \"" + detail::printable_excerpt(host) + "\"");
+    }
+  }
   if (options.max_name_prefix > detail::kMaxPrefixLetters) {
     return invalid("max_name_prefix must be at most 16");
   }

@@ -241,6 +241,13 @@ TEST_CASE("with share_hosts set, verify accepts only https links to those hosts"
     CHECK_FALSE(v.claims.has_value());
   }
   CHECK(signer.verify("javascript://x/r/" + link.token, kIssued).status.message().find("https") != std::string::npos);
+  for (const char* bad : {"", "refer.example/r", "user@refer.example", "refer example"}) {
+    LinkSignerOptions wrong;
+    wrong.share_hosts = {"refer.example", bad};
+    CHECK_MESSAGE(LinkSigner::create(Keyring::parse(kKeyA).value(), wrong).status().code() ==
+                      StatusCode::kInvalidArgument,
+                  bad);
+  }
   // Without the option, as before: any host (see above).
   CHECK(make_signer().verify("javascript://x/r/" + link.token, kIssued).ok());
 }
