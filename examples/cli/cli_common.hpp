@@ -49,8 +49,8 @@ inline constexpr std::size_t kMaxSmallFileBytes = 1u << 20;
 Result<std::string> read_small_file(const std::string& path, std::string_view what);
 
 // A secret given by flag, environment variable (CLI11 fills the flag's value from it) or file
-// (--...-file: the file's content without its final line break; the flag wins over the file only
-// if both are given, which is refused). Empty when none is given; kInvalidArgument when both are.
+// (--...-file: the file's content without its final line break, read with read_small_file).
+// Empty when none is given; kInvalidArgument when both a value and a file are.
 Result<std::string> resolve_secret(const std::string& value, const std::string& file, std::string_view flag);
 
 // Adds `flag` (e.g. "--write-key", its value also read from the environment variable `env`, as
