@@ -80,17 +80,17 @@ std::uint64_t print_funnel(const std::string& stats_json) {
 
 int run_demo(bool keep_running) {
   Keyring keys = demo_keyring();
-  auto signer = LinkSigner::create(keys, LinkSignerOptions{"https://refer.shop.example", 8, {}});
-  if (!signer) return print_error(signer.status(), kExitUsage);
+  auto signer = LinkSigner::create(keys, LinkSignerOptions{"https://refer.shop.example", 8, {}, {}});
+  if (!signer) return print_error(signer.status(), kExitFailure);
   auto ingest = LocalIngest::start(kWriteKey, std::chrono::seconds(10));
-  if (!ingest) return print_error(ingest.status(), kExitUsage);
+  if (!ingest) return print_error(ingest.status(), kExitFailure);
 
   TrackerOptions options;
   options.endpoint = ingest->url();
   options.write_key = kWriteKey;
   options.flush_interval = std::chrono::milliseconds(200);
   auto tracker = Tracker::open(options);
-  if (!tracker) return print_error(tracker.status(), kExitUsage);
+  if (!tracker) return print_error(tracker.status(), kExitFailure);
   Journey journey{*tracker};
   const TimePoint now = now_ms();
 
@@ -100,7 +100,7 @@ int run_demo(bool keep_running) {
   for (const Customer& c : kReferrers) {
     LinkRequest request{kCampaign, c.id, c.name, now, now + std::chrono::hours(24 * 30), {{"utm_source", "email"}}};
     auto link = signer->create(request);
-    if (!link) return print_error(link.status(), kExitUsage);
+    if (!link) return print_error(link.status(), kExitFailure);
     std::cout << "   " << c.name << ": " << link->share_code << "  " << link->url << "\n";
     journey.track(ReferralLinkCreated{{c.id, ""}, link->share_code, kCampaign, link->url});
     links.push_back(std::move(*link));

@@ -1,6 +1,9 @@
 #include "event_json.hpp"
 
+#include <algorithm>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace referkit::cli {
 namespace {
@@ -10,6 +13,28 @@ constexpr int kMaxDepth = 32;
 
 Status malformed(std::string message) { return Status(StatusCode::kMalformed, std::move(message)); }
 Status json_error(simdjson::error_code e) { return malformed(std::string("bad JSON: ") + simdjson::error_message(e)); }
+
+// Why a JSON number cannot be kept exactly, in the words of what is wrong with it (the text may
+// be thousands of digits long: only its start is shown).
+std::string explain_bad_number(std::string_view raw, const Status& refused) {
+  const std::string shown = raw.size() > 24 ? std::string(raw.substr(0, 24)) + "..." : std::string(raw);
+  std::string_view digits = raw;
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  const std::size_t int_digits = std::min(digits.find_first_not_of("0123456789"), digits.size());
+  std::string why;
+  if (raw.find_first_of("eE") != std::string_view::npos) {
+    why = "has an exponent; write it as a plain decimal (1500, not 1.5e3)";
+  } else if (int_digits > 1 && digits.front() == '0') {
+    why = "has a leading zero";
+  } else if (raw.size() > 40) {
+    why = "has " + std::to_string(raw.size()) + " characters; at most 40 are kept exactly";
+  } else if (raw.find('.') == std::string_view::npos) {
+    why = "is an integer outside the 64-bit range";
+  } else {
+    why = refused.message();
+  }
+  return "number " + shown + " " + why;
+}
 
 Result<Value> to_value(od::value v, int depth) {
   if (depth > kMaxDepth) return malformed("nested deeper than 32 levels");
@@ -38,7 +63,7 @@ Result<Value> to_value(od::value v, int depth) {
         return Value(static_cast<long long>(i));
       }
       auto d = Value::decimal(raw);
-      if (!d) return malformed("number " + std::string(raw.substr(0, 40)) + " is not a plain decimal (no exponents)");
+      if (!d) return malformed(explain_bad_number(raw, d.status()));
       return std::move(*d);
     }
     case od::json_type::array: {
@@ -61,21 +86,25 @@ Result<Value> to_value(od::value v, int depth) {
     case od::json_type::object: {
       od::object obj;
       if (auto e = v.get_object().get(obj)) return json_error(e);
-      Value out = Value::object();
       std::size_t count = 0;
       if (auto e = obj.count_fields().get(count)) return json_error(e);
-      out.reserve(count);
+      // Collected first and built in one linear pass: Value::set() looks for an existing key each
+      // time, which made a line of many keys quadratic.
+      std::vector<std::string> keys;
+      std::vector<Value> values;
+      keys.reserve(count);
+      values.reserve(count);
       for (auto field : obj) {
         std::string_view key;
         if (auto e = field.unescaped_key().get(key)) return json_error(e);
-        std::string owned_key(key);
+        keys.emplace_back(key);
         od::value child;
         if (auto e = field.value().get(child)) return json_error(e);
         auto converted = to_value(child, depth + 1);
         if (!converted) return converted.status();
-        out.set(std::move(owned_key), std::move(*converted));
+        values.push_back(std::move(*converted));
       }
-      return out;
+      return Value::object_from(std::move(keys), std::move(values));
     }
   }
   return malformed("unsupported JSON value");
@@ -127,6 +156,12 @@ Result<Event> parse_event_json(od::parser& parser, std::string& line) {
     else if (k == "traits") s = read_object(v, k, event.traits);
     else if (k == "context") s = read_object(v, k, event.context);
     if (!s.ok()) return s;
+  }
+  // One value per line: `{A}{B}`, `{A},{B}` or `{A}}}` must not pass as A with the rest ignored.
+  // current_location() is OUT_OF_BOUNDS exactly when nothing but whitespace follows.
+  if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
+    return malformed("unexpected text after the JSON object: \"" +
+                     std::string(rest, std::min<std::size_t>(20, static_cast<std::size_t>(line.data() + line.size() - rest))) + "\"");
   }
   if (type == "track") {
     event.type = EventType::kTrack;

@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -15,7 +18,15 @@ struct CreateOptions {
 
 struct VerifyOptions {
   std::string input, now, keys_file;
+  std::vector<std::string> share_hosts;
+  bool any_host = false;
 };
+
+// The host (and port) of a base URL: "https://refer.example/invite" -> "refer.example".
+std::string host_of(std::string_view base_url) {
+  if (auto scheme = base_url.find("://"); scheme != std::string_view::npos) base_url.remove_prefix(scheme + 3);
+  return std::string(base_url.substr(0, base_url.find('/')));
+}
 
 Result<TimePoint> time_option(const std::string& flag, const std::string& text) {
   auto t = parse_rfc3339(text);
@@ -24,8 +35,9 @@ Result<TimePoint> time_option(const std::string& flag, const std::string& text) 
 }
 
 int run_create(const CreateOptions& o) {
-  auto keys = load_keys(o.keys_file);
-  if (!keys) return kExitUsage;
+  int exit = kExitOk;
+  auto keys = load_keys(o.keys_file, exit);
+  if (!keys) return exit;
   LinkSignerOptions signer_options;
   signer_options.base_url = o.base_url;
   auto signer = LinkSigner::create(*keys, signer_options);
@@ -64,7 +76,7 @@ int run_create(const CreateOptions& o) {
     request.utm.emplace_back(std::move(key), kv.substr(eq + 1));
   }
   auto link = signer->create(request);
-  if (!link) return print_error(link.status(), kExitUsage);
+  if (!link) return print_error(link.status(), kExitRejected);
 
   std::string out;
   detail::JsonWriter w(out);
@@ -82,9 +94,23 @@ int run_create(const CreateOptions& o) {
 }
 
 int run_verify(const VerifyOptions& o) {
-  auto keys = load_keys(o.keys_file);
-  if (!keys) return kExitUsage;
-  auto signer = LinkSigner::create(*keys);
+  int exit = kExitOk;
+  auto keys = load_keys(o.keys_file, exit);
+  if (!keys) return exit;
+  LinkSignerOptions signer_options;
+  if (!o.any_host) {
+    // Only links a merchant actually issues verify: a pasted javascript:// or look-alike URL
+    // with a valid token is refused. The default share host is the default --base-url's.
+    for (const std::string& list : o.share_hosts) {
+      for (std::size_t at = 0; at <= list.size();) {  // REFERKIT_SHARE_HOSTS is comma-separated
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        if (comma > at) signer_options.share_hosts.push_back(list.substr(at, comma - at));
+        at = comma + 1;
+      }
+    }
+    if (signer_options.share_hosts.empty()) signer_options.share_hosts.push_back(host_of(LinkSignerOptions{}.base_url));
+  }
+  auto signer = LinkSigner::create(*keys, signer_options);
   if (!signer) return print_error(signer.status(), kExitUsage);
   TimePoint now = now_ms();
   if (!o.now.empty()) {
@@ -138,6 +164,12 @@ void add_link_commands(CLI::App& app, int& exit_code) {
   verify->add_option("input", verify_opts->input, "A full URL, a bare token or a share code")->required();
   verify->add_option("--now", verify_opts->now, "Verify as of this RFC 3339 time (default now)");
   verify->add_option("--keys", verify_opts->keys_file, "Key file (default: REFERKIT_LINK_KEYS)");
+  verify->add_option("--share-host", verify_opts->share_hosts,
+                     "A host (with :port if any) that full URLs must point to, over https; repeatable, or "
+                     "comma-separated in REFERKIT_SHARE_HOSTS (default: refer.example, the default --base-url's). Bare "
+                     "tokens and share codes are not affected")
+      ->envname("REFERKIT_SHARE_HOSTS");
+  verify->add_flag("--any-host", verify_opts->any_host, "Accept a URL with any scheme and host (no share-host check)");
   verify->callback([verify_opts, &exit_code] { exit_code = run_verify(*verify_opts); });
 }
 

@@ -2,28 +2,42 @@
 // durable spool, which `referkit spool` inspects and drains), and run the demo.
 #include <CLI/CLI.hpp>
 
+#include <exception>
+#include <string>
+
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "referkit/version.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"referkit " REFERKIT_VERSION_STRING
-               ": referral links, share codes and signed webhooks, from the command line.\n"
-               "Every command prints JSON on stdout. Exit status: 0 done, 1 rejected, 2 usage error, 3 not all "
-               "delivered but the rest is kept in the spool."};
-  app.set_version_flag("--version", REFERKIT_VERSION_STRING);
-  app.require_subcommand(1);
-  int exit_code = 0;
-  referkit::cli::add_link_commands(app, exit_code);
-  referkit::cli::add_webhook_commands(app, exit_code);
-  referkit::cli::add_track_command(app, exit_code);
-  referkit::cli::add_spool_commands(app, exit_code);
-  referkit::cli::add_demo_command(app, exit_code);
+  using namespace referkit::cli;
+  // Nothing may escape main as an exception (std::terminate would print to stderr and abort with
+  // a core dump): every failure is the one JSON error object and a documented exit status.
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : referkit::cli::kExitUsage;
+    CLI::App app{std::string("referkit " REFERKIT_VERSION_STRING
+                             ": referral links, share codes and signed webhooks, from the command line.\n"
+                             "Every command prints JSON on stdout (track and spool drain print a human-readable "
+                             "summary instead when stdout is a terminal). ") +
+                 kExitStatusHelp};
+    app.set_version_flag("--version", REFERKIT_VERSION_STRING);
+    app.require_subcommand(1);
+    int exit_code = 0;
+    add_link_commands(app, exit_code);
+    add_webhook_commands(app, exit_code);
+    add_track_command(app, exit_code);
+    add_spool_commands(app, exit_code);
+    add_demo_command(app, exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::Success& e) {  // --help, --version
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      return print_error("usage", std::string(e.what()) + "; run with --help for usage", kExitUsage);
+    }
+    return exit_code;
+  } catch (const std::exception& e) {
+    return print_error("internal", e.what(), kExitFailure);
+  } catch (...) {
+    return print_error("internal", "unknown exception", kExitFailure);
   }
-  return exit_code;
 }

@@ -8,10 +8,14 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "stop_request.hpp"
 #include "referkit/spool.hpp"
 #include "referkit/tracker.hpp"
 
@@ -42,7 +46,7 @@ void write_event(detail::JsonWriter& w, simdjson::dom::parser& parser, const std
 
 int run_inspect(const InspectOptions& o) {
   auto info = inspect_spool(o.dir);
-  if (!info) return print_error(info.status(), kExitUsage);
+  if (!info) return print_error(info.status(), kExitFailure);
   std::string out;
   detail::JsonWriter w(out);
   w.begin_object();
@@ -63,10 +67,16 @@ int run_inspect(const InspectOptions& o) {
   w.key("dead_letters").value(info->dead_letters);
   if (o.dead_letters) {
     auto letters = read_dead_letters(o.dir);
-    if (!letters) return print_error(letters.status(), kExitUsage);
+    if (!letters) return print_error(letters.status(), kExitFailure);
     simdjson::dom::parser parser;
+    std::uint64_t damaged = 0;
     w.key("dead_letter_list").begin_array();
     for (const SpoolDeadLetter& d : *letters) {
+      if (!d.damage.empty()) {
+        ++damaged;
+        w.begin_object().key("line").value(d.line).key("error").value(d.damage).end_object();
+        continue;
+      }
       w.begin_object();
       w.key("messageId").value(d.message_id);
       w.key("reason").value(d.reason);
@@ -76,6 +86,7 @@ int run_inspect(const InspectOptions& o) {
       w.end_object();
     }
     w.end_array();
+    w.key("damaged_lines").value(damaged);
   }
   w.end_object();
   std::cout << out << '\n';
@@ -85,8 +96,10 @@ int run_inspect(const InspectOptions& o) {
 // ---- drain ----
 
 struct DrainOptions {
-  std::string dir, endpoint, write_key, signing_secret, timeout = "60s", progress = "auto";
+  std::string dir, endpoint, write_key, write_key_file, signing_secret, signing_secret_file;
+  std::string timeout = "60s", progress = "auto", max_event_age;
   bool gzip = true;
+  bool quiet = false;
 };
 
 class DrainProgress {
@@ -119,21 +132,39 @@ class DrainProgress {
 int run_drain(const DrainOptions& o) {
   auto timeout = parse_duration(o.timeout);
   if (!timeout) return print_error(Status(StatusCode::kInvalidArgument, "--timeout: expected e.g. 60s"), kExitUsage);
+  std::optional<std::chrono::milliseconds> max_event_age;
+  if (!o.max_event_age.empty() && !(max_event_age = parse_duration(o.max_event_age))) {
+    return print_error(Status(StatusCode::kInvalidArgument, "--max-event-age: expected e.g. 7d"), kExitUsage);
+  }
+  auto write_key = resolve_secret(o.write_key, o.write_key_file, "--write-key");
+  if (!write_key) return print_error(write_key.status(), exit_for_open_failure(write_key.status()));
+  if (write_key->empty()) {
+    return print_error("usage", "a write key is required: --write-key, REFERKIT_WRITE_KEY or --write-key-file", kExitUsage);
+  }
+  auto signing_secret = resolve_secret(o.signing_secret, o.signing_secret_file, "--signing-secret");
+  if (!signing_secret) return print_error(signing_secret.status(), exit_for_open_failure(signing_secret.status()));
+  const SummaryStyle style = summary_style(o.quiet);
   DrainProgress::Mode mode = DrainProgress::Mode::kNone;
-  if (o.progress == "json") mode = DrainProgress::Mode::kJson;
+  if (o.quiet) mode = DrainProgress::Mode::kNone;
+  else if (o.progress == "json") mode = DrainProgress::Mode::kJson;
   else if (o.progress == "bar" || (o.progress == "auto" && isatty(STDERR_FILENO))) mode = DrainProgress::Mode::kBar;
   DrainProgress progress(mode);
 
   // Draining an existing spool: a missing directory is a mistake, not something to create.
   auto before = inspect_spool(o.dir);
-  if (!before) return print_error(before.status(), kExitUsage);
+  if (!before) return print_error(before.status(), kExitFailure);
+
+  // Before the tracker's threads start, so they inherit the dispositions.
+  auto stop = StopRequest::install();
+  if (!stop) return print_error(stop.status(), kExitFailure);
 
   const auto started = Steady::now();
   const auto deadline = started + *timeout;
   TrackerOptions options;
   options.endpoint = o.endpoint;
-  options.write_key = o.write_key;
-  options.signing_secret = o.signing_secret;
+  options.write_key = *write_key;
+  options.signing_secret = *signing_secret;
+  if (max_event_age) options.max_event_age = *max_event_age;
   options.gzip = o.gzip;
   options.spool_dir = o.dir;
   options.flush_interval = std::chrono::milliseconds(100);
@@ -145,7 +176,7 @@ int run_drain(const DrainOptions& o) {
     if (level >= LogLevel::kWarn) std::cerr << "referkit: " << message << '\n';
   };
   auto tracker = Tracker::open(options);
-  if (!tracker) return print_error(tracker.status(), kExitUsage);
+  if (!tracker) return print_error(tracker.status(), exit_for_open_failure(tracker.status()));
 
   TrackerStats st = tracker->stats();
   const std::uint64_t total = st.recovered;
@@ -161,36 +192,61 @@ int run_drain(const DrainOptions& o) {
       if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
       break;
     }
+    // SIGINT/SIGTERM: stop waiting; the shutdown below keeps what is undelivered in the spool.
+    if (stop->requested()) break;
+  }
+  const bool interrupted = stop->requested();
+  if (interrupted) {
+    std::cerr << "referkit: " << stop->signal_name() << ": stopping the drain; what is not delivered stays in the spool\n";
   }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
-                                                                                   std::chrono::milliseconds(5000)));
+  // Stopped by a signal: what is in flight gets a moment, the rest stays in the spool anyway.
+  const auto shutdown_timeout = interrupted ? std::chrono::milliseconds(500)
+                                            : std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
+                                                                                    std::chrono::milliseconds(5000));
+  ShutdownReport report = tracker->shutdown(shutdown_timeout);
   st = tracker->stats();
   progress.update(st, total, true);
   const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
 
   auto after = inspect_spool(o.dir);
-  if (!after) return print_error(after.status(), kExitUsage);
+  if (!after) return print_error(after.status(), kExitFailure);
 
-  std::string out;
-  detail::JsonWriter w(out);
-  w.begin_object();
-  w.key("spool").value(o.dir);
-  w.key("recovered").value(st.recovered);
-  w.key("delivered").value(st.acknowledged);
-  w.key("dead_lettered").value(st.dead_lettered);
-  w.key("dropped").value(st.dropped());
-  w.key("corrupt_records").value(st.corrupt_records);
-  w.key("corrupt_bytes").value(st.corrupt_bytes);
-  w.key("truncated_segments").value(st.truncated_segments);
-  w.key("truncated_bytes").value(st.truncated_bytes);
-  w.key("skipped_entries").value(st.skipped_spool_entries);
-  w.key("remaining").value(after->pending_events);
-  w.key("live_owners").value(static_cast<std::uint64_t>(after->live_owners));
-  write_delivery_figures(w, st, seconds);
-  w.end_object();
-  std::cout << out << '\n';
+  if (style == SummaryStyle::kJson) {
+    std::string out;
+    detail::JsonWriter w(out);
+    w.begin_object();
+    w.key("spool").value(o.dir);
+    w.key("recovered").value(st.recovered);
+    w.key("delivered").value(st.acknowledged);
+    w.key("dead_lettered").value(st.dead_lettered);
+    write_dropped(w, st);
+    w.key("corrupt_records").value(st.corrupt_records);
+    w.key("corrupt_bytes").value(st.corrupt_bytes);
+    w.key("truncated_segments").value(st.truncated_segments);
+    w.key("truncated_bytes").value(st.truncated_bytes);
+    w.key("skipped_entries").value(st.skipped_spool_entries);
+    w.key("remaining").value(after->pending_events);
+    w.key("live_owners").value(static_cast<std::uint64_t>(after->live_owners));
+    if (interrupted) w.key("interrupted").value(stop->signal_name());
+    write_delivery_figures(w, st, seconds);
+    w.end_object();
+    std::cout << out << '\n';
+  } else if (style == SummaryStyle::kHuman) {
+    fmt::print("{}drained {}: {} of {} delivered, {} refused by the server, {} dropped, {} remaining in the spool "
+               "({:.1f} s)\n",
+               interrupted ? "interrupted (" + stop->signal_name() + "): " : "", o.dir, st.acknowledged, st.recovered,
+               st.dead_lettered, st.dropped(), after->pending_events, seconds);
+    if (st.dropped() > 0) fmt::print("dropped: {}\n", describe_dropped(st));
+    if (!st.last_error.empty()) fmt::print("last error: {}\n", st.last_error);
+  }
 
+  // Dropped events are gone for good (unlike refused ones, which are in the dead-letter file):
+  // never a quiet exit 0 over them.
+  if (st.dropped() > 0) {
+    std::cerr << "referkit: " << st.dropped() << " events were dropped and are not in the spool any more: "
+              << describe_dropped(st) << '\n';
+  }
   if (st.dead_lettered > 0) {
     std::cerr << "referkit: " << st.dead_lettered << " events were refused by the server; see `referkit spool inspect "
               << o.dir << " --dead-letters`\n";
@@ -199,9 +255,10 @@ int run_drain(const DrainOptions& o) {
     std::cerr << "referkit: the spool " << o.dir << " still holds " << after->pending_events << " events"
               << (after->live_owners > 0 ? " (another process has it open and keeps its own)" : "")
               << (report.status.ok() ? std::string() : "; " + report.status.message()) << '\n';
-    return kExitKeptInSpool;
   }
-  return kExitOk;
+  if (interrupted) return stop->exit_code();
+  if (st.dropped() > 0) return kExitRejected;
+  return after->pending_events > 0 ? kExitKeptInSpool : kExitOk;
 }
 
 }  // namespace
@@ -218,18 +275,27 @@ void add_spool_commands(CLI::App& app, int& exit_code) {
                  "without changing anything (safe while trackers use it).");
   inspect->add_option("dir", inspect_opts->dir, "The spool directory")->required();
   inspect->add_flag("--dead-letters", inspect_opts->dead_letters,
-                    "Also list the events the server refused: dead_letter_list [{messageId, reason, at, event}]");
+                    "Also list the events the server refused: dead_letter_list [{messageId, reason, at, event}], a "
+                    "damaged line as {line, error}, and damaged_lines (how many of them)");
   inspect->callback([inspect_opts, &exit_code] { exit_code = run_inspect(*inspect_opts); });
 
   auto drain_opts = std::make_shared<DrainOptions>();
   CLI::App* drain = spool->add_subcommand(
       "drain", "Deliver what the spool holds (including what dead processes left), with progress on stderr; prints "
-               "{spool, recovered, delivered, dead_lettered, dropped, corrupt_records, remaining, ...}. Exits 0 "
-               "only when the spool is empty afterwards, 3 when events remain in it.");
+               "{spool, recovered, delivered, dead_lettered, dropped, dropped_by_reason, corrupt_records, remaining, "
+               "...}. Exits 0 only when the spool is empty afterwards and nothing was dropped, 1 when events were "
+               "dropped (expired, ...), 3 when events remain in it; on SIGINT/SIGTERM it stops waiting, keeps the rest "
+               "in the spool, prints the summary and exits 130/143.");
   drain->add_option("dir", drain_opts->dir, "The spool directory")->required();
   drain->add_option("--endpoint", drain_opts->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
-  drain->add_option("--write-key", drain_opts->write_key, "Write key (HTTP Basic user)")->required();
-  drain->add_option("--signing-secret", drain_opts->signing_secret, "Sign each request body (X-Referkit-Signature)");
+  add_secret_option(*drain, "--write-key", drain_opts->write_key, drain_opts->write_key_file, "REFERKIT_WRITE_KEY",
+                    "Write key (HTTP Basic user); required");
+  add_secret_option(*drain, "--signing-secret", drain_opts->signing_secret, drain_opts->signing_secret_file,
+                    "REFERKIT_SIGNING_SECRET", "Sign each request body (X-Referkit-Signature)");
+  drain->add_option("--max-event-age", drain_opts->max_event_age,
+                    "Drop (and count as expired) events tracked longer ago than this, e.g. 7d (default: the "
+                    "library's, 7 days)");
+  drain->add_flag("--quiet,-q", drain_opts->quiet, "No summary and no progress: only errors are printed (exit status tells)");
   drain->add_flag("--gzip,!--no-gzip", drain_opts->gzip, "Compress request bodies over 1 KiB (default on)");
   drain->add_option("--timeout", drain_opts->timeout, "Give up (leaving the rest in the spool) after this long")
       ->capture_default_str();

@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -18,6 +20,8 @@
 #include "commands.hpp"
 #include "event_json.hpp"
 #include "events/uuid.hpp"
+#include "line_reader.hpp"
+#include "stop_request.hpp"
 #include "referkit/tracker.hpp"
 
 namespace referkit::cli {
@@ -26,9 +30,11 @@ namespace {
 using Steady = std::chrono::steady_clock;
 
 struct TrackOptions {
-  std::string endpoint, write_key, signing_secret, input = "-", flush_timeout = "30s", progress = "auto";
+  std::string endpoint, write_key, write_key_file, signing_secret, signing_secret_file;
+  std::string input = "-", flush_timeout = "30s", progress = "auto";
   std::string spool_dir, accepted_log;
   bool gzip = true;
+  bool quiet = false;
   std::size_t max_queue_bytes = 32u << 20;
 };
 
@@ -100,32 +106,68 @@ class Progress {
   Steady::time_point last_time_ = Steady::now();
 };
 
+// The longest input line read: an event is at most 32 KiB serialized, and a line may carry some
+// whitespace and escapes on top. Longer lines are refused before parsing, unread into memory.
+constexpr std::size_t kMaxLineBytes = 64 * 1024;
+
+// Flushes in slices until done, the timeout, or a further stop signal: Ctrl-C during the final
+// wait ends the wait instead of the process, so the summary is still printed.
+Status flush_until_stopped(Tracker& tracker, std::chrono::milliseconds timeout, StopRequest& stop) {
+  const int signals_before = stop.received();
+  const auto deadline = Steady::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+    Status flushed = tracker.flush(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0),
+                                                                         std::chrono::milliseconds(100)));
+    if (flushed.code() != StatusCode::kDeadlineExceeded || left.count() <= 100) return flushed;
+    if (stop.received() > signals_before) return flushed;
+  }
+}
+
 int run_track(const TrackOptions& o) {
   auto flush_timeout = parse_duration(o.flush_timeout);
   if (!flush_timeout) return print_error(Status(StatusCode::kInvalidArgument, "--flush-timeout: expected e.g. 30s"), kExitUsage);
+  auto write_key = resolve_secret(o.write_key, o.write_key_file, "--write-key");
+  if (!write_key) return print_error(write_key.status(), exit_for_open_failure(write_key.status()));
+  if (write_key->empty()) {
+    return print_error("usage", "a write key is required: --write-key, REFERKIT_WRITE_KEY or --write-key-file", kExitUsage);
+  }
+  auto signing_secret = resolve_secret(o.signing_secret, o.signing_secret_file, "--signing-secret");
+  if (!signing_secret) return print_error(signing_secret.status(), exit_for_open_failure(signing_secret.status()));
+  const SummaryStyle style = summary_style(o.quiet);
   Progress::Mode mode = Progress::Mode::kNone;
-  if (o.progress == "json") mode = Progress::Mode::kJson;
+  if (o.quiet) mode = Progress::Mode::kNone;
+  else if (o.progress == "json") mode = Progress::Mode::kJson;
   else if (o.progress == "bar" || (o.progress == "auto" && isatty(STDERR_FILENO))) mode = Progress::Mode::kBar;
   Progress progress(mode);
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
+  int input_fd = STDIN_FILENO;
   if (o.input != "-") {
-    file.open(o.input, std::ios::binary);
-    if (!file) return print_error(Status(StatusCode::kNotFound, "cannot open " + o.input), kExitUsage);
-    in = &file;
+    input_fd = ::open(o.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (input_fd < 0) {
+      const int err = errno;
+      return print_error(Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kPermissionDenied,
+                                "cannot open " + o.input + ": " + std::strerror(err)),
+                         kExitFailure);
+    }
   }
+  // Closed on every return (stdin is left alone).
+  std::unique_ptr<int, void (*)(int*)> input_closer(o.input != "-" ? &input_fd : nullptr, [](int* fd) { ::close(*fd); });
 
   AcceptedLog accepted_log;
   if (!o.accepted_log.empty()) {
     Status opened = accepted_log.open(o.accepted_log);
-    if (!opened.ok()) return print_error(opened, kExitUsage);
+    if (!opened.ok()) return print_error(opened, kExitFailure);
   }
+
+  // Before the tracker's threads start, so they inherit the dispositions.
+  auto stop = StopRequest::install();
+  if (!stop) return print_error(stop.status(), kExitFailure);
 
   TrackerOptions options;
   options.endpoint = o.endpoint;
-  options.write_key = o.write_key;
-  options.signing_secret = o.signing_secret;
+  options.write_key = *write_key;
+  options.signing_secret = *signing_secret;
   options.gzip = o.gzip;
   options.max_queue_bytes = o.max_queue_bytes;
   // A file is a backlog, not live traffic: wait for room rather than drop, within the timeout.
@@ -142,18 +184,25 @@ int run_track(const TrackOptions& o) {
     if (level >= LogLevel::kWarn) std::cerr << "referkit: " << message << '\n';
   };
   auto tracker = Tracker::open(options);
-  if (!tracker) return print_error(tracker.status(), kExitUsage);
+  if (!tracker) return print_error(tracker.status(), exit_for_open_failure(tracker.status()));
 
   const auto started = Steady::now();
   simdjson::ondemand::parser parser;
+  LineReader reader(input_fd, stop->fd(), kMaxLineBytes);
   std::string line;
-  std::uint64_t line_no = 0;
   std::uint64_t accepted = 0;
   std::uint64_t invalid = 0;
   std::uint64_t refused = 0;
   std::uint64_t stopped_at = 0;  // the line refused for lack of room, when reading stopped there
-  while (std::getline(*in, line)) {
-    ++line_no;
+  LineReader::Next next;
+  while ((next = reader.next(line)) == LineReader::Next::kLine || next == LineReader::Next::kTooLong) {
+    const std::uint64_t line_no = reader.line_number();
+    if (next == LineReader::Next::kTooLong) {
+      ++invalid;
+      std::cerr << "referkit: line " << line_no << ": line longer than " << kMaxLineBytes
+                << " bytes (an event is at most 32 KiB); skipped\n";
+      continue;
+    }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto event = parse_event_json(parser, line);
     // The log needs the id the event is sent with, so it is made here when the line has none.
@@ -175,40 +224,77 @@ int run_track(const TrackOptions& o) {
     }
     progress.tracking(accepted);
   }
+  // A read error ends the input early: what was accepted is still delivered and summarised, but
+  // the run failed (the rest of the input was never seen).
+  std::string read_error;
+  if (next == LineReader::Next::kError) {
+    read_error = fmt::format("cannot read {}: {}", o.input == "-" ? "standard input" : o.input, std::strerror(reader.error()));
+    std::cerr << "referkit: " << read_error << "; stopped reading after line " << reader.line_number() << '\n';
+  }
+  const bool interrupted = next == LineReader::Next::kStopped && stop->requested();
+  if (interrupted) {
+    std::cerr << "referkit: " << stop->signal_name() << ": stopped reading after line " << reader.line_number()
+              << "; delivering what was accepted (within --flush-timeout " << o.flush_timeout << ")\n";
+  }
   progress.tracking(accepted, true);
   progress.tracked(accepted);
 
-  Status flushed = tracker->flush(*flush_timeout);
+  Status flushed = flush_until_stopped(*tracker, *flush_timeout, *stop);
   if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
   ShutdownReport report = tracker->shutdown(std::chrono::seconds(2));
   TrackerStats st = tracker->stats();
   const std::uint64_t kept = report.kept_in_spool ? report.undelivered : 0;
-  if (kept > 0) {
+  if (kept > 0 && !o.quiet) {
     std::cerr << "referkit: " << kept << " events kept in the spool " << o.spool_dir
               << "; they are delivered by the next run on it, or by `referkit spool drain " << o.spool_dir << "`\n";
   }
+  const std::uint64_t lost_in_memory = report.kept_in_spool ? 0 : report.undelivered;
+  if (st.dropped() > 0) std::cerr << "referkit: " << st.dropped() << " events dropped: " << describe_dropped(st) << '\n';
+  if (lost_in_memory > 0) {
+    std::cerr << "referkit: " << lost_in_memory << " accepted events were not delivered and are lost (no --spool)\n";
+  }
   const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
 
-  std::string out;
-  detail::JsonWriter w(out);
-  w.begin_object();
-  w.key("tracked").value(st.tracked);
-  w.key("delivered").value(st.acknowledged);
-  w.key("rejected").value(st.dead_lettered + invalid);
-  w.key("dropped").value(st.dropped_queue_full + st.dropped_retries_exhausted);
-  w.key("pending").value(report.undelivered);
-  if (stopped_at > 0) w.key("stopped_at_line").value(stopped_at);
-  if (durable) {
-    w.key("spool").value(o.spool_dir);
-    w.key("recovered").value(st.recovered);
-    w.key("kept_in_spool").value(kept);
-    w.key("corrupt_records").value(st.corrupt_records);
+  if (style == SummaryStyle::kJson) {
+    std::string out;
+    detail::JsonWriter w(out);
+    w.begin_object();
+    // A failed run's summary is also the one error object ({"error","message"}), with the counts.
+    if (!read_error.empty()) w.key("error").value("read_error").key("message").value(read_error);
+    w.key("tracked").value(st.tracked);
+    w.key("delivered").value(st.acknowledged);
+    w.key("rejected").value(st.dead_lettered + invalid);
+    write_dropped(w, st);
+    w.key("pending").value(report.undelivered);
+    if (stopped_at > 0) w.key("stopped_at_line").value(stopped_at);
+    if (interrupted) {
+      w.key("interrupted").value(stop->signal_name());
+      w.key("lines_read").value(reader.line_number());
+    }
+    if (durable) {
+      w.key("spool").value(o.spool_dir);
+      w.key("recovered").value(st.recovered);
+      w.key("kept_in_spool").value(kept);
+      w.key("corrupt_records").value(st.corrupt_records);
+    }
+    write_delivery_figures(w, st, seconds);
+    w.end_object();
+    std::cout << out << '\n';
+  } else if (style == SummaryStyle::kHuman) {
+    fmt::print("{}tracked {} events in {:.1f} s: {} delivered, {} rejected, {} dropped, {} pending{}\n",
+               interrupted ? "interrupted (" + stop->signal_name() + "): " : "", st.tracked, seconds, st.acknowledged,
+               st.dead_lettered + invalid, st.dropped(), report.undelivered,
+               durable ? fmt::format(" ({} kept in the spool {})", kept, o.spool_dir) : std::string());
+    if (st.dropped() > 0) fmt::print("dropped: {}\n", describe_dropped(st));
+    if (!st.last_error.empty()) fmt::print("last error: {}\n", st.last_error);
   }
-  write_delivery_figures(w, st, seconds);
-  w.end_object();
-  std::cout << out << '\n';
+  if (!read_error.empty()) {
+    if (style != SummaryStyle::kJson) print_error("read_error", read_error, kExitFailure);
+    return kExitFailure;
+  }
+  if (interrupted) return stop->exit_code();
   const bool lost = st.dropped() > 0 || st.dead_lettered > 0 || invalid > 0 || refused > 0;
-  if (lost || (report.undelivered > 0 && kept == 0)) return kExitRejected;
+  if (lost || lost_in_memory > 0) return kExitRejected;
   return kept > 0 ? kExitKeptInSpool : kExitOk;
 }
 
@@ -218,12 +304,19 @@ void add_track_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<TrackOptions>();
   CLI::App* track = app.add_subcommand(
       "track", "Deliver JSON Lines of Segment-style events (type, event, userId/anonymousId, properties, timestamp, "
-               "messageId) to an ingest API. Prints {tracked, delivered, rejected, dropped, pending, retries, requests, "
-               "bytes_sent, seconds}, plus {spool, recovered, kept_in_spool, corrupt_records} with --spool; exits 0 "
-               "only if everything was delivered, 3 if the rest was kept in the spool.");
+               "messageId; one JSON object per line, lines of at most 64 KiB) to an ingest API. Prints {tracked, "
+               "delivered, rejected, dropped, dropped_by_reason, pending, retries, requests, bytes_sent, seconds}, plus "
+               "{spool, recovered, kept_in_spool, corrupt_records} with --spool (text on a terminal, nothing with "
+               "--quiet). Exits 0 only if everything was delivered; 1 if a line was rejected, an event dropped or the "
+               "input could not be read; 3 if the rest was kept in the spool. SIGINT/SIGTERM: stop reading, deliver "
+               "what was accepted within --flush-timeout (a second signal ends the wait), keep the rest in the spool "
+               "with --spool, print the summary with \"interrupted\", exit 130/143.");
   track->add_option("--endpoint", o->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
-  track->add_option("--write-key", o->write_key, "Write key (HTTP Basic user)")->required();
-  track->add_option("--signing-secret", o->signing_secret, "Sign each request body (X-Referkit-Signature)");
+  add_secret_option(*track, "--write-key", o->write_key, o->write_key_file, "REFERKIT_WRITE_KEY",
+                    "Write key (HTTP Basic user); required");
+  add_secret_option(*track, "--signing-secret", o->signing_secret, o->signing_secret_file, "REFERKIT_SIGNING_SECRET",
+                    "Sign each request body (X-Referkit-Signature)");
+  track->add_flag("--quiet,-q", o->quiet, "No summary and no progress: only errors are printed (exit status tells)");
   track->add_flag("--gzip,!--no-gzip", o->gzip, "Compress request bodies over 1 KiB (default on)");
   track->add_option("--input", o->input, "JSON Lines file, or - for stdin")->capture_default_str();
   track->add_option("--flush-timeout", o->flush_timeout, "How long to wait for delivery after the last line")->capture_default_str();

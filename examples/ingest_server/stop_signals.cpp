@@ -13,9 +13,10 @@ namespace {
 
 int g_write_end = -1;  // set before the handlers are installed, never changed after
 
-extern "C" void on_stop_signal(int) {
+extern "C" void on_stop_signal(int signo) {
   const int saved = errno;
-  const char byte = 's';
+  // The signal number, so a reader can tell SIGINT from SIGTERM (the CLI exits 128 + it).
+  const char byte = static_cast<char>(signo);
   // Non-blocking: if the pipe is full, the loop has plenty of wake-ups pending already.
   [[maybe_unused]] const ssize_t n = ::write(g_write_end, &byte, 1);
   errno = saved;

@@ -8,7 +8,7 @@
 namespace referkit::ingest {
 
 // Installs the handlers (once per process) and returns the pipe's read end, non-blocking: one
-// byte per signal received. Also ignores SIGPIPE, so a client that vanishes mid-reply is an
+// byte per signal received, holding the signal's number. Also ignores SIGPIPE, so a client that vanishes mid-reply is an
 // error code on send, not the end of the process.
 Result<int> install_stop_signals();
 

@@ -113,11 +113,17 @@ struct LinkSignerOptions {
   std::size_t max_name_prefix = 8;
   // Extra words (ASCII letters, at least three) refused in share codes, on top of the built-in list.
   std::vector<std::string> extra_blocklist;
+  // When not empty, verify() accepts a full URL only if it is https:// and its host (with ":port"
+  // if it has one) is one of these, compared case-insensitively; anything else, such as
+  // javascript://x/r/<token> or a look-alike host, is kMalformed. Bare tokens and share codes are
+  // unaffected. Empty (the default): any scheme and host, as before.
+  std::vector<std::string> share_hosts;
 };
 
 class REFERKIT_EXPORT LinkSigner {
  public:
-  // Fails on an empty keyring or a base_url that is not http(s)://host[...].
+  // Fails on an empty keyring, a base_url that is not http(s)://host[...], or a share_hosts entry
+  // that is not host[:port].
   static Result<LinkSigner> create(const Keyring& keys, LinkSignerOptions options = {});
 
   LinkSigner(LinkSigner&&) noexcept;
@@ -130,7 +136,8 @@ class REFERKIT_EXPORT LinkSigner {
   // campaign or referrer, invalid UTF-8, an expiry not after the issue time, or bad UTM pairs.
   Result<Link> create(const LinkRequest& request) const;
 
-  // Accepts a full URL (any host, /r/<token-or-code>, any query), a bare token or a share code,
+  // Accepts a full URL (any host unless options.share_hosts is set, /r/<token-or-code>, any
+  // query), a bare token or a share code,
   // trimming surrounding whitespace and a trailing slash. Never reads past the input; compares
   // tags in constant time. A share code is checked for form and check symbol only.
   LinkVerification verify(std::string_view url_or_token_or_code, TimePoint now = now_ms()) const;

@@ -38,12 +38,18 @@ struct SpoolDeadLetter {
   std::string reason;
   std::string at;          // RFC 3339, when it was refused
   std::string event_json;  // the event as it was sent
+  std::uint64_t line = 0;  // its line number in the dead-letter file (1-based)
+  // Why the line could not be read (damaged, cut short by a crash); empty for a readable one.
+  // The fields above are empty then: the line is still listed, so the list and
+  // SpoolInfo::dead_letters count the same lines.
+  std::string damage;
 };
 
 // kNotFound when the directory does not exist, kFailedPrecondition when it is not a spool or is
 // of a newer format version.
 REFERKIT_EXPORT Result<SpoolInfo> inspect_spool(const std::string& dir);
-// The refused events, oldest first. Lines that do not parse are skipped.
+// The refused events, oldest first: one entry per non-empty line, damaged lines included (with
+// `damage` set), so the list agrees with SpoolInfo::dead_letters.
 REFERKIT_EXPORT Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir);
 
 }  // namespace v1

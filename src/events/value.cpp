@@ -1,7 +1,10 @@
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "referkit/events.hpp"
 
@@ -74,6 +77,31 @@ Value& Value::set(std::string key, Value value) {
   keys_.push_back(std::move(key));
   items_.push_back(std::move(value));
   return *this;
+}
+
+Value Value::object_from(std::vector<std::string> keys, std::vector<Value> values) {
+  const std::size_t n = std::min(keys.size(), values.size());
+  // First pass over the untouched keys (the views point into them): the slot of every member.
+  std::vector<std::size_t> slot(n);
+  std::size_t distinct = 0;
+  {
+    std::unordered_map<std::string_view, std::size_t> first_slot;
+    first_slot.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      auto [it, inserted] = first_slot.emplace(keys[i], distinct);
+      slot[i] = it->second;
+      if (inserted) ++distinct;
+    }
+  }
+  Value out(Kind::kObject);
+  out.keys_.resize(distinct);
+  out.items_.resize(distinct);
+  std::size_t filled = 0;  // slots were numbered in order of first occurrence
+  for (std::size_t i = 0; i < n; ++i) {
+    if (slot[i] == filled) out.keys_[filled++] = std::move(keys[i]);
+    out.items_[slot[i]] = std::move(values[i]);  // a later duplicate overwrites: the last value wins
+  }
+  return out;
 }
 
 Value& Value::push(Value value) {

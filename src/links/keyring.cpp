@@ -1,7 +1,12 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+#include <string>
 
 #include "crypto/encoding.hpp"
 #include "links/link_text.hpp"
@@ -12,6 +17,7 @@ inline namespace v1 {
 namespace {
 
 constexpr std::size_t kMaxKeyId = 16;
+constexpr std::size_t kMaxKeyFileBytes = 1u << 20;  // thousands of keys
 constexpr std::size_t kMinSecretBytes = 16;  // 128 bits
 constexpr std::size_t kMaxSecretBytes = 64;
 
@@ -102,11 +108,29 @@ Result<Keyring> Keyring::parse(std::string_view text) {
 }
 
 Result<Keyring> Keyring::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(StatusCode::kNotFound, "cannot open key file " + path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  auto ring = parse(content.str());
+  // A key file is a few lines: anything larger (or /dev/zero, a FIFO, a directory) is a wrong path,
+  // refused before it is read into memory. O_NONBLOCK so that opening a FIFO does not wait.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status(StatusCode::kNotFound, "cannot open key file " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status(StatusCode::kInvalidArgument, "key file " + path + " is not a regular file");
+  }
+  std::string content;
+  char buf[4096];
+  ssize_t n = 0;
+  while (content.size() <= kMaxKeyFileBytes && ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
+    if (n > 0) content.append(buf, static_cast<std::size_t>(n));
+  }
+  const int read_errno = errno;
+  ::close(fd);
+  if (content.size() > kMaxKeyFileBytes) {
+    return Status(StatusCode::kResourceExhausted,
+                  "key file " + path + " is larger than " + std::to_string(kMaxKeyFileBytes) + " bytes");
+  }
+  if (n < 0) return Status(StatusCode::kInvalidArgument, "cannot read key file " + path + ": " + std::strerror(read_errno));
+  auto ring = parse(content);
   if (!ring) return Status(ring.status().code(), path + ": " + ring.status().message());
   return ring;
 }

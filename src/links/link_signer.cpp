@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -77,6 +78,15 @@ Status check_text_field(const char* name, std::string_view value, std::size_t ma
   return {};
 }
 
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
 bool valid_base_url(std::string_view url) {
   std::size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return false;
@@ -120,6 +130,12 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
   if (!valid_base_url(options.base_url)) {
     return invalid("base_url must be http(s)://host[/path] without query or spaces, got \"" +
                    detail::printable_excerpt(options.base_url) + "\"");
+  }
+  for (const std::string& host : options.share_hosts) {
+    // An empty entry would match "https:///r/<token>"; a path or user part never matches anything.
+    if (host.empty() || host.find_first_of("/@?# ") != std::string::npos || !detail::is_printable(host)) {
+      return invalid("share_hosts entries must be host[:port], got \"" + detail::printable_excerpt(host) + "\"");
+    }
   }
   if (options.max_name_prefix > detail::kMaxPrefixLetters) {
     return invalid("max_name_prefix must be at most 16");
@@ -188,6 +204,18 @@ Result<Link> LinkSigner::create(const LinkRequest& request) const {
 LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const {
   auto pasted = detail::parse_pasted_link(input);
   if (!pasted) return {pasted.status(), std::nullopt};
+  if (!impl_->options.share_hosts.empty() && !pasted->scheme.empty()) {
+    if (!iequals(pasted->scheme, "https")) {
+      return {Status(StatusCode::kMalformed, "link scheme is not https: \"" + detail::printable_excerpt(pasted->scheme) + "\""),
+              std::nullopt};
+    }
+    const auto& hosts = impl_->options.share_hosts;
+    if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
+      return {Status(StatusCode::kMalformed,
+                     "link host \"" + detail::printable_excerpt(pasted->authority) + "\" is not a configured share host"),
+              std::nullopt};
+    }
+  }
   if (pasted->credential.size() <= kMaxShareCodeText) {
     return impl_->verify_share_code(pasted->credential, std::move(pasted->utm));
   }

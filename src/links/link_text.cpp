@@ -144,6 +144,8 @@ Result<PastedLink> parse_pasted_link(std::string_view input) {
     std::string_view after = input.substr(scheme + 3);
     std::size_t path_start = after.find('/');
     if (path_start == std::string_view::npos) return malformed("URL has no /r/ path");
+    out.scheme = input.substr(0, scheme);
+    out.authority = after.substr(0, path_start);
     std::string_view path = after.substr(path_start);
     std::size_t fragment = path.find('#');
     path = path.substr(0, fragment);

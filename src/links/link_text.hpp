@@ -28,6 +28,9 @@ std::optional<std::string> percent_decode(std::string_view s);
 struct PastedLink {
   std::string_view credential;  // the token or share code, still unchecked
   QueryParams utm;
+  // For a URL: its scheme ("https") and authority ("refer.example", "host:8443", "user@host");
+  // both empty for a bare token or code.
+  std::string_view scheme, authority;
 };
 
 // Finds the credential in what a user pasted: a URL whose path holds /r/<credential>, or a bare

@@ -130,8 +130,17 @@ Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir) {
   std::vector<SpoolDeadLetter> out;
   std::ifstream in(join(dir, detail::kDeadLetterFile));
   std::string line;
+  std::uint64_t line_number = 0;
   while (std::getline(in, line)) {
-    if (auto parsed = detail::parse_dead_letter_line(line)) out.push_back(std::move(*parsed));
+    ++line_number;
+    if (line.empty()) continue;  // not counted by inspect_spool either
+    auto parsed = detail::parse_dead_letter_line(line);
+    if (!parsed) {
+      parsed.emplace();
+      parsed->damage = "not a dead-letter record ({\"at\",\"messageId\",\"reason\",\"event\"} JSON)";
+    }
+    parsed->line = line_number;
+    out.push_back(std::move(*parsed));
   }
   return out;
 }

@@ -258,14 +258,54 @@ TEST_CASE("--keys FILE is used instead of REFERKIT_LINK_KEYS") {
   CHECK(again.key_id == "file-key");
 }
 
-TEST_CASE("--keys with a missing file is a usage error") {
+TEST_CASE("--keys with a missing file is a runtime failure with the JSON error on stdout") {
   TempDir dir;
   const std::string missing = (dir.path() / "nope.txt").string();
   RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--keys", missing}, with_keys(kKeys));
   INFO(r.describe());
-  CHECK(r.exit_code() == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err.find(missing) != std::string::npos);
+  CHECK(r.exit_code() == 1);
+  Json j = json_line(r);
+  CHECK(str(j, "/error") == "not_found");
+  CHECK(str(j, "/message").find(missing) != std::string::npos);
+}
+
+TEST_CASE("--keys refuses /dev/zero, a directory and an oversized file, without reading them") {
+  // /dev/zero used to abort the process on std::bad_alloc after taking about 1 GB.
+  TempDir dir;
+  const std::string huge = dir.write("huge.txt", kKeys + "\n#" + std::string((1u << 20) + 16, 'x') + "\n");
+  for (const std::string& keys : {std::string("/dev/zero"), dir.path().string(), huge}) {
+    CAPTURE(keys);
+    RunResult r = cli({"link", "verify", "--keys", keys, "ABCD-EFGH-JKMNP"}, without_keys());
+    INFO(r.describe());
+    CHECK(r.exit_code() == 1);
+    CHECK(r.status.exited);
+    Json j = json_line(r);
+    CHECK(str(j, "/message").find(keys) != std::string::npos);
+  }
+}
+
+TEST_CASE("link verify accepts full URLs only over https to the share hosts") {
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "r"}, with_keys(kKeys));
+  const std::string token = link.token;
+  // The default share host is the default --base-url's.
+  CHECK(verify(link.url, with_keys(kKeys)).exit_code() == 0);
+  CHECK(verify(token, with_keys(kKeys)).exit_code() == 0);
+  for (const std::string& hostile : {"javascript://x/r/" + token, "http://refer.example/r/" + token,
+                                     "https://refer.example.evil/r/" + token}) {
+    CAPTURE(hostile);
+    RunResult r = verify(hostile, with_keys(kKeys));
+    INFO(r.describe());
+    CHECK(r.exit_code() == 1);
+    CHECK(str(json_line(r), "/error") == "malformed");
+  }
+  const std::string shop = "https://go.shop.example/invite/r/" + token;
+  CHECK(verify(shop, with_keys(kKeys)).exit_code() == 1);
+  CHECK(cli({"link", "verify", shop, "--share-host", "go.shop.example"}, with_keys(kKeys)).exit_code() == 0);
+  Environment env = with_keys(kKeys);
+  env.set.emplace_back("REFERKIT_SHARE_HOSTS", "refer.example,go.shop.example");
+  CHECK(cli({"link", "verify", shop}, env).exit_code() == 0);
+  CHECK(cli({"link", "verify", "javascript://x/r/" + token}, env).exit_code() == 1);
+  CHECK(cli({"link", "verify", "javascript://x/r/" + token, "--any-host"}, with_keys(kKeys)).exit_code() == 0);
 }
 
 TEST_CASE("a tampered token is rejected with bad_signature") {
@@ -371,28 +411,28 @@ TEST_CASE("create is deterministic for a fixed --issued-at") {
   CHECK(d.share_code != a.share_code);
 }
 
-TEST_CASE("missing keys is a usage error that mentions REFERKIT_LINK_KEYS") {
+TEST_CASE("missing keys is a usage error that mentions REFERKIT_LINK_KEYS, as a JSON error on stdout") {
   RunResult create = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, without_keys());
   INFO(create.describe());
   CHECK(create.exit_code() == 2);
-  CHECK(create.out.empty());
-  CHECK(create.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(str(json_line(create), "/error") == "usage");
+  CHECK(str(json_line(create), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 
   RunResult check = cli({"link", "verify", "ABCD-EFGH-JKMNP"}, without_keys());
   INFO(check.describe());
   CHECK(check.exit_code() == 2);
-  CHECK(check.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(str(json_line(check), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 
   RunResult empty = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys(""));
   CHECK(empty.exit_code() == 2);
-  CHECK(empty.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(str(json_line(empty), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 }
 
 TEST_CASE("invalid keys in REFERKIT_LINK_KEYS are a usage error") {
   RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys("k1:abcd"));
   INFO(r.describe());
   CHECK(r.exit_code() == 2);
-  CHECK(r.err.find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(str(json_line(r), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 }
 
 TEST_CASE("bad create options are usage errors") {
@@ -454,6 +494,19 @@ TEST_CASE("no subcommand is a usage error") {
   CHECK(r.exit_code() == 2);
   RunResult unknown = cli({"frobnicate"}, without_keys());
   CHECK(unknown.exit_code() == 2);
+}
+
+TEST_CASE("command-line errors print the same JSON error object, with code usage") {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{}, {"frobnicate"}, {"link", "create", "--no-such-flag"},
+                                             {"link", "verify"}, {"track", "--endpoint"}}) {
+    RunResult r = cli(args, without_keys());
+    INFO(r.describe());
+    CHECK(r.exit_code() == 2);
+    Json j = json_line(r);
+    CHECK(str(j, "/error") == "usage");
+    CHECK_FALSE(str(j, "/message").empty());
+  }
 }
 
 }  // TEST_SUITE

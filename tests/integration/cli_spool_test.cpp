@@ -4,6 +4,7 @@
 // event the CLI reported as accepted (--accepted-log) is stored exactly once, nothing else is, and
 // the spool is empty afterwards. Also `spool inspect`, format versions and permissions.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <simdjson.h>
@@ -469,6 +470,165 @@ TEST_CASE("spool drain with the endpoint still down keeps everything and says so
   CHECK(json_uint(inspect(spool).out, "pending_events") == 100);
 }
 
+TEST_CASE("spool inspect --dead-letters reports damaged lines, so the list agrees with the count") {
+  // 20 garbage lines used to give dead_letters: 20 beside an empty list.
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "g", 1, input);
+  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
+  args.insert(args.end(), {"--flush-timeout", "0s"});
+  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);  // makes the spool
+  {
+    std::ofstream letters(spool + "/dead-letters.jsonl", std::ios::binary | std::ios::app);
+    letters << R"({"at":"2026-11-27T10:00:00.000Z","messageId":"ok-1","reason":"bad total","event":{"messageId":"ok-1"}})"
+            << "\n";
+    for (int i = 0; i < 20; ++i) letters << "garbage line " << i << " {\n";
+    letters << "\n";  // empty lines are not dead letters
+  }
+  RunResult r = inspect(spool, true);
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == 0);
+  CHECK(json_uint(r.out, "dead_letters") == 21);
+  CHECK(json_uint(r.out, "damaged_lines") == 20);
+  simdjson::dom::parser parser;
+  simdjson::dom::array list;
+  REQUIRE(!parser.parse(r.out)["dead_letter_list"].get_array().get(list));
+  CHECK(list.size() == 21);
+  std::uint64_t line = 0;
+  std::string_view error;
+  auto items = list.begin();
+  ++items;  // the readable one first, then line 2 is the first damaged one
+  REQUIRE(!(*items)["line"].get_uint64().get(line));
+  REQUIRE(!(*items)["error"].get_string().get(error));
+  CHECK(line == 2);
+  CHECK(!error.empty());
+}
+
+TEST_CASE("a drain that drops events exits 1 and says how many and why") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "old", 30, input);
+  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
+  args.insert(args.end(), {"--flush-timeout", "0s"});
+  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);
+  IngestServer server(dir.file("ingest.db"));
+  // Every event is older than 1 ms by now: all expire instead of being sent.
+  RunResult r = run_cli({"spool", "drain", spool, "--endpoint", server.url(), "--write-key", "wk", "--timeout", "10s",
+                         "--progress", "none", "--max-event-age", "1ms"});
+  INFO(r.describe());
+  CHECK(r.exit_code() == 1);
+  CHECK(json_uint(r.out, "delivered") == 0);
+  CHECK(json_uint(r.out, "dropped") == 30);
+  simdjson::dom::parser parser;
+  std::uint64_t expired = 0;
+  REQUIRE(!parser.parse(r.out)["dropped_by_reason"]["expired"].get_uint64().get(expired));
+  CHECK(expired == 30);
+  CHECK(r.err.find("30 events were dropped") != std::string::npos);
+  CHECK(r.err.find("30 expired") != std::string::npos);
+}
+
+// `referkit track` reading a pipe that stays open, stopped by SIGTERM once `lines` are accepted.
+struct Interrupted {
+  ExitStatus exit;
+  std::string out, err;
+};
+Interrupted track_then_sigterm(const std::vector<std::string>& args, const std::string& accepted_log,
+                               const std::string& lines, std::size_t accepted_bytes) {
+  Process cli = Process::start(kCli, args, no_proxy());
+  REQUIRE(cli.write_stdin(lines));  // stdin stays open: only the signal can end the reading
+  const auto deadline = Clock::now() + 20s;
+  while (accepted_count(accepted_log) < accepted_bytes && cli.running() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);  // polling a file the child appends to, bounded by the deadline
+  }
+  REQUIRE(accepted_count(accepted_log) == accepted_bytes);
+  REQUIRE(cli.running());
+  Interrupted r;
+  r.exit = cli.terminate(30s);
+  while (auto l = cli.read_line(1s)) r.out += *l;
+  r.err = cli.stderr_text();
+  return r;
+}
+
+TEST_CASE("SIGTERM during track: reading stops, what was accepted is delivered, the summary says so") {
+  TempDir dir;
+  IngestServer server(dir.file("ingest.db"));
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "sig", 200, input);
+  const std::string log = dir.file("accepted");
+  std::vector<std::string> args = {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", "-",
+                                   "--progress", "none", "--accepted-log", log};
+  const std::size_t line_bytes = message_id("sig", 0).size() + 1;
+  Interrupted r = track_then_sigterm(args, log, read_file(dir.file("e.jsonl")), 200 * line_bytes);
+  INFO(r.exit.describe() << "\n" << r.out << "\n" << r.err);
+  CHECK(r.exit.exited);
+  CHECK(r.exit.code == 128 + SIGTERM);
+  CHECK(json_uint(r.out, "tracked") == 200);
+  CHECK(json_uint(r.out, "delivered") == 200);
+  CHECK(json_uint(r.out, "pending") == 0);
+  CHECK(r.out.find("\"interrupted\":\"SIGTERM\"") != std::string::npos);
+  CHECK(r.err.find("SIGTERM: stopped reading after line 200") != std::string::npos);
+  CHECK(server.stop().success());
+  CHECK(read_db(dir.file("ingest.db")).message_ids == input);
+}
+
+TEST_CASE("SIGTERM during track --spool with the endpoint down: the rest is kept in the spool and counted") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "sigk", 150, input);
+  const std::string log = dir.file("accepted");
+  std::vector<std::string> args = {"track", "--endpoint", down.url(), "--write-key", "wk", "--input", "-",
+                                   "--progress", "none", "--accepted-log", log, "--spool", spool,
+                                   "--flush-timeout", "1s"};
+  const std::size_t line_bytes = message_id("sigk", 0).size() + 1;
+  Interrupted r = track_then_sigterm(args, log, read_file(dir.file("e.jsonl")), 150 * line_bytes);
+  INFO(r.exit.describe() << "\n" << r.out << "\n" << r.err);
+  CHECK(r.exit.exited);
+  CHECK(r.exit.code == 128 + SIGTERM);
+  CHECK(json_uint(r.out, "tracked") == 150);
+  CHECK(json_uint(r.out, "delivered") == 0);
+  CHECK(json_uint(r.out, "dropped") == 0);
+  CHECK(json_uint(r.out, "kept_in_spool") == 150);
+  CHECK(json_uint(inspect(spool).out, "pending_events") == 150);
+}
+
+TEST_CASE("SIGTERM during spool drain: it stops waiting, keeps the rest in the spool and prints the summary") {
+  TempDir dir;
+  ClosedPort down;
+  const std::string spool = dir.file("spool");
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), "sigd", 40, input);
+  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
+  args.insert(args.end(), {"--flush-timeout", "0s"});
+  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);
+  Process cli = Process::start(kCli, {"spool", "drain", spool, "--endpoint", down.url(), "--write-key", "wk",
+                                      "--timeout", "60s", "--progress", "json"},
+                               no_proxy());
+  // The progress line says the drain has the spool open and is waiting on the dead endpoint.
+  const auto deadline = Clock::now() + 20s;
+  while (cli.stderr_text().find("\"phase\":\"draining\"") == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(cli.stderr_text().find("\"phase\":\"draining\"") != std::string::npos);
+  const auto signalled = Clock::now();
+  ExitStatus exit = cli.terminate(30s);
+  CHECK(Clock::now() - signalled < 10s);  // not the 60 s --timeout
+  std::string out;
+  while (auto l = cli.read_line(1s)) out += *l;
+  INFO(exit.describe() << "\n" << out << "\n" << cli.stderr_text());
+  CHECK(exit.exited);
+  CHECK(exit.code == 128 + SIGTERM);
+  CHECK(json_uint(out, "recovered") == 40);
+  CHECK(json_uint(out, "remaining") == 40);
+  CHECK(out.find("\"interrupted\":\"SIGTERM\"") != std::string::npos);
+  CHECK(json_uint(inspect(spool).out, "pending_events") == 40);
+}
+
 TEST_CASE("a spool of a newer format version is refused with a clear message") {
   TempDir dir;
   ClosedPort down;
@@ -485,7 +645,7 @@ TEST_CASE("a spool of a newer format version is refused with a clear message") {
                              run_cli({"spool", "drain", spool, "--endpoint", down.url(), "--write-key", "wk",
                                       "--timeout", "1s", "--progress", "none"})}) {
     INFO(r.describe());
-    CHECK(r.exit_code() == 2);
+    CHECK(r.exit_code() == 1);  // a runtime failure, not a usage error
     CHECK(r.out.find("\"error\"") != std::string::npos);
     CHECK(r.out.find("99") != std::string::npos);
     CHECK(r.out.find("version") != std::string::npos);
@@ -534,12 +694,12 @@ TEST_CASE("the spool is private to its owner, and a missing parent directory is 
     const std::string spool = dir.file("no-such-parent") + "/spool";
     RunResult r = run_cli(track_args(down.url(), spool, dir.file("e.jsonl")));
     INFO(r.describe());
-    CHECK(r.exit_code() == 2);
+    CHECK(r.exit_code() == 1);
     CHECK(r.out.find("\"error\"") != std::string::npos);
     CHECK(r.out.find(dir.file("no-such-parent")) != std::string::npos);
     CHECK(!std::filesystem::exists(dir.file("no-such-parent")));
     RunResult i = inspect(spool);
-    CHECK(i.exit_code() == 2);
+    CHECK(i.exit_code() == 1);
     CHECK(i.out.find("not_found") != std::string::npos);
   }
 }

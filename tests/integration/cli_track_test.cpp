@@ -2,11 +2,21 @@
 #include <doctest/doctest.h>
 #include <simdjson.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/http_test_server.hpp"
 #include "support/json_field.hpp"
 #include "support/process.hpp"
+#include "support/sanitizers.hpp"
+#include "support/temp_dir.hpp"
 
 using referkit::test::HttpTestServer;
 using referkit::test::json_uint;
@@ -16,6 +26,7 @@ using referkit::test::run_process;
 using referkit::test::RunOptions;
 using referkit::test::RunResult;
 using referkit::test::SegmentCollector;
+using referkit::test::TempDir;
 
 namespace {
 
@@ -36,11 +47,17 @@ std::string events_jsonl(int n, int bad_line = 0) {
   return out;
 }
 
-RunResult track(const HttpTestServer& server, const std::string& input, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", "-",
-                                   "--progress", "json"};
+RunResult track(const HttpTestServer& server, const std::string& input, std::vector<std::string> extra = {},
+                const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  std::vector<std::string> args = {"track", "--endpoint", server.url(), "--input", "-", "--progress", "json"};
+  const bool key_given = !env.empty() || std::any_of(extra.begin(), extra.end(), [](const std::string& a) {
+    return a.rfind("--write-key", 0) == 0;
+  });
+  if (!key_given) args.insert(args.end(), {"--write-key", "wk"});
   args.insert(args.end(), extra.begin(), extra.end());
   RunOptions options;
+  options.env.unset = {"REFERKIT_WRITE_KEY", "REFERKIT_SIGNING_SECRET"};
+  options.env.set = env;
   options.stdin_data = input;
   options.timeout = std::chrono::seconds(60);
   return run_process(kCli, args, options);
@@ -114,6 +131,178 @@ TEST_CASE("a dead endpoint and a full queue stop the run at that line, in bounde
   CHECK(stopped < 5000);
   CHECK(json_uint(r.out, "tracked") == stopped - 1);
   CHECK(r.err.find("stopping here") != std::string::npos);
+}
+
+TEST_CASE("text after the first JSON value on a line is an error for that line") {
+  // {A}{B}, {A},{B} and {A}}}} used to be accepted as A, the rest silently dropped.
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  const std::string a = R"({"event":"A","userId":"u","messageId":"m-a"})";
+  const std::string b = R"({"event":"B","userId":"u","messageId":"m-b"})";
+  const std::string good = R"({"event":"Good","userId":"u","messageId":"m-good"})";
+  RunResult r = track(server, a + b + "\n" + a + "," + b + "\n" + a + "}}}\n" + good + "  \t\n" + a + " x\n");
+  INFO(r.describe());
+  CHECK(r.exit_code() == 1);
+  CHECK(json_uint(r.out, "tracked") == 1);
+  CHECK(json_uint(r.out, "rejected") == 4);
+  for (const char* line : {"line 1:", "line 2:", "line 3:", "line 5:"}) {
+    CAPTURE(line);
+    CHECK(r.err.find(line) != std::string::npos);
+  }
+  CHECK(r.err.find("line 4:") == std::string::npos);
+  CHECK(collector.unique_events() == 1);
+  CHECK(collector.message_counts().count("m-good") == 1);
+}
+
+TEST_CASE("numbers that cannot be kept exactly are refused saying what is wrong with them") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  auto line = [](const std::string& number) {
+    return R"({"event":"E","userId":"u","properties":{"n":)" + number + "}}\n";
+  };
+  RunResult r = track(server, line(std::string(400, '7')) + line("0123") + line("1." + std::string(5000, '5')) +
+                                  line("1.5e3") + line("19.99"));
+  INFO(r.describe());
+  CHECK(json_uint(r.out, "tracked") == 1);
+  CHECK(r.err.find("not a plain decimal") == std::string::npos);
+  // 400 digits: too long; 0123: the leading zero (or the JSON parser's own word for it); 5,002 characters;
+  // an exponent.
+  CHECK(r.err.find("line 1: malformed: properties: number 777777777777777777777777... has 400 characters") !=
+        std::string::npos);
+  const std::size_t line2 = r.err.find("line 2:");
+  REQUIRE(line2 != std::string::npos);
+  const std::string second = r.err.substr(line2, r.err.find('\n', line2) - line2);
+  CHECK((second.find("leading zero") != std::string::npos || second.find("bad JSON") != std::string::npos));
+  CHECK(r.err.find("has 5002 characters") != std::string::npos);
+  CHECK(r.err.find("has an exponent") != std::string::npos);
+}
+
+TEST_CASE("a line over 64 KiB is skipped unread and reported, the lines around it still go") {
+  // 100,000 keys (1.5 MB) used to be parsed in quadratic time (12.8 s) before being refused.
+  std::string many_keys = R"({"event":"E","userId":"u","properties":{)";
+  for (int i = 0; i < 100000; ++i) many_keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  many_keys += "}}\n";
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  RunResult r = track(server, events_jsonl(2) + many_keys + std::string(3u << 20, ' ') + "x\n" + events_jsonl(1));
+  INFO(r.describe().substr(0, 4000));
+  CHECK(r.exit_code() == 1);
+  CHECK(json_uint(r.out, "tracked") == 3);
+  CHECK(json_uint(r.out, "rejected") == 2);
+  CHECK(r.err.find("line 3: line longer than 65536 bytes") != std::string::npos);
+  CHECK(r.err.find("line 4: line longer than 65536 bytes") != std::string::npos);
+  CHECK(collector.unique_events() == 2);  // msg-1 twice (lines 1 and 5), msg-2
+}
+
+TEST_CASE("a 200 MB line takes no memory: it is skipped as it is read") {
+  TempDir dir;
+  const std::string path = (dir.path() / "big.jsonl").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << events_jsonl(1);
+  }
+  // A sparse 200 MB stretch of NUL bytes with no line break, then one more event.
+  REQUIRE(::truncate(path.c_str(), (200 << 20) + 300) == 0);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "\n" << events_jsonl(2).substr(events_jsonl(1).size());
+  }
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  std::vector<std::string> args = {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", path,
+                                   "--progress", "none"};
+  // The address space is capped well below the line's size (not under sanitizers, whose shadow
+  // memory needs terabytes of it).
+  std::string program = kCli;
+  if (!referkit::test::kShadowMemory) {
+    args.insert(args.begin(), {"--as=" + std::to_string(160u << 20), "--", kCli});
+    program = "prlimit";
+  }
+  RunResult r = run_process(program, args, RunOptions{});
+  INFO(r.describe());
+  CHECK(r.exit_code() == 1);
+  CHECK(json_uint(r.out, "tracked") == 2);
+  CHECK(r.err.find("line 2: line longer than 65536 bytes") != std::string::npos);
+  CHECK(collector.unique_events() == 2);
+}
+
+TEST_CASE("a read error is a runtime failure, not an empty input") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  for (const char* input : {"/", "/proc/self/mem"}) {
+    CAPTURE(input);
+    RunResult r = run_process(kCli, {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", input});
+    INFO(r.describe());
+    CHECK(r.exit_code() == 1);
+    CHECK(r.out.find("\"error\"") != std::string::npos);
+    CHECK(r.out.find(input) != std::string::npos);
+  }
+}
+
+TEST_CASE("the write key from REFERKIT_WRITE_KEY or --write-key-file; --quiet prints nothing on success") {
+  HttpTestServer server([](const Request& req) {
+    if (req.header("Authorization") != std::optional<std::string>("Basic ZW52a2V5Og==")) {  // "envkey:"
+      return Reply::json(401, "{}");
+    }
+    return Reply::json(200, "{}");
+  });
+  RunResult from_env = track(server, events_jsonl(5), {"--flush-timeout", "5s"}, {{"REFERKIT_WRITE_KEY", "envkey"}});
+  INFO(from_env.describe());
+  CHECK(from_env.exit_code() == 0);
+  CHECK(json_uint(from_env.out, "delivered") == 5);
+
+  TempDir dir;
+  const std::string key_file = dir.write("key", "envkey\n");
+  RunResult from_file = track(server, events_jsonl(5), {"--write-key-file", key_file, "--quiet"});
+  INFO(from_file.describe());
+  CHECK(from_file.exit_code() == 0);
+  CHECK(from_file.out.empty());
+  CHECK(from_file.err.empty());
+
+  RunOptions no_key;
+  no_key.env.unset = {"REFERKIT_WRITE_KEY"};
+  RunResult none = run_process(kCli, {"track", "--endpoint", server.url()}, no_key);
+  INFO(none.describe());
+  CHECK(none.exit_code() == 2);
+  CHECK(none.out.find("\"error\":\"usage\"") != std::string::npos);
+}
+
+TEST_CASE("SIGINT while track waits on an open pipe: the summary, then exit 130") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  referkit::test::Process cli = referkit::test::Process::start(
+      kCli, {"track", "--endpoint", server.url(), "--write-key", "wk", "--input", "-", "--progress", "none"});
+  REQUIRE(cli.write_stdin(events_jsonl(10)));  // and the pipe stays open
+  // Sent in the background every 100 ms (flush interval): the collector has them all before the signal.
+  REQUIRE(collector.wait_for_unique_events(10, std::chrono::seconds(20)));
+  REQUIRE(::kill(cli.pid(), SIGINT) == 0);
+  auto exit = cli.wait(std::chrono::seconds(30));
+  REQUIRE(exit);
+  std::string out;
+  while (auto l = cli.read_line(std::chrono::seconds(1))) out += *l;
+  INFO(exit->describe() << "\n" << out << "\n" << cli.stderr_text());
+  CHECK(exit->exited);
+  CHECK(exit->code == 130);
+  CHECK(json_uint(out, "tracked") == 10);
+  CHECK(json_uint(out, "delivered") == 10);
+  CHECK(out.find("\"interrupted\":\"SIGINT\"") != std::string::npos);
+}
+
+TEST_CASE("on a terminal the summary is human-readable text; JSON stays the default for pipes") {
+  SegmentCollector collector;
+  HttpTestServer server(collector.handler());
+  TempDir dir;
+  const std::string input = dir.write("e.jsonl", events_jsonl(3));
+  // script(1) runs the command with its stdout on a pseudo-terminal and copies what it prints.
+  const std::string command = kCli + " track --endpoint " + server.url() + " --write-key wk --input " + input +
+                              " --progress none";
+  RunResult r = run_process("script", {"-q", "-e", "-c", command, "/dev/null"});
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(r.out.find("tracked 3 events in") != std::string::npos);
+  CHECK(r.out.find("3 delivered, 0 rejected, 0 dropped, 0 pending") != std::string::npos);
+  CHECK(r.out.find('{') == std::string::npos);
+  CHECK(collector.unique_events() == 3);
 }
 
 }  // TEST_SUITE

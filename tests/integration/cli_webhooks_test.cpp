@@ -11,11 +11,13 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "referkit/time.hpp"
 #include "referkit/webhooks.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 using referkit::test::Process;
 using referkit::test::run_process;
@@ -31,10 +33,12 @@ constexpr std::int64_t kT = 1'764'400'000;  // 2025-11-29T07:06:40Z
 // Raw bytes: a NUL, newlines (LF and CRLF), a high byte and no trailing newline.
 const std::string kBody = std::string("{\"event\":\"referral.converted\"}\n", 31) + std::string("\0mid\r\nend\xff", 10);
 
-RunResult cli(const std::vector<std::string>& args, const std::string& stdin_data) {
+RunResult cli(const std::vector<std::string>& args, const std::string& stdin_data,
+              const std::vector<std::pair<std::string, std::string>>& env = {}) {
   RunOptions options;
   options.stdin_data = stdin_data;
-  options.env.unset = {"REFERKIT_LINK_KEYS"};
+  options.env.unset = {"REFERKIT_LINK_KEYS", "REFERKIT_WEBHOOK_SECRET"};
+  options.env.set = env;
   options.timeout = std::chrono::seconds(30);
   RunResult r = run_process(kCli, args, options);
   REQUIRE_MESSAGE(!r.timed_out, r.describe());
@@ -116,6 +120,56 @@ TEST_CASE("webhook sign signs the raw stdin bytes") {
   CHECK(sign(kSecret, kBody + "\n") == referkit::sign_payload(kSecret, kT, kBody + "\n"));
   CHECK(sign(kSecret, kBody + "\n") != value);
   CHECK(sign(kSecret, "") == referkit::sign_payload(kSecret, kT, ""));
+}
+
+TEST_CASE("the webhook secret also comes from REFERKIT_WEBHOOK_SECRET or a file, never only from a flag") {
+  referkit::test::TempDir dir;
+  const std::string file = dir.write("secret.txt", kSecret + "\n");  // a final line break is not part of it
+  const std::string expected = referkit::sign_payload(kSecret, kT, kBody);
+  const std::vector<std::string> sign_args = {"webhook", "sign", "--timestamp", std::to_string(kT)};
+  RunResult from_env = cli(sign_args, kBody, {{"REFERKIT_WEBHOOK_SECRET", kSecret}});
+  INFO(from_env.describe());
+  REQUIRE(from_env.exit_code() == 0);
+  CHECK(str(json_line(from_env), "/value") == expected);
+
+  std::vector<std::string> with_file = sign_args;
+  with_file.insert(with_file.end(), {"--secret-file", file});
+  RunResult from_file = cli(with_file, kBody);
+  INFO(from_file.describe());
+  REQUIRE(from_file.exit_code() == 0);
+  CHECK(str(json_line(from_file), "/value") == expected);
+
+  RunResult verified = cli({"webhook", "verify", "--secret-file", file, "--signature", expected, "--now",
+                            rfc3339_at(kT)},
+                           kBody);
+  INFO(verified.describe());
+  CHECK(verified.exit_code() == 0);
+  RunResult verified_env = cli({"webhook", "verify", "--signature", expected, "--now", rfc3339_at(kT)}, kBody,
+                               {{"REFERKIT_WEBHOOK_SECRET", kSecret}});
+  CHECK(verified_env.exit_code() == 0);
+
+  // None given: a usage error, as the JSON object; a missing file: a runtime failure.
+  RunResult none = cli(sign_args, kBody);
+  CHECK(none.exit_code() == 2);
+  CHECK(str(json_line(none), "/error") == "usage");
+  std::vector<std::string> missing = sign_args;
+  missing.insert(missing.end(), {"--secret-file", file + ".nope"});
+  RunResult gone = cli(missing, kBody);
+  CHECK(gone.exit_code() == 1);
+  CHECK(str(json_line(gone), "/error") == "not_found");
+}
+
+TEST_CASE("a body over 16 MiB on stdin is refused, not read into memory") {
+  const std::string big((16u << 20) + 1, 'x');
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"webhook", "sign", "--secret", kSecret},
+        std::vector<std::string>{"webhook", "verify", "--secret", kSecret, "--signature", "t=1,v1=00"}}) {
+    RunResult r = cli(args, big);
+    INFO(r.describe().substr(0, 2000));
+    CHECK(r.exit_code() == 1);
+    CHECK(str(json_line(r), "/error") == "resource_exhausted");
+  }
+  CHECK(cli({"webhook", "sign", "--secret", kSecret}, big.substr(1)).exit_code() == 0);  // 16 MiB exactly
 }
 
 TEST_CASE("webhook sign then verify round trips through stdin") {

@@ -20,6 +20,20 @@ inline constexpr bool kForkUnsafeAllocator = false;
 inline constexpr bool kForkUnsafeAllocator = false;
 #endif
 
+// ASan and TSan reserve terabytes of address space for their shadow memory, so a test cannot cap
+// a child's address space (RLIMIT_AS) under them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kShadowMemory = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kShadowMemory = true;
+#else
+inline constexpr bool kShadowMemory = false;
+#endif
+#else
+inline constexpr bool kShadowMemory = false;
+#endif
+
 }  // namespace referkit::test
 
 #endif  // REFERKIT_TESTS_SUPPORT_SANITIZERS_HPP

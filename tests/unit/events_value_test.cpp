@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "referkit/events.hpp"
 
@@ -118,6 +119,41 @@ TEST_CASE("set keeps insertion order and replaces an existing key in place") {
   CHECK(o.keys()[1] == "a");
   CHECK(o.items()[1].kind() == Value::Kind::kString);
   CHECK(o.items()[1].text() == "two");
+}
+
+TEST_CASE("object_from builds the object set() would, duplicates included") {
+  // {"b":1,"a":2,"b":3,"":4,"a":5,"":6}: first positions, last values, the empty key like any other.
+  Value o = Value::object_from({"b", "a", "b", "", "a", ""}, {1, 2, 3, 4, 5, 6});
+  Value expected = Value::object();
+  expected.set("b", 1).set("a", 2).set("b", 3).set("", 4).set("a", 5).set("", 6);
+  CHECK(o.kind() == Value::Kind::kObject);
+  REQUIRE(o.keys() == expected.keys());
+  REQUIRE(o.items().size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(o.items()[i].as_integer() == expected.items()[i].as_integer());
+  CHECK(o.keys()[0] == "b");
+  CHECK(o.find("b")->as_integer() == 3);
+  CHECK(o.find("")->as_integer() == 6);
+
+  // Sizes that differ: the members both have.
+  Value short_values = Value::object_from({"x", "y"}, {1});
+  CHECK(short_values.keys().size() == 1);
+  CHECK(Value::object_from({}, {}).keys().empty());
+}
+
+TEST_CASE("object_from keeps long keys intact while moving them (no views into moved strings)") {
+  std::vector<std::string> keys;
+  std::vector<Value> values;
+  for (int i = 0; i < 2000; ++i) {
+    keys.push_back("k" + std::to_string(i % 1000));  // short keys (SSO): each repeated once
+    values.emplace_back(i);
+  }
+  keys.push_back(std::string(100, 'x'));
+  values.emplace_back(-1);
+  Value o = Value::object_from(keys, values);
+  REQUIRE(o.keys().size() == 1001);
+  CHECK(o.keys()[999] == "k999");
+  CHECK(o.find("k999")->as_integer() == 1999);
+  CHECK(o.keys()[1000] == std::string(100, 'x'));
 }
 
 TEST_CASE("find returns the member or null") {

@@ -301,6 +301,24 @@ TEST_CASE("from_file with bad content names the file and the line") {
   CHECK(e.status().code() == StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("from_file refuses devices, directories and oversized files before reading them") {
+  // /dev/zero used to be read until memory ran out (std::bad_alloc after about 1 GB).
+  for (const char* path : {"/dev/zero", "/"}) {
+    CAPTURE(path);
+    auto r = Keyring::from_file(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kInvalidArgument);
+    CHECK(contains(r.status().message(), "not a regular file"));
+  }
+  TempDir dir;
+  // A valid first line, then 2 MiB of comment: refused for its size, not parsed.
+  const std::string path = dir.write("huge.txt", "k1:" + kHex32 + "\n#" + std::string(2u << 20, 'x') + "\n");
+  auto r = Keyring::from_file(path);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kResourceExhausted);
+  CHECK(contains(r.status().message(), path));
+}
+
 TEST_CASE("from_env reads a custom variable") {
   const std::string name = unique_variable_name();
   const std::string value = "env-key:" + kHex64 + ",old:" + kHex32;

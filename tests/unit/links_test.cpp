@@ -81,7 +81,7 @@ TEST_CASE("known inputs give known links, tokens and share codes") {
   // Several keystream blocks, a 24-byte key, UTF-8 everywhere and a base URL with a path.
   LinkRequest big = request("\xe9\xa1\xa7\xe5\xae\xa2-" + std::string(120, 'z'), "\xc3\xa9t\xc3\xa9-2026");
   big.name = "Zo\xc3\xab \xc3\x91\xc3\xba\xc3\xb1" "ez";
-  Link other = create(make_signer(kKeyB, LinkSignerOptions{"http://share.example/path/", 8, {}}), big);
+  Link other = create(make_signer(kKeyB, LinkSignerOptions{"http://share.example/path/", 8, {}, {}}), big);
   CHECK(other.token ==
         "AQACazIKw6l0w6ktMjAyNgBrCUaQf-5cRO9OueAy0iw2BG4EzO8sE_2J04e6A9KvKuPfNXO4A00wyDg1A_jQrvAAvsJHNvkxIcoXSo9wQ77"
         "Bh2cO4BXbszjKMnjtAsaxJ76AzEhMSr_kWh9g1QI2XdBLk5FlC3q39FNKzwjXydg_wbfLpI_Z0_FWpJh4Su3SNfMiem_lbAqPieWIciJSWFo");
@@ -224,6 +224,34 @@ TEST_CASE("verify trims what users paste and accepts any host") {
         StatusCode::kMalformed);
 }
 
+TEST_CASE("with share_hosts set, verify accepts only https links to those hosts") {
+  LinkSignerOptions options;
+  options.share_hosts = {"refer.example", "go.shop.example:8443"};
+  LinkSigner signer = make_signer(kKeyA, options);
+  Link link = create(signer, request());
+  for (std::string ok : {link.url, "HTTPS://Refer.Example/r/" + link.token, "https://go.shop.example:8443/x/r/" + link.token,
+                         link.token, link.share_code}) {
+    CHECK_MESSAGE(signer.verify(ok, kIssued).ok(), ok);
+  }
+  for (std::string refused : {"javascript://x/r/" + link.token, "http://refer.example/r/" + link.token,
+                              "https://refer.example.evil/r/" + link.token, "https://go.shop.example/r/" + link.token,
+                              "https://user@refer.example/r/" + link.token, "data://refer.example/r/" + link.token}) {
+    LinkVerification v = signer.verify(refused, kIssued);
+    CHECK_MESSAGE(v.status.code() == StatusCode::kMalformed, refused);
+    CHECK_FALSE(v.claims.has_value());
+  }
+  CHECK(signer.verify("javascript://x/r/" + link.token, kIssued).status.message().find("https") != std::string::npos);
+  for (const char* bad : {"", "refer.example/r", "user@refer.example", "refer example"}) {
+    LinkSignerOptions wrong;
+    wrong.share_hosts = {"refer.example", bad};
+    CHECK_MESSAGE(LinkSigner::create(Keyring::parse(kKeyA).value(), wrong).status().code() ==
+                      StatusCode::kInvalidArgument,
+                  bad);
+  }
+  // Without the option, as before: any host (see above).
+  CHECK(make_signer().verify("javascript://x/r/" + link.token, kIssued).ok());
+}
+
 TEST_CASE("every single changed character of a token is rejected") {
   LinkSigner signer = make_signer();
   const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!/ ";
@@ -309,7 +337,7 @@ TEST_CASE("create refuses bad requests with a clear error") {
   CHECK(LinkSigner::create(Keyring{}).status().code() == StatusCode::kInvalidArgument);
   auto ring = Keyring::parse(kKeyA).value();
   for (const char* url : {"ftp://x", "refer.example", "https://", "https://a b", "https://x/?q=1"}) {
-    CHECK_MESSAGE(LinkSigner::create(ring, LinkSignerOptions{url, 8, {}}).status().code() ==
+    CHECK_MESSAGE(LinkSigner::create(ring, LinkSignerOptions{url, 8, {}, {}}).status().code() ==
                       StatusCode::kInvalidArgument, url);
   }
 }

@@ -347,6 +347,24 @@ TEST_CASE("events refused by the server go to the dead-letter file with their re
   CHECK(d.info().pending_events == 0);
   CHECK((fs::status(fs::path(d.dir) / "dead-letters.jsonl").permissions() & fs::perms::all) ==
         (fs::perms::owner_read | fs::perms::owner_write));
+
+  // A damaged line (a crash mid-append, a hand edit) is listed, not skipped: the list and the
+  // count agree.
+  {
+    std::ofstream out(fs::path(d.dir) / "dead-letters.jsonl", std::ios::binary | std::ios::app);
+    out << "{\"at\":\"2026\n\nnot json at all\n";
+  }
+  auto again = read_dead_letters(d.dir);
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == 3);
+  CHECK(d.info().dead_letters == 3);
+  CHECK((*again)[0].damage.empty());
+  CHECK((*again)[0].line == 1);
+  CHECK((*again)[1].line == 2);
+  CHECK_FALSE((*again)[1].damage.empty());
+  CHECK((*again)[1].message_id.empty());
+  CHECK((*again)[2].line == 4);
+  CHECK_FALSE((*again)[2].damage.empty());
 }
 
 TEST_CASE("events older than max_event_age are dropped, counted and reported") {
