@@ -4,8 +4,13 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -23,6 +28,47 @@ namespace {
 
 std::string join(const std::string& dir, std::string_view name) {
   return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + std::string(name);
+}
+
+// A dead-letter record is one event (at most 32 KiB) and a reason: a longer line is damage, and
+// is skipped as it is read rather than held in memory.
+constexpr std::size_t kMaxDeadLetterLine = 1u << 20;
+
+// Calls on_line(number, text, too_long) for each line of <dir>/dead-letters.jsonl, read through
+// the descriptor that open_spool_file checked (a regular file of this user: a FIFO or a symlink
+// in its place is refused, never read). A missing file has no lines.
+template <typename OnLine>
+Status for_each_dead_letter_line(const std::string& dir, OnLine on_line) {
+  struct stat st {};
+  auto fd = detail::open_spool_file(join(dir, detail::kDeadLetterFile), O_RDONLY, st);
+  if (!fd) return fd.status().code() == StatusCode::kNotFound ? Status() : fd.status();
+  std::string line;
+  bool too_long = false;
+  std::uint64_t number = 0;
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd->get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status(StatusCode::kInternal, fmt::format("cannot read {}: {}", detail::kDeadLetterFile, std::strerror(errno)));
+    if (n == 0) break;
+    std::string_view chunk(buf, static_cast<std::size_t>(n));
+    while (!chunk.empty()) {
+      const std::size_t nl = chunk.find('\n');
+      const std::string_view piece = chunk.substr(0, nl);
+      if (!too_long && line.size() + piece.size() > kMaxDeadLetterLine) {
+        too_long = true;
+        std::string().swap(line);
+      }
+      if (!too_long) line.append(piece);
+      if (nl == std::string_view::npos) break;
+      on_line(++number, std::string_view(line), too_long);
+      line.clear();
+      too_long = false;
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+  if (!line.empty() || too_long) on_line(++number, std::string_view(line), too_long);
+  return Status();
 }
 
 // Owners that a live process is: its lock file ("<16 hex>.lock") or one of its segments is
@@ -110,38 +156,28 @@ Result<SpoolInfo> inspect_spool(const std::string& dir) {
   }
   if (oldest_ms) info.oldest_event = TimePoint(std::chrono::milliseconds(*oldest_ms));
   info.live_owners = count_live_owners(dir);
-  // A FIFO (or a symlink) in its place would block or lead elsewhere: read only a regular file.
-  const std::string dead_letters = join(dir, detail::kDeadLetterFile);
-  struct stat st {};
-  if (auto fd = detail::open_spool_file(dead_letters, O_RDONLY, st); !fd && fd.status().code() != StatusCode::kNotFound) {
-    info.skipped.push_back(fd.status().message());
-    return info;
-  }
-  std::ifstream in(dead_letters);
-  std::string line;
-  while (std::getline(in, line)) {
+  auto counted = for_each_dead_letter_line(dir, [&](std::uint64_t, std::string_view line, bool) {
     if (!line.empty()) ++info.dead_letters;
-  }
+  });
+  if (!counted.ok()) info.skipped.push_back(counted.message());
   return info;
 }
 
 Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir) {
   if (Status s = detail::check_spool_format(dir); !s.ok()) return s;
   std::vector<SpoolDeadLetter> out;
-  std::ifstream in(join(dir, detail::kDeadLetterFile));
-  std::string line;
-  std::uint64_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.empty()) continue;  // not counted by inspect_spool either
-    auto parsed = detail::parse_dead_letter_line(line);
+  Status read = for_each_dead_letter_line(dir, [&](std::uint64_t line_number, std::string_view line, bool too_long) {
+    if (line.empty() && !too_long) return;  // not counted by inspect_spool either
+    auto parsed = too_long ? std::nullopt : detail::parse_dead_letter_line(std::string(line));
     if (!parsed) {
       parsed.emplace();
-      parsed->damage = "not a dead-letter record ({\"at\",\"messageId\",\"reason\",\"event\"} JSON)";
+      parsed->damage = too_long ? fmt::format("a line over {} bytes, not a dead-letter record", kMaxDeadLetterLine)
+                                : "not a dead-letter record ({\"at\",\"messageId\",\"reason\",\"event\"} JSON)";
     }
     parsed->line = line_number;
     out.push_back(std::move(*parsed));
-  }
+  });
+  if (!read.ok()) return read;
   return out;
 }
 
