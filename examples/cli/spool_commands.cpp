@@ -157,7 +157,8 @@ int run_drain(const DrainOptions& o) {
     }
   }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
+  // What is left of --timeout, not a floor of its own: the deadline bounds the whole drain.
+  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0),
                                                                                    std::chrono::milliseconds(5000)));
   st = tracker->stats();
   progress.update(st, total, true);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -178,9 +179,15 @@ int run_track(const TrackOptions& o) {
   progress.tracking(accepted, true);
   progress.tracked(accepted);
 
+  // One budget for flush and shutdown: --flush-timeout bounds the whole wait. (A fresh 2 s for
+  // shutdown after a flush that timed out let a never-answering server hold the exit 1.5 s
+  // longer, the time shutdown gives an in-flight request before cancelling it.)
+  const auto flush_deadline = Steady::now() + *flush_timeout;
   Status flushed = tracker->flush(*flush_timeout);
   if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
-  ShutdownReport report = tracker->shutdown(std::chrono::seconds(2));
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_deadline - Steady::now());
+  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0),
+                                                                                   std::chrono::milliseconds(2'000)));
   TrackerStats st = tracker->stats();
   const std::uint64_t kept = report.kept_in_spool ? report.undelivered : 0;
   if (kept > 0) {

@@ -319,6 +319,11 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   // The worker stops starting work a little before the deadline; what is then still in flight is
   // cancelled, and the last stretch lets it notice and exit.
   const auto grace = std::min<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(500));
+  // A cancelled transfer stops within milliseconds (the curl transport wakes its poll). With a
+  // budget too short to hold that (shutdown(0) after a flush that used up the caller's time),
+  // the worker still gets this long to exit, so that it is joined rather than left running
+  // detached, in the middle of the spool, while the process exits.
+  constexpr std::chrono::milliseconds kCancelAllowance{50};
   std::unique_lock<std::mutex> lk(s.mu);
   if (s.shutdown_report) return *s.shutdown_report;
   s.accepting = false;
@@ -332,7 +337,8 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
     lk.unlock();
     s.transport->cancel();
     lk.lock();
-    exited = s.done_cv->wait_until(lk, deadline, [&] { return s.worker_exited; });
+    const auto exit_by = std::max(deadline, SteadyClock::now() + kCancelAllowance);
+    exited = s.done_cv->wait_until(lk, exit_by, [&] { return s.worker_exited; });
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
   std::uint64_t undelivered = s.inflight_count;
