@@ -34,6 +34,9 @@ struct CommandLine {
   std::uint64_t seed = 0;
   std::size_t workers = std::max(2u, std::thread::hardware_concurrency());
   std::size_t max_connections = 256;
+  unsigned header_timeout_ms = 5'000;
+  unsigned body_timeout_ms = 5'000;
+  unsigned idle_timeout_ms = 30'000;
 };
 
 void add_options(CLI::App& app, CommandLine& c) {
@@ -64,6 +67,16 @@ void add_options(CLI::App& app, CommandLine& c) {
       ->capture_default_str();
   app.add_option("--max-connections", c.max_connections, "open connections at most; more wait in the backlog")
       ->check(CLI::Range(std::size_t{1}, std::size_t{65'536}))
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", c.header_timeout_ms,
+                 "a request head must arrive whole within this long of the accept (or of its first byte)")
+      ->check(CLI::Range(1u, 300'000u))
+      ->capture_default_str();
+  app.add_option("--body-timeout-ms", c.body_timeout_ms, "a request body must make progress at least this often")
+      ->check(CLI::Range(1u, 300'000u))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", c.idle_timeout_ms, "an idle keep-alive connection is closed after this long")
+      ->check(CLI::Range(1u, 3'600'000u))
       ->capture_default_str();
 }
 
@@ -111,6 +124,9 @@ int serve(const CommandLine& c, IngestConfig config) {
   HttpServerOptions options;
   options.workers = c.workers;
   options.max_connections = c.max_connections;
+  options.header_timeout = std::chrono::milliseconds(c.header_timeout_ms);
+  options.body_timeout = std::chrono::milliseconds(c.body_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
   {
     HttpServer server(listener->fd, [&service](HttpRequest& r) { return service.handle(r); }, options);
     // The socket is listening: connections queue in the backlog until the loop accepts them, so
