@@ -80,6 +80,7 @@ int run_inspect(const InspectOptions& o) {
 
 struct DrainOptions {
   std::string dir, endpoint, write_key, signing_secret, timeout = "60s", progress = "auto";
+  std::string ca_bundle;  // PEM file of the CAs to trust instead of the system's
   bool gzip = true;
 };
 
@@ -129,6 +130,7 @@ int run_drain(const DrainOptions& o) {
   options.write_key = o.write_key;
   options.signing_secret = o.signing_secret;
   options.gzip = o.gzip;
+  options.http.tls.ca_file = o.ca_bundle;
   options.spool_dir = o.dir;
   options.flush_interval = std::chrono::milliseconds(100);
   // What is not delivered in time stays in the spool; never give up on it here.
@@ -220,6 +222,9 @@ void add_spool_commands(CLI::App& app, int& exit_code) {
   drain->add_option("--endpoint", drain_opts->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
   drain->add_option("--write-key", drain_opts->write_key, "Write key (HTTP Basic user)")->required();
   drain->add_option("--signing-secret", drain_opts->signing_secret, "Sign each request body (X-Referkit-Signature)");
+  drain->add_option("--ca-bundle", drain_opts->ca_bundle,
+                    "PEM file of the CA certificates to trust for an https endpoint, instead of the system's")
+      ->check(CLI::ExistingFile);
   drain->add_flag("--gzip,!--no-gzip", drain_opts->gzip, "Compress request bodies over 1 KiB (default on)");
   drain->add_option("--timeout", drain_opts->timeout, "Give up (leaving the rest in the spool) after this long")
       ->capture_default_str();

@@ -29,6 +29,7 @@ using Steady = std::chrono::steady_clock;
 struct TrackOptions {
   std::string endpoint, write_key, signing_secret, input = "-", flush_timeout = "30s", progress = "auto";
   std::string spool_dir, accepted_log;
+  std::string ca_bundle;  // PEM file of the CAs to trust instead of the system's
   bool gzip = true;
   std::size_t max_queue_bytes = 32u << 20;
 };
@@ -128,6 +129,7 @@ int run_track(const TrackOptions& o) {
   options.write_key = o.write_key;
   options.signing_secret = o.signing_secret;
   options.gzip = o.gzip;
+  options.http.tls.ca_file = o.ca_bundle;
   options.max_queue_bytes = o.max_queue_bytes;
   // A file is a backlog, not live traffic: wait for room rather than drop, within the timeout.
   options.overflow = OverflowPolicy::kBlock;
@@ -231,6 +233,9 @@ void add_track_command(CLI::App& app, int& exit_code) {
   track->add_option("--endpoint", o->endpoint, "Ingest API base URL; events go to <endpoint>/v1/batch")->required();
   track->add_option("--write-key", o->write_key, "Write key (HTTP Basic user)")->required();
   track->add_option("--signing-secret", o->signing_secret, "Sign each request body (X-Referkit-Signature)");
+  track->add_option("--ca-bundle", o->ca_bundle,
+                    "PEM file of the CA certificates to trust for an https endpoint, instead of the system's")
+      ->check(CLI::ExistingFile);
   track->add_flag("--gzip,!--no-gzip", o->gzip, "Compress request bodies over 1 KiB (default on)");
   track->add_option("--input", o->input, "JSON Lines file, or - for stdin")->capture_default_str();
   track->add_option("--flush-timeout", o->flush_timeout, "How long to wait for delivery after the last line")->capture_default_str();
