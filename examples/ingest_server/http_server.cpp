@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -197,7 +199,7 @@ void HttpServer::Impl::run(int stop_fd) {
     const auto wait = std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 1'000)));
     if (ready < 0 && errno != EINTR) {
-      std::perror("referkit-ingest: poll");
+      fmt::print(stderr, "referkit-ingest: poll: {}\n", std::strerror(errno));
       break;
     }
     now = Clock::now();

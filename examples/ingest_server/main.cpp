@@ -1,6 +1,7 @@
 // referkit-ingest: the reference ingest API (Segment-compatible POST /v1/batch) over SQLite, with
 // fault injection, for local development, demos and end-to-end tests.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -107,17 +108,17 @@ int serve(const CommandLine& c, IngestConfig config) {
   // Before any thread exists, so every thread inherits the dispositions.
   auto stop_fd = install_stop_signals();
   if (!stop_fd) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", stop_fd.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", stop_fd.status().message());
     return kExitFailure;
   }
   auto store = EventStore::open(c.db);
   if (!store) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", store.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", store.status().message());
     return kExitFailure;
   }
   auto listener = open_listen_socket(c.listen);
   if (!listener) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", listener.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", listener.status().message());
     return kExitFailure;
   }
   IngestService service(std::move(config), **store);
@@ -131,18 +132,17 @@ int serve(const CommandLine& c, IngestConfig config) {
     HttpServer server(listener->fd, [&service](HttpRequest& r) { return service.handle(r); }, options);
     // The socket is listening: connections queue in the backlog until the loop accepts them, so
     // a client may connect as soon as it reads this line. Scripts wait for it: flush now.
-    std::printf("listening on %s\n", listener->url.c_str());
+    fmt::print("listening on {}\n", listener->url);
     std::fflush(stdout);
     server.run(*stop_fd);
   }
   const referkit::Status closed = (*store)->close();
   if (!closed.ok()) {
-    std::fprintf(stderr, "referkit-ingest: closing the database: %s\n", closed.message().c_str());
+    fmt::print(stderr, "referkit-ingest: closing the database: {}\n", closed.message());
     return kExitFailure;
   }
   const CounterSnapshot s = service.counters();
-  std::fprintf(stderr, "referkit-ingest: stopped after %llu batch requests (%llu stored)\n",
-               static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.batches));
+  fmt::print(stderr, "referkit-ingest: stopped after {} batch requests ({} stored)\n", s.requests, s.batches);
   return kExitOk;
 }
 
@@ -164,14 +164,14 @@ int main(int argc, char** argv) {
   }
   auto config = make_config(c, app.count("--seed") > 0);
   if (!config) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", config.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", config.status().message());
     return kExitUsage;
   }
   try {
     return serve(c, std::move(*config));
   } catch (const std::exception& e) {
     // Thread or pipe creation failed: nothing was half-done to the database that WAL cannot undo.
-    std::fprintf(stderr, "referkit-ingest: %s\n", e.what());
+    fmt::print(stderr, "referkit-ingest: {}\n", e.what());
     return kExitFailure;
   }
 }
