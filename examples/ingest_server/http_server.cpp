@@ -281,7 +281,7 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
     // A client usually sends its request with the connection: take it now, so that it is being
     // handled (and cannot be evicted) before the next accept looks for a slot.
     on_readable(c, now);
-    if (c.dead) connections.erase(c.id);
+    if (c.dead) connections.erase(std::uint64_t{c.id});  // a copy: erase() destroys c
   }
 }
 
@@ -298,7 +298,7 @@ bool HttpServer::Impl::evict_one() {
   }
   if (victim == nullptr) return false;
   // Closed without a word: a 408 would need the slot for the linger that protects it.
-  connections.erase(victim->id);
+  connections.erase(std::uint64_t{victim->id});  // a copy: erase() destroys *victim
   return true;
 }
 
