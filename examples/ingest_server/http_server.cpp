@@ -119,7 +119,7 @@ struct HttpServer::Impl {
   void run(int stop_fd);
   void begin_drain(Clock::time_point now);
   void accept_all(Clock::time_point now);
-  bool evict_one();
+  Connection* eviction_victim();
   void arm_read_deadline(Connection& c, Clock::time_point now);
   void on_readable(Connection& c, Clock::time_point now);
   void process(Connection& c, Clock::time_point now);
@@ -257,9 +257,13 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
     it = it->second->dead ? connections.erase(it) : std::next(it);
   }
   for (std::size_t turn = 0; turn < kMaxAcceptsPerTurn; ++turn) {
-    // Evicting before knowing a client waits costs, at worst, an idle connection it would have
-    // cost anyway: poll() said the backlog is not empty.
-    if (connections.size() >= options.max_connections && !evict_one()) return;
+    // At the limit, pick whom to evict first (no one: the client waits in the backlog), but
+    // evict only once accept() has shown that a client is really there.
+    Connection* victim = nullptr;
+    if (connections.size() >= options.max_connections) {
+      victim = eviction_victim();
+      if (victim == nullptr) return;
+    }
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -268,6 +272,8 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
       }
       return;  // EAGAIN: the backlog is empty
     }
+    // Closed without a word: a 408 would need the slot for the linger that protects it.
+    if (victim != nullptr) connections.erase(std::uint64_t{victim->id});  // a copy: erase() destroys it
     // Replies are written whole; do not let Nagle hold back their last segment.
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
@@ -285,7 +291,7 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
   }
 }
 
-bool HttpServer::Impl::evict_one() {
+Connection* HttpServer::Impl::eviction_victim() {
   Connection* victim = nullptr;
   for (auto& entry : connections) {
     Connection& c = *entry.second;
@@ -296,10 +302,7 @@ bool HttpServer::Impl::evict_one() {
       victim = &c;
     }
   }
-  if (victim == nullptr) return false;
-  // Closed without a word: a 408 would need the slot for the linger that protects it.
-  connections.erase(std::uint64_t{victim->id});  // a copy: erase() destroys *victim
-  return true;
+  return victim;
 }
 
 // The deadline of a connection that is reading: see HttpServerOptions for the three kinds.

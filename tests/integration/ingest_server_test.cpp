@@ -382,6 +382,22 @@ TEST_CASE("silent and trickling connections filling every slot do not lock a rea
   check_clean_exit(server);
 }
 
+TEST_CASE("at the connection limit an idle keep-alive connection gives up its slot before an incomplete request") {
+  TempDir dir;
+  IngestServer server(dir.file("events.db"), {"--max-connections", "2"});
+  RawClient keep_alive(server.port());
+  REQUIRE(keep_alive.send(batch_request(batch_json(events("ka-", 1)), /*keep_alive=*/true)));
+  REQUIRE(keep_alive.read(5s).status == 200);  // served, now idle
+  RawClient silent(server.port());             // the second slot: a request that has not started
+  const auto start = SteadyClock::now();
+  RawReply reply = raw_exchange(server.port(), batch_request(batch_json(events("third-", 1))), false, 10s);
+  CHECK(reply.status == 200);
+  CHECK(SteadyClock::now() - start < 2s);
+  CHECK(keep_alive.read(2s).closed);     // evicted
+  CHECK_FALSE(silent.read(200ms).closed);  // still waiting for its header deadline
+  check_clean_exit(server);
+}
+
 TEST_CASE("--header-timeout-ms and --body-timeout-ms cut off slow requests; idle keep-alive time is separate") {
   TempDir dir;
   IngestServer server(dir.file("events.db"),
