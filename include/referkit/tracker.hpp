@@ -164,7 +164,9 @@ class REFERKIT_EXPORT Tracker {
   Tracker& operator=(Tracker&&) noexcept;
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
-  // Calls shutdown(5 s) if the caller did not.
+  // Calls shutdown(5 s) if the caller did not. If shutdown() had to leave the worker running (a
+  // transport slow to honour cancel()), waits up to 2 s more for it to leave the transport, so
+  // that it is not inside libcurl or OpenSSL when the process exits.
   ~Tracker();
 
   // Validates, serializes and enqueues. Never does network I/O or fsync; never blocks unless the

@@ -176,6 +176,7 @@ void Tracker::Impl::after_fork_child() {
   blocked_producers = 0;
   stats = TrackerStats{};
   worker_exited = false;
+  worker_detached = false;
   if (accepting) needs_worker.store(true, std::memory_order_relaxed);
   mu.unlock();
 }
@@ -190,7 +191,16 @@ Tracker& Tracker::operator=(Tracker&& other) noexcept {
   return *this;
 }
 Tracker::~Tracker() {
-  if (impl_) shutdown(std::chrono::seconds(5));
+  if (!impl_) return;
+  shutdown(std::chrono::seconds(5));
+  // A worker that shutdown() had to leave running is still inside libcurl (and OpenSSL): the
+  // caller may be about to exit, and exit's cleanups (OpenSSL's atexit handler) would free what
+  // it is using. It got cancel(), so it is on its way out; wait for that a bounded while more.
+  // Seen with a TLS handshake under ThreadSanitizer: a crash at exit after "kept in the spool".
+  constexpr std::chrono::seconds kDetachedWorkerWait{2};
+  Impl& s = *impl_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (s.worker_detached) s.done_cv->wait_for(lk, kDetachedWorkerWait, [&] { return s.worker_exited; });
 }
 
 Result<Tracker> Tracker::open(TrackerOptions options) {
@@ -341,6 +351,7 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
     exited = s.done_cv->wait_until(lk, exit_by, [&] { return s.worker_exited; });
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
+  s.worker_detached = worker != nullptr && !exited;
   std::uint64_t undelivered = s.inflight_count;
   // What a detached worker still holds is no longer ours; durable mode commits and keeps it all.
   if (s.pending) undelivered += s.pending->forget();
