@@ -98,6 +98,7 @@ int run_inspect(const InspectOptions& o) {
 struct DrainOptions {
   std::string dir, endpoint, write_key, write_key_file, signing_secret, signing_secret_file;
   std::string timeout = "60s", progress = "auto", max_event_age;
+  std::string ca_bundle;  // PEM file of the CAs to trust instead of the system's
   bool gzip = true;
   bool quiet = false;
 };
@@ -166,6 +167,7 @@ int run_drain(const DrainOptions& o) {
   options.signing_secret = *signing_secret;
   if (max_event_age) options.max_event_age = *max_event_age;
   options.gzip = o.gzip;
+  options.http.tls.ca_file = o.ca_bundle;
   options.spool_dir = o.dir;
   options.flush_interval = std::chrono::milliseconds(100);
   // What is not delivered in time stays in the spool; never give up on it here.
@@ -200,11 +202,10 @@ int run_drain(const DrainOptions& o) {
     std::cerr << "referkit: " << stop->signal_name() << ": stopping the drain; what is not delivered stays in the spool\n";
   }
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-  // Stopped by a signal: what is in flight gets a moment, the rest stays in the spool anyway.
-  const auto shutdown_timeout = interrupted ? std::chrono::milliseconds(500)
-                                            : std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(500),
-                                                                                    std::chrono::milliseconds(5000));
-  ShutdownReport report = tracker->shutdown(shutdown_timeout);
+  // What is left of --timeout, not a floor of its own: the deadline bounds the whole drain. Stopped
+  // by a signal, what is in flight gets at most a moment; the rest stays in the spool anyway.
+  const auto cap = interrupted ? std::chrono::milliseconds(500) : std::chrono::milliseconds(5000);
+  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0), cap));
   st = tracker->stats();
   progress.update(st, total, true);
   const double seconds = std::chrono::duration<double>(Steady::now() - started).count();
@@ -296,6 +297,9 @@ void add_spool_commands(CLI::App& app, int& exit_code) {
                     "Drop (and count as expired) events tracked longer ago than this, e.g. 7d (default: the "
                     "library's, 7 days)");
   drain->add_flag("--quiet,-q", drain_opts->quiet, "No summary and no progress: only errors are printed (exit status tells)");
+  drain->add_option("--ca-bundle", drain_opts->ca_bundle,
+                    "PEM file of the CA certificates to trust for an https endpoint, instead of the system's")
+      ->check(CLI::ExistingFile);
   drain->add_flag("--gzip,!--no-gzip", drain_opts->gzip, "Compress request bodies over 1 KiB (default on)");
   drain->add_option("--timeout", drain_opts->timeout, "Give up (leaving the rest in the spool) after this long")
       ->capture_default_str();

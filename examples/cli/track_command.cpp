@@ -33,6 +33,7 @@ struct TrackOptions {
   std::string endpoint, write_key, write_key_file, signing_secret, signing_secret_file;
   std::string input = "-", flush_timeout = "30s", progress = "auto";
   std::string spool_dir, accepted_log;
+  std::string ca_bundle;  // PEM file of the CAs to trust instead of the system's
   bool gzip = true;
   bool quiet = false;
   std::size_t max_queue_bytes = 32u << 20;
@@ -169,6 +170,7 @@ int run_track(const TrackOptions& o) {
   options.write_key = *write_key;
   options.signing_secret = *signing_secret;
   options.gzip = o.gzip;
+  options.http.tls.ca_file = o.ca_bundle;
   options.max_queue_bytes = o.max_queue_bytes;
   // A file is a backlog, not live traffic: wait for room rather than drop, within the timeout.
   options.overflow = OverflowPolicy::kBlock;
@@ -239,9 +241,15 @@ int run_track(const TrackOptions& o) {
   progress.tracking(accepted, true);
   progress.tracked(accepted);
 
+  // One budget for flush and shutdown: --flush-timeout bounds the whole wait. (A fresh 2 s for
+  // shutdown after a flush that timed out let a never-answering server hold the exit 1.5 s
+  // longer, the time shutdown gives an in-flight request before cancelling it.)
+  const auto flush_deadline = Steady::now() + *flush_timeout;
   Status flushed = flush_until_stopped(*tracker, *flush_timeout, *stop);
   if (!flushed.ok()) std::cerr << "referkit: " << flushed.message() << '\n';
-  ShutdownReport report = tracker->shutdown(std::chrono::seconds(2));
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_deadline - Steady::now());
+  ShutdownReport report = tracker->shutdown(std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds(0),
+                                                                                   std::chrono::milliseconds(2'000)));
   TrackerStats st = tracker->stats();
   const std::uint64_t kept = report.kept_in_spool ? report.undelivered : 0;
   if (kept > 0 && !o.quiet) {
@@ -317,6 +325,9 @@ void add_track_command(CLI::App& app, int& exit_code) {
   add_secret_option(*track, "--signing-secret", o->signing_secret, o->signing_secret_file, "REFERKIT_SIGNING_SECRET",
                     "Sign each request body (X-Referkit-Signature)");
   track->add_flag("--quiet,-q", o->quiet, "No summary and no progress: only errors are printed (exit status tells)");
+  track->add_option("--ca-bundle", o->ca_bundle,
+                    "PEM file of the CA certificates to trust for an https endpoint, instead of the system's")
+      ->check(CLI::ExistingFile);
   track->add_flag("--gzip,!--no-gzip", o->gzip, "Compress request bodies over 1 KiB (default on)");
   track->add_option("--input", o->input, "JSON Lines file, or - for stdin")->capture_default_str();
   track->add_option("--flush-timeout", o->flush_timeout, "How long to wait for delivery after the last line")->capture_default_str();

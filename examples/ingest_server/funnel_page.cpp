@@ -1,8 +1,11 @@
 #include "funnel_page.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 
 namespace referkit::ingest {
 namespace {
@@ -31,19 +34,20 @@ std::uint64_t count_of(const StoredCounts& stored, std::string_view name) {
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   if (whole == 0) return "-";
   const std::uint64_t permille = part * 1000 / whole;
-  return std::to_string(permille / 10) + "." + std::to_string(permille % 10) + "%";
+  return fmt::format("{}.{}%", permille / 10, permille % 10);
 }
 
 void row(std::string& out, std::string_view label, std::uint64_t count, const std::string& ratio,
          std::uint64_t scale) {
   const std::uint64_t width = scale == 0 ? 0 : count * 100 / scale;
-  out += "<tr><td>" + html_escape(label) + "</td><td class=\"n\">" + std::to_string(count) +
-         "</td><td class=\"n\">" + html_escape(ratio) + "</td><td style=\"width:40%\"><div class=\"bar\" style=\"width:" +
-         std::to_string(width) + "%\"></div></td></tr>\n";
+  fmt::format_to(std::back_inserter(out),
+                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
+                 "<td style=\"width:40%\"><div class=\"bar\" style=\"width:{}%\"></div></td></tr>\n",
+                 html_escape(label), count, html_escape(ratio), width);
 }
 
 void counter_row(std::string& out, std::string_view label, std::uint64_t value) {
-  out += "<tr><td>" + html_escape(label) + "</td><td class=\"n\">" + std::to_string(value) + "</td></tr>\n";
+  fmt::format_to(std::back_inserter(out), "<tr><td>{}</td><td class=\"n\">{}</td></tr>\n", html_escape(label), value);
 }
 
 }  // namespace
@@ -85,7 +89,7 @@ std::string render_funnel_page(const CounterSnapshot& c, const StoredCounts& sto
   const std::uint64_t orders = count_of(stored, "Order Completed");
   for (auto name : kOutcomes) {
     const std::uint64_t n = count_of(stored, name);
-    row(out, name, n, percent(n, orders) + " of orders", scale);
+    row(out, name, n, fmt::format("{} of orders", percent(n, orders)), scale);
   }
   out += "</table>\n<h2>Delivery</h2>\n<table>\n";
   counter_row(out, "Events stored", stored.events);
@@ -106,7 +110,7 @@ std::string render_funnel_page(const CounterSnapshot& c, const StoredCounts& sto
                        std::find(kOutcomes.begin(), kOutcomes.end(), name) != kOutcomes.end();
     if (!shown) counter_row(others, name, count);
   }
-  if (!others.empty()) out += "<h2>Other events</h2>\n<table>\n" + others + "</table>\n";
+  if (!others.empty()) fmt::format_to(std::back_inserter(out), "<h2>Other events</h2>\n<table>\n{}</table>\n", others);
   out += "<p class=\"muted\">Counts of stored events, deduplicated by messageId. Delivery counters are "
          "since the server started. As JSON: <a href=\"/v1/stats\">/v1/stats</a>. This page refreshes "
          "every 5 seconds.</p>\n</body></html>\n";

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -30,6 +32,9 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 // When accept() fails for lack of descriptors or memory, the listening socket stays readable;
 // pausing keeps the loop from spinning until resources come back.
 constexpr milliseconds kAcceptBackoff{100};
+// Accepts per loop iteration at most: at the connection limit each accept evicts someone, and a
+// flood in the backlog must not keep the loop from serving the connections it has.
+constexpr std::size_t kMaxAcceptsPerTurn = 128;
 
 enum class Phase {
   kReading,     // waiting for (the rest of) a request
@@ -53,6 +58,10 @@ struct Connection {
   std::size_t out_sent = 0;
   std::optional<HttpResponse> delayed;
   Clock::time_point deadline;
+  // When the current state began: the request's start (accept, or its first byte), the start of
+  // an idle spell, or of lingering. Who is evicted first, and what the deadlines count from.
+  Clock::time_point since;
+  bool served = false;  // a reply went out: an idle connection is a keep-alive one
 
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -63,6 +72,15 @@ struct Connection {
 
   // Nothing of a next request has arrived: closing loses nothing.
   bool idle() const { return phase == Phase::kReading && in.empty() && !head; }
+  // Who gives up the slot when a new client waits and none is free: first an idle keep-alive
+  // or lingering connection (it loses nothing, or only a reply it is not reading), then a
+  // request still arriving (a fresh silent connection included). Never one being handled or
+  // answered.
+  int eviction_tier() const {
+    if ((phase == Phase::kReading && idle() && served) || phase == Phase::kLingering) return 0;
+    if (phase == Phase::kReading) return 1;
+    return -1;
+  }
 };
 
 struct Completion {
@@ -101,6 +119,8 @@ struct HttpServer::Impl {
   void run(int stop_fd);
   void begin_drain(Clock::time_point now);
   void accept_all(Clock::time_point now);
+  Connection* eviction_victim();
+  void arm_read_deadline(Connection& c, Clock::time_point now);
   void on_readable(Connection& c, Clock::time_point now);
   void process(Connection& c, Clock::time_point now);
   void dispatch(Connection& c);
@@ -125,6 +145,7 @@ struct HttpServer::Impl {
   // Loop thread only from here on.
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;
   std::uint64_t next_id = 0;
+  std::size_t evictable = 0;  // connections with an eviction tier, as of the last poll() setup
   Clock::time_point accept_resume{};
   bool draining = false;
   Clock::time_point drain_deadline{};
@@ -147,14 +168,14 @@ void HttpServer::Impl::run(int stop_fd) {
     polled.clear();
     fds.push_back({stop_fd, POLLIN, 0});
     fds.push_back({wake_read, POLLIN, 0});
-    // At the connection limit, new clients wait in the kernel's listen backlog instead.
-    const bool accepting = listen_fd >= 0 && now >= accept_resume && connections.size() < options.max_connections;
-    fds.push_back({accepting ? listen_fd : -1, POLLIN, 0});  // poll() skips negative descriptors
+    fds.push_back({-1, POLLIN, 0});  // the listening socket: decided below
     auto next = now + milliseconds(1'000);
-    if (!accepting && listen_fd >= 0) next = std::min(next, accept_resume);
+    if (listen_fd >= 0 && now < accept_resume) next = std::min(next, accept_resume);
     if (draining) next = std::min(next, drain_deadline);
+    evictable = 0;
     for (auto& entry : connections) {
       Connection& c = *entry.second;
+      if (c.eviction_tier() >= 0) ++evictable;
       if (c.phase == Phase::kProcessing) continue;  // the worker's reply wakes us
       next = std::min(next, c.deadline);
       short events = 0;
@@ -170,10 +191,15 @@ void HttpServer::Impl::run(int stop_fd) {
       fds.push_back({c.fd, events, 0});
       polled.push_back(&c);
     }
+    // At the limit a waiting client evicts someone (see HttpServerOptions::max_connections);
+    // with no one to evict, it waits in the kernel's listen backlog.
+    const bool accepting = listen_fd >= 0 && now >= accept_resume &&
+                           (connections.size() < options.max_connections || evictable > 0);
+    fds[2] = {accepting ? listen_fd : -1, POLLIN, 0};  // poll() skips negative descriptors
     const auto wait = std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 1'000)));
     if (ready < 0 && errno != EINTR) {
-      std::perror("referkit-ingest: poll");
+      fmt::print(stderr, "referkit-ingest: poll: {}\n", std::strerror(errno));
       break;
     }
     now = Clock::now();
@@ -226,7 +252,18 @@ void HttpServer::Impl::begin_drain(Clock::time_point now) {
 }
 
 void HttpServer::Impl::accept_all(Clock::time_point now) {
-  while (connections.size() < options.max_connections) {
+  // Slots of connections already closed this turn are free.
+  for (auto it = connections.begin(); it != connections.end();) {
+    it = it->second->dead ? connections.erase(it) : std::next(it);
+  }
+  for (std::size_t turn = 0; turn < kMaxAcceptsPerTurn; ++turn) {
+    // At the limit, pick whom to evict first (no one: the client waits in the backlog), but
+    // evict only once accept() has shown that a client is really there.
+    Connection* victim = nullptr;
+    if (connections.size() >= options.max_connections) {
+      victim = eviction_victim();
+      if (victim == nullptr) return;
+    }
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -235,14 +272,47 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
       }
       return;  // EAGAIN: the backlog is empty
     }
+    // Closed without a word: a 408 would need the slot for the linger that protects it.
+    if (victim != nullptr) connections.erase(std::uint64_t{victim->id});  // a copy: erase() destroys it
     // Replies are written whole; do not let Nagle hold back their last segment.
     const int yes = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    auto c = std::make_unique<Connection>();
-    c->fd = fd;
-    c->id = ++next_id;
-    c->deadline = now + options.idle_timeout;
-    connections.emplace(c->id, std::move(c));
+    auto owned = std::make_unique<Connection>();
+    Connection& c = *owned;
+    c.fd = fd;
+    c.id = ++next_id;
+    c.since = now;
+    arm_read_deadline(c, now);
+    connections.emplace(c.id, std::move(owned));
+    // A client usually sends its request with the connection: take it now, so that it is being
+    // handled (and cannot be evicted) before the next accept looks for a slot.
+    on_readable(c, now);
+    if (c.dead) connections.erase(std::uint64_t{c.id});  // a copy: erase() destroys c
+  }
+}
+
+Connection* HttpServer::Impl::eviction_victim() {
+  Connection* victim = nullptr;
+  for (auto& entry : connections) {
+    Connection& c = *entry.second;
+    const int tier = c.eviction_tier();
+    if (tier < 0) continue;
+    if (victim == nullptr || tier < victim->eviction_tier() ||
+        (tier == victim->eviction_tier() && c.since < victim->since)) {
+      victim = &c;
+    }
+  }
+  return victim;
+}
+
+// The deadline of a connection that is reading: see HttpServerOptions for the three kinds.
+void HttpServer::Impl::arm_read_deadline(Connection& c, Clock::time_point now) {
+  if (c.idle() && c.served) {
+    c.deadline = c.since + options.idle_timeout;
+  } else if (!c.head) {
+    c.deadline = c.since + std::min(options.header_timeout, options.request_timeout);
+  } else {
+    c.deadline = std::min(now + options.body_timeout, c.since + options.request_timeout);
   }
 }
 
@@ -253,10 +323,11 @@ void HttpServer::Impl::on_readable(Connection& c, Clock::time_point now) {
     const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
     if (n > 0) {
       if (c.phase == Phase::kLingering) continue;  // discarded
-      if (c.idle()) c.deadline = now + options.request_timeout;  // a new request starts
+      if (c.idle() && c.served) c.since = now;  // the next request on a keep-alive connection starts
       c.in.append(buffer, static_cast<std::size_t>(n));
       process(c, now);
       if (c.dead) return;
+      if (c.phase == Phase::kReading) arm_read_deadline(c, now);  // the body's progress counts
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -395,13 +466,15 @@ void HttpServer::Impl::write_some(Connection& c, Clock::time_point now) {
   c.out.clear();
   c.out_sent = 0;
   if (c.phase != Phase::kWriting) return;  // an interim 100 Continue went out
+  c.served = true;
   if (c.close_after_write) {
     start_linger(c, now);
     return;
   }
   c.phase = Phase::kReading;
-  c.deadline = now + (c.in.empty() ? options.idle_timeout : options.request_timeout);
+  c.since = now;  // idle from now, or a pipelined request starts
   process(c, now);  // a pipelined request may be waiting in the buffer already
+  if (!c.dead && c.phase == Phase::kReading) arm_read_deadline(c, now);
 }
 
 void HttpServer::Impl::start_linger(Connection& c, Clock::time_point now) {
@@ -413,6 +486,7 @@ void HttpServer::Impl::start_linger(Connection& c, Clock::time_point now) {
   c.phase = Phase::kLingering;
   c.in.clear();
   c.in.shrink_to_fit();
+  c.since = now;
   c.deadline = now + options.linger;
   if (draining) c.deadline = std::min(c.deadline, drain_deadline);
 }

@@ -4,8 +4,9 @@
 // what lets the server refuse an oversized body before reading it, bound the header block, and
 // drop a connection without a reply on purpose (fault injection).
 //
-// Bounded everywhere: connections, head and body sizes (HttpLimits), the time a request may take
-// to arrive, idle keep-alive time, the time a reply may take to leave, and the shutdown drain.
+// Bounded everywhere: connections, head and body sizes (HttpLimits), the time a request's head
+// and body may take to arrive, idle keep-alive time, the time a reply may take to leave, and the
+// shutdown drain.
 #ifndef REFERKIT_INGEST_HTTP_SERVER_HPP
 #define REFERKIT_INGEST_HTTP_SERVER_HPP
 
@@ -22,9 +23,19 @@ namespace referkit::ingest {
 struct HttpServerOptions {
   HttpLimits limits;
   std::size_t workers = 2;
-  std::size_t max_connections = 256;  // more are accepted and closed at once
-  std::chrono::milliseconds idle_timeout{30'000};     // keep-alive connection with no request
-  std::chrono::milliseconds request_timeout{30'000};  // first byte of a request to its last
+  // At the limit, a waiting client takes the slot of an idle keep-alive connection (the one idle
+  // longest), else of the incomplete request that started first; only when every connection has
+  // a request being handled or answered do new clients wait in the listen backlog. So silent or
+  // trickling connections cannot keep real clients out, whatever the timeouts below.
+  std::size_t max_connections = 256;
+  std::chrono::milliseconds idle_timeout{30'000};  // keep-alive connection with no request
+  // A request's head must arrive whole within this long of the connection's accept (first
+  // request) or of its first byte (later ones): a head is small, and a slow one holds a slot.
+  std::chrono::milliseconds header_timeout{5'000};
+  // While the body arrives, each read must come within this long of the previous one...
+  std::chrono::milliseconds body_timeout{5'000};
+  // ...and the whole request within this long of its start.
+  std::chrono::milliseconds request_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};    // a reply the client does not read
   // After the last reply on a connection that is closing: keep reading (and discarding) this
   // long, so that closing with unread input (the kernel then sends a reset) cannot destroy the

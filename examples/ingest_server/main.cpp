@@ -1,6 +1,7 @@
 // referkit-ingest: the reference ingest API (Segment-compatible POST /v1/batch) over SQLite, with
 // fault injection, for local development, demos and end-to-end tests.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +35,9 @@ struct CommandLine {
   std::uint64_t seed = 0;
   std::size_t workers = std::max(2u, std::thread::hardware_concurrency());
   std::size_t max_connections = 256;
+  unsigned header_timeout_ms = 5'000;
+  unsigned body_timeout_ms = 5'000;
+  unsigned idle_timeout_ms = 30'000;
 };
 
 void add_options(CLI::App& app, CommandLine& c) {
@@ -65,6 +69,16 @@ void add_options(CLI::App& app, CommandLine& c) {
   app.add_option("--max-connections", c.max_connections, "open connections at most; more wait in the backlog")
       ->check(CLI::Range(std::size_t{1}, std::size_t{65'536}))
       ->capture_default_str();
+  app.add_option("--header-timeout-ms", c.header_timeout_ms,
+                 "a request head must arrive whole within this long of the accept (or of its first byte)")
+      ->check(CLI::Range(1u, 300'000u))
+      ->capture_default_str();
+  app.add_option("--body-timeout-ms", c.body_timeout_ms, "a request body must make progress at least this often")
+      ->check(CLI::Range(1u, 300'000u))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", c.idle_timeout_ms, "an idle keep-alive connection is closed after this long")
+      ->check(CLI::Range(1u, 3'600'000u))
+      ->capture_default_str();
 }
 
 // The service configuration, or a usage error message.
@@ -94,39 +108,41 @@ int serve(const CommandLine& c, IngestConfig config) {
   // Before any thread exists, so every thread inherits the dispositions.
   auto stop_fd = install_stop_signals();
   if (!stop_fd) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", stop_fd.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", stop_fd.status().message());
     return kExitFailure;
   }
   auto store = EventStore::open(c.db);
   if (!store) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", store.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", store.status().message());
     return kExitFailure;
   }
   auto listener = open_listen_socket(c.listen);
   if (!listener) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", listener.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", listener.status().message());
     return kExitFailure;
   }
   IngestService service(std::move(config), **store);
   HttpServerOptions options;
   options.workers = c.workers;
   options.max_connections = c.max_connections;
+  options.header_timeout = std::chrono::milliseconds(c.header_timeout_ms);
+  options.body_timeout = std::chrono::milliseconds(c.body_timeout_ms);
+  options.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
   {
     HttpServer server(listener->fd, [&service](HttpRequest& r) { return service.handle(r); }, options);
     // The socket is listening: connections queue in the backlog until the loop accepts them, so
     // a client may connect as soon as it reads this line. Scripts wait for it: flush now.
-    std::printf("listening on %s\n", listener->url.c_str());
+    fmt::print("listening on {}\n", listener->url);
     std::fflush(stdout);
     server.run(*stop_fd);
   }
   const referkit::Status closed = (*store)->close();
   if (!closed.ok()) {
-    std::fprintf(stderr, "referkit-ingest: closing the database: %s\n", closed.message().c_str());
+    fmt::print(stderr, "referkit-ingest: closing the database: {}\n", closed.message());
     return kExitFailure;
   }
   const CounterSnapshot s = service.counters();
-  std::fprintf(stderr, "referkit-ingest: stopped after %llu batch requests (%llu stored)\n",
-               static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.batches));
+  fmt::print(stderr, "referkit-ingest: stopped after {} batch requests ({} stored)\n", s.requests, s.batches);
   return kExitOk;
 }
 
@@ -148,14 +164,14 @@ int main(int argc, char** argv) {
   }
   auto config = make_config(c, app.count("--seed") > 0);
   if (!config) {
-    std::fprintf(stderr, "referkit-ingest: %s\n", config.status().message().c_str());
+    fmt::print(stderr, "referkit-ingest: {}\n", config.status().message());
     return kExitUsage;
   }
   try {
     return serve(c, std::move(*config));
   } catch (const std::exception& e) {
     // Thread or pipe creation failed: nothing was half-done to the database that WAL cannot undo.
-    std::fprintf(stderr, "referkit-ingest: %s\n", e.what());
+    fmt::print(stderr, "referkit-ingest: {}\n", e.what());
     return kExitFailure;
   }
 }

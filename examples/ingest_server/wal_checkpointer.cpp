@@ -1,5 +1,7 @@
 #include "wal_checkpointer.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 namespace referkit::ingest {
@@ -108,7 +110,7 @@ void WalCheckpointer::checkpoint() {
     if (short_rest()) rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-    std::fprintf(stderr, "referkit-ingest: background checkpoint: %s\n", sqlite3_errmsg(db_.get()));
+    fmt::print(stderr, "referkit-ingest: background checkpoint: {}\n", sqlite3_errmsg(db_.get()));
   }
 }
 

@@ -180,7 +180,9 @@ class REFERKIT_EXPORT Tracker {
   Tracker& operator=(Tracker&&) noexcept;
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
-  // Calls shutdown(5 s) if the caller did not.
+  // Calls shutdown(5 s) if the caller did not. If shutdown() had to leave the worker running (a
+  // transport slow to honour cancel()), waits up to 2 s more for it to leave the transport, so
+  // that it is not inside libcurl or OpenSSL when the process exits.
   ~Tracker();
 
   // Validates, serializes and enqueues. Never does network I/O or fsync; never blocks unless the
@@ -207,8 +209,11 @@ class REFERKIT_EXPORT Tracker {
   Status flush(std::chrono::milliseconds timeout);
 
   // Stops accepting events, sends what it can within the timeout, cancels what is in flight,
-  // and stops the worker. Bounded by the timeout even when the server never answers. Durable mode
-  // commits and keeps what is undelivered in the spool (not counted as dropped).
+  // and stops the worker. Bounded by the timeout even when the server never answers; a timeout
+  // under 200 ms (0 included: cancel at once) may be exceeded by at most 50 ms, the time a
+  // cancelled transfer gets to stop. Durable mode commits and keeps what is undelivered in the
+  // spool (not counted as dropped). To bound flush() and shutdown() together, give shutdown()
+  // what is left of the flush's budget, not a fresh one.
   ShutdownReport shutdown(std::chrono::milliseconds timeout);
 
   TrackerStats stats() const;

@@ -64,7 +64,8 @@ struct HttpOptions {
 };
 
 // The libcurl transport: one reused easy handle (keep-alive), HTTP/1.1, http and https only,
-// no redirects, timeouts always set, no signals, Expect: 100-continue off. Request headers must
+// TLS 1.2 at least with the peer's certificate and host name verified (TlsOptions), no redirects
+// (a 3xx comes back as the response), timeouts always set, no signals, Expect: 100-continue off. Request headers must
 // be valid (no CR/LF) and must not include Content-Length or Transfer-Encoding, which the
 // transport sets. cancel() interrupts a transfer within milliseconds, in any phase. In a forked
 // child it starts a fresh handle instead of touching the parent's connection.

@@ -21,6 +21,8 @@ inline namespace v1 {
 inline constexpr std::string_view kSignatureHeader = "X-Referkit-Signature";
 
 // The header value for body signed at unix_seconds (>= 0): "t=1764400000,v1=5f2c...".
+// Receivers read it as comma-separated key=value items (spaces around an item ignored, unknown
+// keys skipped); an empty item anywhere (",,", a leading or a trailing comma) makes it malformed.
 REFERKIT_EXPORT std::string sign_payload(std::string_view secret, std::int64_t unix_seconds,
                                          std::string_view body);
 

@@ -192,6 +192,7 @@ void Tracker::Impl::after_fork_child() {
   blocked_producers = 0;
   stats = TrackerStats{};
   worker_exited = false;
+  worker_detached = false;
   if (accepting) needs_worker.store(true, std::memory_order_relaxed);
   mu.unlock();
 }
@@ -206,7 +207,16 @@ Tracker& Tracker::operator=(Tracker&& other) noexcept {
   return *this;
 }
 Tracker::~Tracker() {
-  if (impl_) shutdown(std::chrono::seconds(5));
+  if (!impl_) return;
+  shutdown(std::chrono::seconds(5));
+  // A worker that shutdown() had to leave running is still inside libcurl (and OpenSSL): the
+  // caller may be about to exit, and exit's cleanups (OpenSSL's atexit handler) would free what
+  // it is using. It got cancel(), so it is on its way out; wait for that a bounded while more.
+  // Seen with a TLS handshake under ThreadSanitizer: a crash at exit after "kept in the spool".
+  constexpr std::chrono::seconds kDetachedWorkerWait{2};
+  Impl& s = *impl_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (s.worker_detached) s.done_cv->wait_for(lk, kDetachedWorkerWait, [&] { return s.worker_exited; });
 }
 
 Result<Tracker> Tracker::open(TrackerOptions options) {
@@ -336,6 +346,11 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   // The worker stops starting work a little before the deadline; what is then still in flight is
   // cancelled, and the last stretch lets it notice and exit.
   const auto grace = std::min<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(500));
+  // A cancelled transfer stops within milliseconds (the curl transport wakes its poll). With a
+  // budget too short to hold that (shutdown(0) after a flush that used up the caller's time),
+  // the worker still gets this long to exit, so that it is joined rather than left running
+  // detached, in the middle of the spool, while the process exits.
+  constexpr std::chrono::milliseconds kCancelAllowance{50};
   std::unique_lock<std::mutex> lk(s.mu);
   if (s.shutdown_report) return *s.shutdown_report;
   s.accepting = false;
@@ -349,9 +364,11 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
     lk.unlock();
     s.transport->cancel();
     lk.lock();
-    exited = s.done_cv->wait_until(lk, deadline, [&] { return s.worker_exited; });
+    const auto exit_by = std::max(deadline, SteadyClock::now() + kCancelAllowance);
+    exited = s.done_cv->wait_until(lk, exit_by, [&] { return s.worker_exited; });
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
+  s.worker_detached = worker != nullptr && !exited;
   std::uint64_t undelivered = s.inflight_count;
   if (s.spool != nullptr) {
     // Its last commit can take a while (msync): not under the mutex, which stats() and the

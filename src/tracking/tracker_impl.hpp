@@ -59,6 +59,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   bool stopping = false;
   SteadyClock::time_point stop_deadline;
   bool worker_exited = false;
+  bool worker_detached = false;  // shutdown() left it running: its transport was slow to cancel
   std::optional<ShutdownReport> shutdown_report;
   TrackerStats stats;
   std::uint64_t lost = 0;  // tracked events dropped or dead-lettered so far, for flush()

@@ -228,15 +228,21 @@ Status CurlTransport::open_handle() {
   REFERKIT_SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, to_curl_ms(options_.connect_timeout));
   REFERKIT_SETOPT(h, CURLOPT_TIMEOUT_MS, to_curl_ms(options_.total_timeout));
   REFERKIT_SETOPT(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  // Redirects are never followed: one would re-send the batch, and the write key in its
+  // Authorization header, somewhere the merchant did not configure (from https to plain http,
+  // even). A 3xx is handed back as it is. Redirects are also limited to https, so that turning
+  // FOLLOWLOCATION on by mistake still could not downgrade to plain http.
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bitmask options with strings
   REFERKIT_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  REFERKIT_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  REFERKIT_SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 #else
   REFERKIT_SETOPT(h, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  REFERKIT_SETOPT(h, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  REFERKIT_SETOPT(h, CURLOPT_REDIR_PROTOCOLS, static_cast<long>(CURLPROTO_HTTPS));
 #endif
-  // A redirect would re-send the batch somewhere the merchant did not configure.
   REFERKIT_SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+  // TLS 1.0 and 1.1 are deprecated (RFC 8996): never negotiate them, whatever the system's
+  // OpenSSL configuration allows.
+  REFERKIT_SETOPT(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   REFERKIT_SETOPT(h, CURLOPT_SSL_VERIFYPEER, options_.tls.verify_peer ? 1L : 0L);
   REFERKIT_SETOPT(h, CURLOPT_SSL_VERIFYHOST, options_.tls.verify_peer ? 2L : 0L);
   if (!options_.tls.ca_file.empty()) REFERKIT_SETOPT(h, CURLOPT_CAINFO, options_.tls.ca_file.c_str());

@@ -30,13 +30,19 @@ Status malformed(const char* why) { return Status(StatusCode::kMalformed, why); 
 
 Result<ParsedHeader> parse_header(std::string_view header) {
   if (header.size() > kMaxHeaderBytes) return malformed("signature header longer than 4096 bytes");
+  if (header.empty()) return malformed("empty signature header");
   ParsedHeader out;
-  while (!header.empty()) {
-    std::size_t comma = header.find(',');
+  // One rule for every empty item, wherever it is (",,", a leading or a trailing comma): refused.
+  // Stripe's verifiers skip empty items, but no conforming sender (sign_payload included) writes
+  // one, and accepting ",v1=..." at the end while refusing ",," in the middle was two rules.
+  for (bool more = true; more;) {
+    const std::size_t comma = header.find(',');
+    more = comma != std::string_view::npos;
     std::string_view item = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    header = more ? header.substr(comma + 1) : std::string_view{};
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) return malformed("signature header has an empty item (a leading, trailing or doubled comma)");
     std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) return malformed("signature header item without '='");
     std::string_view key = item.substr(0, eq);

@@ -305,4 +305,23 @@ TEST_CASE("on a terminal the summary is human-readable text; JSON stays the defa
   CHECK(collector.unique_events() == 3);
 }
 
+TEST_CASE("--flush-timeout bounds the exit against a server that accepts and never answers") {
+  // Issue 12 item 10: the exit came at T + 1.5 s (0s gave 1.52 s). The bound here is T plus the
+  // process's own start and exit, with a generous margin: the old code is 1.5 s over.
+  HttpTestServer black_hole([](const Request&) { return Reply::never_reply(); });
+  for (const int seconds : {0, 1}) {
+    CAPTURE(seconds);
+    const auto started = std::chrono::steady_clock::now();
+    RunResult r = track(black_hole, events_jsonl(20), {"--flush-timeout", std::to_string(seconds) + "s"});
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    INFO(r.describe());
+    CHECK_MESSAGE(elapsed < std::chrono::seconds(seconds) + std::chrono::milliseconds(600),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
+    CHECK(r.exit_code() == 1);
+    CHECK(json_uint(r.out, "tracked") == 20);
+    CHECK(json_uint(r.out, "delivered") == 0);
+    CHECK(json_uint(r.out, "pending") == 20);
+  }
+}
+
 }  // TEST_SUITE

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 #include <thread>
 
@@ -336,6 +337,125 @@ TEST_CASE("a truncated body or a client that vanishes does not hurt the server")
   CHECK(gone.status == 0);
   CHECK(post_batch(server.url(), batch_json(events("after-truncation-", 2))).code == 200);
   CHECK(stat(server.port(), "events_stored") == 2);
+  check_clean_exit(server);
+}
+
+// A whole POST /v1/batch request; Connection: close unless keep_alive.
+std::string batch_request(const std::string& body, bool keep_alive = false) {
+  return "POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic_auth("wk") +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         (keep_alive ? "" : "Connection: close\r\n") + "\r\n" + body;
+}
+
+TEST_CASE("silent and trickling connections filling every slot do not lock a real client out") {
+  // Issue 12 item 7: 256 silent connections, or 300 sending a byte a second, kept every real
+  // client waiting about 30 s per wave. Here: 16 slots, 10 silent and 14 trickling connections
+  // (the last 8 wait in the backlog, ahead of the real client), default deadlines (5 s).
+  TempDir dir;
+  IngestServer server(dir.file("events.db"), {"--max-connections", "16"});
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 10; ++i) silent.push_back(std::make_unique<RawClient>(server.port()));
+  std::vector<std::unique_ptr<RawClient>> trickling;
+  for (int i = 0; i < 14; ++i) {
+    trickling.push_back(std::make_unique<RawClient>(server.port()));
+    trickling.back()->send("POST /v1/batch HTTP/1.1\r\n");
+  }
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    for (int round = 0; round < 200 && !stop.load(); ++round) {  // a byte each per 50 ms, 10 s at most
+      for (auto& c : trickling) c->send("X");
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    const auto start = SteadyClock::now();
+    RawReply reply = raw_exchange(server.port(), batch_request(batch_json(events("real-" + std::to_string(i) + "-", 2))),
+                                  false, 10s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+    CHECK_MESSAGE(reply.status == 200, reply.head << reply.body);
+    CHECK_MESSAGE(took < 2s, took.count() << " ms");
+  }
+  stop.store(true);
+  trickle.join();
+  CHECK(stat(server.port(), "events_stored") == 6);
+  check_clean_exit(server);
+}
+
+TEST_CASE("at the connection limit an idle keep-alive connection gives up its slot before an incomplete request") {
+  TempDir dir;
+  IngestServer server(dir.file("events.db"), {"--max-connections", "2"});
+  RawClient keep_alive(server.port());
+  REQUIRE(keep_alive.send(batch_request(batch_json(events("ka-", 1)), /*keep_alive=*/true)));
+  REQUIRE(keep_alive.read(5s).status == 200);  // served, now idle
+  RawClient silent(server.port());             // the second slot: a request that has not started
+  const auto start = SteadyClock::now();
+  RawReply reply = raw_exchange(server.port(), batch_request(batch_json(events("third-", 1))), false, 10s);
+  CHECK(reply.status == 200);
+  CHECK(SteadyClock::now() - start < 2s);
+  CHECK(keep_alive.read(2s).closed);     // evicted
+  CHECK_FALSE(silent.read(200ms).closed);  // still waiting for its header deadline
+  check_clean_exit(server);
+}
+
+TEST_CASE("--header-timeout-ms and --body-timeout-ms cut off slow requests; idle keep-alive time is separate") {
+  TempDir dir;
+  IngestServer server(dir.file("events.db"),
+                      {"--header-timeout-ms", "300", "--body-timeout-ms", "300", "--idle-timeout-ms", "10000"});
+  const std::string body = batch_json(events("slow-", 2));
+
+  SUBCASE("a connection that sends nothing is closed quietly at the header deadline") {
+    RawClient c(server.port());
+    const auto start = SteadyClock::now();
+    RawReply reply = c.read(5s);
+    const auto took = SteadyClock::now() - start;
+    CHECK(reply.closed);
+    CHECK(reply.head.empty());
+    CHECK(took >= 250ms);
+    CHECK(took < 3s);
+  }
+  SUBCASE("a head trickling in a byte at a time gets 408 at the header deadline, progress or not") {
+    RawClient c(server.port());
+    const auto start = SteadyClock::now();
+    c.send("POST /v1/batch HTTP/1.1\r\n");
+    RawReply reply;
+    for (int i = 0; i < 100 && reply.status == 0 && !reply.closed; ++i) {  // 5 s at most
+      c.send("X");
+      reply = c.read(50ms);
+    }
+    CHECK(reply.status == 408);
+    CHECK(SteadyClock::now() - start < 3s);
+  }
+  SUBCASE("a body that stops arriving gets 408 at the body deadline") {
+    RawClient c(server.port());
+    const std::string request = batch_request(body);
+    const auto start = SteadyClock::now();
+    c.send(request.substr(0, request.size() - 5));
+    RawReply reply = c.read(5s);
+    CHECK(reply.status == 408);
+    CHECK(SteadyClock::now() - start < 3s);
+  }
+  SUBCASE("a body arriving slowly but steadily, longer than either deadline in all, is served") {
+    RawClient c(server.port());
+    const std::string request = batch_request(body);
+    const std::size_t head_size = request.find("\r\n\r\n") + 4;
+    c.send(request.substr(0, head_size));
+    const std::size_t slice = (request.size() - head_size) / 8 + 1;
+    for (std::size_t at = head_size; at < request.size(); at += slice) {
+      REQUIRE_FALSE(c.read(100ms).closed);  // 100 ms between slices, 800 ms in all
+      REQUIRE(c.send(request.substr(at, slice)));
+    }
+    CHECK(c.read(5s).status == 200);
+  }
+  SUBCASE("an idle keep-alive connection outlives the header deadline and serves the next request") {
+    RawClient c(server.port());
+    REQUIRE(c.send(batch_request(body, /*keep_alive=*/true)));
+    CHECK(c.read(5s).status == 200);
+    RawReply idle = c.read(600ms);  // twice the header deadline
+    CHECK_FALSE(idle.closed);
+    REQUIRE(c.send(batch_request(batch_json(events("slow-next-", 1)), true)));
+    CHECK(c.read(5s).status == 200);
+  }
   check_clean_exit(server);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -170,6 +171,62 @@ RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_clos
   if (end != std::string::npos) {
     reply.head = in.substr(0, end + 2);
     reply.body = in.substr(end + 4);
+    reply.status = status_of(reply.head);
+  }
+  return reply;
+}
+
+RawClient::RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  REQUIRE(fd_ >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+}
+
+RawClient::~RawClient() { ::close(fd_); }
+
+bool RawClient::send(std::string_view bytes) {
+  while (!closed_ && !bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      closed_ = closed_ || errno != EAGAIN;
+      return !closed_ && n >= 0;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return !closed_;
+}
+
+RawReply RawClient::read(milliseconds timeout) {
+  RawReply reply;
+  const auto deadline = Clock::now() + timeout;
+  const auto whole_reply = [this]() -> std::size_t {  // its length, 0 until it is all here
+    const auto end = in_.find("\r\n\r\n");
+    if (end == std::string::npos) return 0;
+    const std::size_t length = content_length(std::string_view(in_).substr(0, end + 2)).value_or(0);
+    return in_.size() >= end + 4 + length ? end + 4 + length : 0;
+  };
+  while (!closed_ && whole_reply() == 0) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;  // EINTR, or the deadline: checked above
+    char buffer[65536];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) in_.append(buffer, static_cast<std::size_t>(n));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) closed_ = true;
+  }
+  reply.closed = closed_;
+  const std::size_t length = whole_reply();
+  const std::string taken = length > 0 ? in_.substr(0, length) : in_;
+  in_.erase(0, taken.size());
+  const auto end = taken.find("\r\n\r\n");
+  if (end != std::string::npos) {
+    reply.head = taken.substr(0, end + 2);
+    reply.body = taken.substr(end + 4);
     reply.status = status_of(reply.head);
   }
   return reply;

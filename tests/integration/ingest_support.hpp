@@ -72,6 +72,28 @@ struct RawReply {
 // Sends `bytes` on a fresh connection (then half-closes when asked) and reads one reply.
 RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_close = false,
                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// One connection driven by hand, for clients that misbehave in time: silent, trickling, stalled,
+// or keep-alive between requests. Every wait is bounded by its timeout.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port);  // connected (the server may not have accepted yet)
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // False once the server has closed or reset the connection.
+  bool send(std::string_view bytes);
+  // Reads for up to `timeout`, returning early when the server closes or a whole reply (head and
+  // Content-Length body) has arrived. The reply, when there is one, is taken from the buffer.
+  RawReply read(std::chrono::milliseconds timeout);
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string in_;
+};
+
 // GET path with Connection: close; REQUIREs a 200 and returns the body.
 std::string http_get(std::uint16_t port, std::string_view path);
 

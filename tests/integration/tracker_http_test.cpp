@@ -6,7 +6,9 @@
 #include <atomic>
 
 #include "referkit/tracker.hpp"
+#include "referkit/transport.hpp"
 #include "support/http_test_server.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace referkit;
 using referkit::test::HttpTestServer;
@@ -42,6 +44,26 @@ std::size_t track_many(Tracker& t, int n) {
   }
   return ok;
 }
+
+// The curl transport, watched: says whether a send() is still running (a worker left detached
+// by shutdown would still be in one).
+class WatchedTransport final : public Transport {
+ public:
+  explicit WatchedTransport(std::unique_ptr<Transport> inner) : inner_(std::move(inner)) {}
+  HttpResponse send(const HttpRequest& request) override {
+    sending_.store(true);
+    HttpResponse response = inner_->send(request);
+    sending_.store(false);
+    return response;
+  }
+  void cancel() override { inner_->cancel(); }
+  void reset_cancel() override { inner_->reset_cancel(); }
+  bool sending() const { return sending_.load(); }
+
+ private:
+  std::unique_ptr<Transport> inner_;
+  std::atomic<bool> sending_{false};
+};
 
 void check_exactly_once(const SegmentCollector& c, std::size_t n) {
   CHECK(c.unique_events() == n);
@@ -127,6 +149,52 @@ TEST_CASE("shutdown is bounded when the server accepts and never answers") {
   CHECK(std::chrono::steady_clock::now() - start < 5s);
   CHECK(report.undelivered == 50);
   CHECK(report.status.code() == StatusCode::kDeadlineExceeded);
+}
+
+TEST_CASE("flush(T) then shutdown(what is left) against a black hole: back within T + 100 ms, worker joined, events kept") {
+  // Issue 12 item 10: `track --flush-timeout T` exited at T + 1.5 s against a server that accepts
+  // and never answers, and shutdown(0) left the worker running detached, inside a transfer.
+  for (const bool durable : {false, true}) {
+    for (const std::chrono::milliseconds budget : {0ms, 300ms}) {
+      CAPTURE(durable);
+      CAPTURE(budget.count());
+      HttpTestServer black_hole([](const Request&) { return Reply::never_reply(); });
+      test::TempDir dir;
+      TrackerOptions o = fast_options(black_hole);
+      o.http.total_timeout = 60s;  // the transfer alone would outlast the budget
+      if (durable) o.spool_dir = (dir.path() / "spool").string();
+      auto watched = std::make_shared<WatchedTransport>(make_curl_transport(o.http).value());
+      o.transport = watched;
+      {
+        auto t = Tracker::open(o).value();
+        REQUIRE(track_many(t, 50) == 50);
+        REQUIRE(black_hole.wait_for_requests(1, 10s));
+        const auto start = std::chrono::steady_clock::now();
+        const auto deadline = start + budget;
+        CHECK(t.flush(budget).code() == StatusCode::kDeadlineExceeded);
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        ShutdownReport report = t.shutdown(std::max(left, 0ms));
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        CHECK_MESSAGE(elapsed < budget + 100ms,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
+        CHECK_FALSE(watched->sending());  // joined, not detached mid-transfer
+        CHECK(report.undelivered == 50);
+        CHECK(report.kept_in_spool == durable);
+        CHECK(report.status.code() == StatusCode::kDeadlineExceeded);
+        if (!durable) CHECK(t.stats().dropped_shutdown == 50);
+      }
+      if (durable) {  // kept, and delivered by the next owner of the spool
+        SegmentCollector collector;
+        HttpTestServer server(collector.handler());
+        TrackerOptions next = fast_options(server);
+        next.spool_dir = o.spool_dir;
+        auto t = Tracker::open(next).value();
+        REQUIRE(t.flush(30s).ok());
+        CHECK(collector.unique_events() == 50);
+      }
+    }
+  }
 }
 
 }  // TEST_SUITE

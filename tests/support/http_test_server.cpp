@@ -451,9 +451,15 @@ HttpTestServer::HttpTestServer(Handler handler, ServerLimits limits) : impl_(std
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
+HttpTestServer::HttpTestServer(Handler handler, ServerLimits limits, const TlsServerOptions& tls)
+    : HttpTestServer(std::move(handler), limits) {
+  tls_ = std::make_unique<TlsTerminator>(impl_->port, tls);
+}
+
 HttpTestServer::~HttpTestServer() { stop(); }
 
 void HttpTestServer::stop() {
+  if (tls_) tls_->stop();  // first: its relays would otherwise wait on connections closed below
   std::lock_guard<std::mutex> lock(impl_->stop_mutex);
   if (!impl_->thread.joinable()) return;
   const char byte = 0;
@@ -464,9 +470,13 @@ void HttpTestServer::stop() {
   impl_->listen_fd = -1;
 }
 
-std::uint16_t HttpTestServer::port() const { return impl_->port; }
+std::uint16_t HttpTestServer::port() const { return tls_ ? tls_->port() : impl_->port; }
 
-std::string HttpTestServer::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+std::string HttpTestServer::url() const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port());
+}
+
+const TlsTerminator* HttpTestServer::tls() const { return tls_.get(); }
 
 std::vector<Request> HttpTestServer::requests() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);

@@ -10,6 +10,10 @@
 //
 // The handler runs on the server thread, one request at a time: a slow handler delays every
 // connection, which is usually what a test wants (deterministic order).
+//
+// TLS mode: given TlsServerOptions, it serves https:// instead. A TlsTerminator in front takes
+// the TLS connections and relays their plaintext to the same HTTP code on a loopback port the
+// client is never told about; port() and url() are the TLS side's.
 #ifndef REFERKIT_TESTS_SUPPORT_HTTP_TEST_SERVER_HPP
 #define REFERKIT_TESTS_SUPPORT_HTTP_TEST_SERVER_HPP
 
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include "referkit/status.hpp"
+#include "support/tls_terminator.hpp"
 
 namespace referkit::test {
 
@@ -80,14 +85,18 @@ class HttpTestServer {
   // Binds 127.0.0.1:0 and starts serving. Throws std::system_error when the socket or the
   // thread cannot be set up.
   explicit HttpTestServer(Handler handler, ServerLimits limits = {});
+  // TLS mode (see above). Also throws std::runtime_error when OpenSSL refuses the files.
+  HttpTestServer(Handler handler, ServerLimits limits, const TlsServerOptions& tls);
   // stop().
   ~HttpTestServer();
   HttpTestServer(const HttpTestServer&) = delete;
   HttpTestServer& operator=(const HttpTestServer&) = delete;
 
   std::uint16_t port() const;
-  // "http://127.0.0.1:<port>"
+  // "http://127.0.0.1:<port>", or https:// in TLS mode
   std::string url() const;
+  // The TLS side's counters (handshakes, plaintext connections); null in plain mode.
+  const TlsTerminator* tls() const;
 
   // Closes every connection and joins the thread; idempotent. Bounded unless the handler blocks.
   void stop();
@@ -103,6 +112,7 @@ class HttpTestServer {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<TlsTerminator> tls_;  // after impl_: destroyed (stopped) first
 };
 
 // Answers POST /v1/batch like a Segment-compatible collector that deduplicates by messageId:

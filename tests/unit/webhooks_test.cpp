@@ -145,6 +145,26 @@ TEST_CASE("spaces around header items are tolerated") {
   CHECK(v.verify(" v1=" + v1 + " ,  t=" + std::to_string(kT) + " ", kBody, at_seconds(kT)).ok());
 }
 
+TEST_CASE("an empty header item is refused wherever it is: doubled, leading or trailing comma") {
+  // One rule (issue 12): a trailing comma used to be accepted while ",," was refused.
+  const WebhookVerifier v = make_verifier({kSecret});
+  const std::string signed_header = sign_payload(kSecret, kT, kBody);
+  REQUIRE(v.verify(signed_header, kBody, at_seconds(kT)).ok());
+  const std::string t = "t=" + std::to_string(kT);
+  const std::string v1 = signed_header.substr(signed_header.find("v1="));
+  for (const std::string& header : {signed_header + ",", signed_header + ", ", "," + signed_header,
+                                    t + ",," + v1, t + ", ," + v1, signed_header + ",,"}) {
+    CAPTURE(header);
+    auto r = v.verify(header, kBody, at_seconds(kT));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == StatusCode::kMalformed);
+    CHECK(r.status().message() == "signature header has an empty item (a leading, trailing or doubled comma)");
+  }
+  auto empty = v.verify("", kBody, at_seconds(kT));
+  CHECK(empty.status().code() == StatusCode::kMalformed);
+  CHECK(empty.status().message() == "empty signature header");
+}
+
 TEST_CASE("rotation: every secret verifies") {
   const WebhookVerifier both = make_verifier({kSecret, kOtherSecret});
   CHECK(both.verify(sign_payload(kOtherSecret, kT, kBody), kBody, at_seconds(kT)).ok());
