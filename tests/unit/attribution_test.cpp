@@ -85,7 +85,7 @@ TEST_CASE("attribution: a token landing round-trips through the cookie with camp
   CHECK(read->key_id == "k1");
 }
 
-TEST_CASE("attribution: a share code landing carries the canonical code; ?ref= and /r/ forms both work") {
+TEST_CASE("attribution: a share code landing carries the canonical code, and ?ref= and /r/ forms both work") {
   const Keyring keys = ring(kKeyA);
   const LinkSigner links = signer_for(keys);
   const Attributor attr = attributor_for(keys);
