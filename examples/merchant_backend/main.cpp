@@ -22,8 +22,6 @@ namespace {
 
 using namespace referkit;
 
-constexpr std::chrono::seconds kShutdownTimeout{10};
-
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::string(value) : fallback;
@@ -54,6 +52,7 @@ int main(int argc, char** argv) {
   std::string webhook_secret;
   std::int64_t window_seconds = 30 * 24 * 3600;
   std::int64_t now_offset_seconds = 0;
+  std::int64_t shutdown_seconds = 10;
   app.add_option("--listen", listen, "HOST:PORT to serve on (port 0: any free port)");
   app.add_option("--endpoint", endpoint, "ingest API base URL (events go to {endpoint}/v1/batch)")->required();
   app.add_option("--write-key", write_key, "write key (or REFERKIT_WRITE_KEY)");
@@ -61,6 +60,9 @@ int main(int argc, char** argv) {
   app.add_option("--keys", keys_file, "link keyring file (or REFERKIT_LINK_KEYS)");
   app.add_option("--webhook-secret", webhook_secret, "secret of the platform's webhooks (or REFERKIT_WEBHOOK_SECRET)");
   app.add_option("--attribution-window", window_seconds, "attribution window in seconds (1 hour to 400 days)");
+  app.add_option("--shutdown-timeout", shutdown_seconds,
+                 "seconds to deliver queued events at exit; the rest stays in the spool")
+      ->check(CLI::Range(0, 3600));
   // Hidden (no group): for tests only, shifts the clock the attribution reads.
   app.add_option("--now-offset", now_offset_seconds, "")->group("");
   CLI11_PARSE(app, argc, argv);
@@ -144,7 +146,7 @@ int main(int argc, char** argv) {
   }
   serving.join();
 
-  const ShutdownReport report = tracker->shutdown(kShutdownTimeout);
+  const ShutdownReport report = tracker->shutdown(std::chrono::seconds(shutdown_seconds));
   const shop::ShopStats& stats = (*shop)->stats();
   std::cerr << "referkit-shop: stopped; orders " << stats.orders << " (referred " << stats.referred_orders
             << ", self-referrals " << stats.self_referrals << "), bad links " << stats.bad_links

@@ -404,4 +404,40 @@ TEST_CASE("the account page re-mints the same link; sharing tracks Referral Link
   CHECK(shared[0].referral_code == first.share_code);
 }
 
+TEST_CASE("durable: events tracked while the platform is down survive a restart of the shop") {
+  TempDir dir;
+  const std::string db = dir.file("ingest.db");
+  const std::string spool = dir.file("spool");
+  std::string down_url;
+  {
+    IngestServer gone(dir.file("gone.db"));
+    down_url = gone.url();
+    CHECK(gone.stop().success());
+  }
+  std::string token;
+  {
+    ShopServer shop(dir, down_url, spool, {"--shutdown-timeout", "1"});
+    Visitor jane(shop.port());
+    token = sign_up_referrer(jane, "jane@example.com", "Jane").token;
+    Visitor bob(shop.port());
+    bob.get("/r/" + token);
+    bob.post("/signup", {{"email", "bob@example.com"}, {"name", "Bob"}});
+    CHECK(bob.post("/checkout", {{"sku", "tee-classic"}, {"qty", "1"}})->status == 200);
+    shop.stop();
+    CHECK(shop.log().find("kept in the spool") != std::string::npos);
+  }
+  {
+    IngestServer ingest(db);
+    ShopServer restarted(dir, ingest.url(), spool);
+    restarted.stop();
+    CHECK(ingest.stop().success());
+  }
+  const auto events = stored_events(db);
+  for (const char* name : {"Referral Link Clicked", "Referee Signed Up", "Order Completed"}) {
+    const auto matching = named(events, name);
+    REQUIRE_MESSAGE(matching.size() == 1, name);
+    CHECK(matching[0].referral_code == token);
+  }
+}
+
 }  // TEST_SUITE
