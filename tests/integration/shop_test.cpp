@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ingest_support.hpp"
@@ -50,7 +51,16 @@ class ShopServer {
     port_ = std::stoi(line->substr(prefix.size()));
   }
   int port() const { return port_; }
-  std::string log() const { return process_.stderr_text(); }
+  // Whether the shop's stderr has `needle`, waiting up to 10 s: the pipe is drained by a
+  // background thread, so a line the shop wrote a moment ago may not be read yet.
+  bool logged(std::string_view needle) const {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (process_.stderr_text().find(needle) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
+  }
   // SIGTERM: the shop stops serving and drains its tracker; it must exit 0.
   void stop() {
     const ExitStatus status = process_.terminate(20s);
@@ -214,7 +224,7 @@ std::string sign_now(const std::string& body) {
 
 TEST_SUITE("shop") {
 
-TEST_CASE("a referred visitor lands, signs up and buys: ingest holds the three events with the referrer's code") {
+TEST_CASE("shop: a referred visitor lands then signs up and buys and ingest holds the three events with the referrer's code") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer referrer = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -256,7 +266,7 @@ TEST_CASE("a referred visitor lands, signs up and buys: ingest holds the three e
   CHECK(orders[0].user_id == signed_up[0].user_id);
 }
 
-TEST_CASE("a bad link changes no cookie and still lands on the shop") {
+TEST_CASE("shop: a bad link changes no cookie and still lands on the shop") {
   Rig rig;
   Visitor eve(rig.shop().port());
   auto landed = eve.get("/r/not-a-referral-link");
@@ -265,10 +275,10 @@ TEST_CASE("a bad link changes no cookie and still lands on the shop") {
   CHECK(eve.cookie("rk_ref").empty());
   const auto events = rig.read();
   CHECK(named(events, "Referral Link Clicked").empty());
-  CHECK(rig.shop().log().find("referral link ignored") != std::string::npos);
+  CHECK(rig.shop().logged("referral link ignored"));
 }
 
-TEST_CASE("a tampered attribution cookie is ignored") {
+TEST_CASE("shop: a tampered attribution cookie is ignored") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer referrer = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -291,7 +301,7 @@ TEST_CASE("a tampered attribution cookie is ignored") {
   CHECK(orders[0].referral_code.empty());
 }
 
-TEST_CASE("a cookie past its attribution window is ignored") {
+TEST_CASE("shop: a cookie past its attribution window is ignored") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer referrer = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -327,7 +337,7 @@ TEST_CASE("a cookie past its attribution window is ignored") {
   for (const auto& o : orders) CHECK(o.referral_code.empty());
 }
 
-TEST_CASE("a self-referral is not attributed, by link (referrer id) or by share code (email)") {
+TEST_CASE("shop: a self-referral is not attributed by link (referrer id) or by share code (email)") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer referrer = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -347,10 +357,10 @@ TEST_CASE("a self-referral is not attributed, by link (referrer id) or by share 
     CHECK(o.referral_code.empty());
     CHECK(o.self_referral);
   }
-  CHECK(rig.shop().log().find("self-referral by " + referrer.customer_id) != std::string::npos);
+  CHECK(rig.shop().logged("self-referral by " + referrer.customer_id));
 }
 
-TEST_CASE("a reward webhook credits once; a replay does not credit twice; a bad signature gets 401") {
+TEST_CASE("shop: a reward webhook credits once and a replay does not credit twice and a bad signature gets 401") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer referrer = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -388,10 +398,10 @@ TEST_CASE("a reward webhook credits once; a replay does not credit twice; a bad 
   const auto rewards = named(events, "Reward Issued");
   REQUIRE(rewards.size() == 1);
   CHECK(rewards[0].user_id == referrer.customer_id);
-  CHECK(rig.shop().log().find("already credited") != std::string::npos);
+  CHECK(rig.shop().logged("already credited"));
 }
 
-TEST_CASE("the account page re-mints the same link; sharing tracks Referral Link Shared") {
+TEST_CASE("shop: the account page re-mints the same link and sharing tracks Referral Link Shared") {
   Rig rig;
   Visitor jane(rig.shop().port());
   const Referrer first = sign_up_referrer(jane, "jane@example.com", "Jane");
@@ -404,7 +414,7 @@ TEST_CASE("the account page re-mints the same link; sharing tracks Referral Link
   CHECK(shared[0].referral_code == first.share_code);
 }
 
-TEST_CASE("durable: events tracked while the platform is down survive a restart of the shop") {
+TEST_CASE("shop: events tracked while the platform is down survive a restart of the shop (durable mode)") {
   TempDir dir;
   const std::string db = dir.file("ingest.db");
   const std::string spool = dir.file("spool");
@@ -424,7 +434,7 @@ TEST_CASE("durable: events tracked while the platform is down survive a restart 
     bob.post("/signup", {{"email", "bob@example.com"}, {"name", "Bob"}});
     CHECK(bob.post("/checkout", {{"sku", "tee-classic"}, {"qty", "1"}})->status == 200);
     shop.stop();
-    CHECK(shop.log().find("kept in the spool") != std::string::npos);
+    CHECK(shop.logged("kept in the spool"));
   }
   {
     IngestServer ingest(db);
