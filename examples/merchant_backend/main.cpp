@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   }
   const std::string host = listen.substr(0, colon);
 
+  // A browser that hangs up mid-reply must cost one failed write, not the process.
+  signal(SIGPIPE, SIG_IGN);
   const sigset_t stop_signals = block_stop_signals();
 
   TrackerOptions tracker_options;
