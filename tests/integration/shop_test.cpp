@@ -393,6 +393,12 @@ TEST_CASE("shop: a reward webhook credits once and a replay does not credit twic
   CHECK(ignored->status == 200);
   CHECK(ignored->body.find("ignored") != std::string::npos);
   CHECK(element_text(jane.get("/account")->body, "credit") == "10.00 EUR");
+  // Signed, but not something the shop can act on: refused without a credit.
+  const std::string stranger = R"({"type":"reward.issued","id":"evt_3","data":{"reward_id":"rw-2","user_id":"cust-999","reward_type":"credit","amount":{"minor_units":500,"currency":"EUR"}}})";
+  CHECK(post(stranger, sign_now(stranger))->status == 404);
+  const std::string broken = R"({"type":"reward.issued","data":{"reward_id":"rw-3"}})";
+  CHECK(post(broken, sign_now(broken))->status == 400);
+  CHECK(post("not json", sign_now("not json"))->status == 400);
 
   const auto events = rig.read();
   const auto rewards = named(events, "Reward Issued");
