@@ -8,6 +8,9 @@ packages=(
   libssl-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev zlib1g-dev
   doctest-dev libcli11-dev libsqlite3-dev
   clang-14 libclang-rt-14-dev
+  libcpp-httplib-dev
+  # The shop's browser test (tests/browser): headless chromium driven over the DevTools protocol.
+  chromium python3-websocket
 )
 
 missing=()
