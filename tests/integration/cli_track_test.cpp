@@ -239,7 +239,7 @@ TEST_CASE("a read error is a runtime failure, not an empty input") {
   }
 }
 
-TEST_CASE("the write key from REFERKIT_WRITE_KEY or --write-key-file; --quiet prints nothing on success") {
+TEST_CASE("the write key from REFERKIT_WRITE_KEY or --write-key-file, --quiet prints nothing on success") {
   HttpTestServer server([](const Request& req) {
     if (req.header("Authorization") != std::optional<std::string>("Basic ZW52a2V5Og==")) {  // "envkey:"
       return Reply::json(401, "{}");
@@ -288,7 +288,7 @@ TEST_CASE("SIGINT while track waits on an open pipe: the summary, then exit 130"
   CHECK(out.find("\"interrupted\":\"SIGINT\"") != std::string::npos);
 }
 
-TEST_CASE("on a terminal the summary is human-readable text; JSON stays the default for pipes") {
+TEST_CASE("on a terminal the summary is human-readable text, JSON stays the default for pipes") {
   SegmentCollector collector;
   HttpTestServer server(collector.handler());
   TempDir dir;

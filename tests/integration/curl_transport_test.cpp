@@ -256,7 +256,7 @@ TEST_CASE("a server that never replies: deadline exceeded after total_timeout") 
   CHECK(elapsed < milliseconds(10'000));  // generous for sanitizer builds
 }
 
-TEST_CASE("cancel() aborts a request in flight; reset_cancel() re-enables sending") {
+TEST_CASE("cancel() aborts a request in flight, reset_cancel() re-enables sending") {
   HttpTestServer server([](const Request& r) {
     return r.target == "/hang" ? Reply::never_reply() : Reply::json(200, "{}");
   });
@@ -324,7 +324,7 @@ TEST_CASE("cancel() also aborts a connect that hangs") {
   CHECK(since(cancelled_at) < milliseconds(5'000));
 }
 
-TEST_CASE("a forked child sends through its own connection; the parent's stays usable") {
+TEST_CASE("a forked child sends through its own connection, the parent's stays usable") {
   HttpTestServer server([](const Request&) { return Reply::json(200, "{}"); });
   auto transport = make_transport();
   // The parent's connection is open and idle in the handle when the child is forked.

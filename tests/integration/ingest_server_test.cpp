@@ -398,7 +398,7 @@ TEST_CASE("at the connection limit an idle keep-alive connection gives up its sl
   check_clean_exit(server);
 }
 
-TEST_CASE("--header-timeout-ms and --body-timeout-ms cut off slow requests; idle keep-alive time is separate") {
+TEST_CASE("--header-timeout-ms and --body-timeout-ms cut off slow requests, idle keep-alive time is separate") {
   TempDir dir;
   IngestServer server(dir.file("events.db"),
                       {"--header-timeout-ms", "300", "--body-timeout-ms", "300", "--idle-timeout-ms", "10000"});

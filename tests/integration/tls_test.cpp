@@ -258,7 +258,7 @@ TEST_CASE("a redirect from https to http is not followed: nothing, and no write 
   CHECK(plain.request_count() == 0);
 }
 
-TEST_CASE("referkit track and spool drain over HTTPS with --ca-bundle; without it the events wait in the spool") {
+TEST_CASE("referkit track and spool drain over HTTPS with --ca-bundle, without it the events wait in the spool") {
   TempDir certs;
   const TlsFiles files = make_test_certificates(certs.path(), ServerCertificate::kGood);
   SegmentCollector collector;

@@ -155,7 +155,7 @@ TEST_CASE("identify writes traits, and no event name or properties") {
   Parsed p(s.json);
 }
 
-TEST_CASE("empty ids and an empty context are omitted; empty properties are written") {
+TEST_CASE("empty ids and an empty context are omitted, empty properties are written") {
   Event e;
   e.name = "Ping";
   e.anonymous_id = "anon";

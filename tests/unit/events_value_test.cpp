@@ -170,7 +170,7 @@ TEST_CASE("find returns the member or null") {
   CHECK(Value(5).find("x") == nullptr);
 }
 
-TEST_CASE("push appends to arrays only; set works on objects only") {
+TEST_CASE("push appends to arrays only, set works on objects only") {
   Value a = Value::array();
   a.push(1).push("two").push(Value::object());
   REQUIRE(a.items().size() == 3);

@@ -143,7 +143,7 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(d.info().pending_events == 0);
 }
 
-TEST_CASE("the next batch is read from the spool while one is in flight; order and disk reclaim hold") {
+TEST_CASE("the next batch is read from the spool while one is in flight, order and disk reclaim hold") {
   Durable d;
   d.options.max_batch_events = 50;
   std::mutex gate_mu;
@@ -223,7 +223,7 @@ TEST_CASE("an endpoint that is down: shutdown keeps everything, the next start s
   CHECK(d.info().pending_events == 0);
 }
 
-TEST_CASE("a process that dies leaves its events; acknowledged ones are not resent") {
+TEST_CASE("a process that dies leaves its events, acknowledged ones are not resent") {
   Durable d;
   d.options.max_batch_events = 50;
   const int code = in_child_that_dies([&] {
@@ -385,7 +385,7 @@ TEST_CASE("events older than max_event_age are dropped, counted and reported") {
   CHECK(d.drops[0].second == 5);
 }
 
-TEST_CASE("two trackers share a directory; leftovers go to the next opener only once") {
+TEST_CASE("two trackers share a directory, leftovers go to the next opener only once") {
   Durable d;
   d.fake->set_handler(unavailable);
   Tracker a = d.open();
@@ -685,7 +685,7 @@ TEST_CASE("a FIFO named like a segment neither hangs open() nor inspect, and is 
   CHECK(fs::is_fifo(fifo));  // left as it was
 }
 
-TEST_CASE("bad entries are skipped and reported; everything else is delivered; foreign files are never written") {
+TEST_CASE("bad entries are skipped and reported, everything else is delivered, foreign files are never written") {
   Durable d;
   d.leave_in_spool(20);
   // Another spool, whose segment a symlink here points at.

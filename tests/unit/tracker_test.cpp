@@ -190,7 +190,7 @@ TEST_CASE("requests follow the wire contract") {
   CHECK(s.bytes_uncompressed > s.bytes_sent);
 }
 
-TEST_CASE("a retried batch keeps its id and messageIds; sentAt and attempt change") {
+TEST_CASE("a retried batch keeps its id and messageIds, sentAt and attempt change") {
   Harness h;
   std::atomic<int> calls{0};
   h.fake->set_handler([&](const RecordedRequest&) { return FakeTransport::reply(++calls <= 2 ? 503 : 200); });
@@ -230,7 +230,7 @@ TEST_CASE("Retry-After is a floor on the wait, clamped to max_retry_after") {
   CHECK(h.waits[1] == 60s);
 }
 
-TEST_CASE("400 isolates the bad event; the rest are delivered once") {
+TEST_CASE("400 isolates the bad event, the rest are delivered once") {
   Harness h;
   h.fake->set_handler([](const RecordedRequest& r) {
     return FakeTransport::reply(contains(r, "bad-event") ? 400 : 200, "{\"error\":\"bad\"}");
@@ -309,7 +309,7 @@ TEST_CASE("credential failures hold events, retry slowly and never drop them") {
   for (auto w : h.waits) CHECK(w == h.options.retry.auth_backoff);
 }
 
-TEST_CASE("retries stop after max_retry_duration; the drop is counted and reported") {
+TEST_CASE("retries stop after max_retry_duration, the drop is counted and reported") {
   Harness h;
   h.options.retry.initial_backoff = 1s;
   h.options.retry.max_backoff = 1s;
