@@ -66,6 +66,21 @@ std::optional<std::int64_t> parse_quantity(std::string_view text) {
   return n;
 }
 
+// The request as the platform sees it: the client IP (truncated by the tracker's ip_policy before
+// it leaves the process), the browser, its language and the page. Behind a reverse proxy the
+// client IP is in X-Forwarded-For instead; a real shop takes it from there, from trusted proxies
+// only.
+RequestContext request_context(const httplib::Request& req, const std::string& base_url) {
+  RequestContext c;
+  c.ip = req.remote_addr;
+  c.user_agent = req.get_header_value("User-Agent").substr(0, 1024);
+  const std::string languages = req.get_header_value("Accept-Language");
+  c.locale = languages.substr(0, std::min(languages.find_first_of(",;"), std::size_t{35}));
+  c.page_url = base_url + req.path;
+  c.referrer_url = req.get_header_value("Referer").substr(0, 2048);
+  return c;
+}
+
 std::vector<Product> catalog() {
   return {{"tee-classic", "Classic tee", {2500, kCurrency}},
           {"mug-enamel", "Enamel mug", {1450, kCurrency}},
@@ -172,8 +187,7 @@ void Shop::land(const httplib::Request& req, httplib::Response& res, const std::
   if (auto customer = session_customer(req)) clicked.visitor.user_id = customer->id;
   clicked.referral_code = landed->referral_code;
   clicked.landing_url = options_.base_url + req.path;
-  // TODO(issue 13, part 2): attach the request context (ip, user agent, locale, page and
-  // referrer url) once the typed events carry it.
+  clicked.context = request_context(req, options_.base_url);
   track(clicked);
 }
 
@@ -265,8 +279,10 @@ void Shop::post_checkout(const httplib::Request& req, httplib::Response& res) {
   completed.email = customer->email;  // sent as email_sha256 only
   const AttributionOutcome outcome = attribution_for(req, *customer);
   if (outcome.state == "referred") completed.referral_code = outcome.referral_code;
-  // TODO(issue 13, part 2): send the lines as `products` (sku, name, quantity, unit price) and
-  // the request context once OrderCompleted carries them; `order` already holds the lines.
+  for (const OrderLine& line : order) {
+    completed.products.push_back(LineItem{line.product->sku, line.product->name, line.quantity, line.product->price, ""});
+  }
+  completed.context = request_context(req, options_.base_url);
   if (outcome.state == "self-referral") {
     // Tracked as such, so the platform sees the attempt (fraud checks) without crediting it.
     auto event = to_event(completed);

@@ -157,6 +157,7 @@ struct StoredEvent {
   std::string user_id;
   std::string referral_code;  // empty when absent
   bool self_referral = false;
+  std::string json;  // as stored
 };
 
 std::vector<StoredEvent> stored_events(const std::string& db_path) {
@@ -178,6 +179,7 @@ std::vector<StoredEvent> stored_events(const std::string& db_path) {
     if (!e["properties"]["referral_code"].get(text)) event.referral_code = text;
     bool flag = false;
     if (!e["properties"]["self_referral"].get(flag)) event.self_referral = flag;
+    event.json = json;
     out.push_back(std::move(event));
   }
   sqlite3_finalize(s);
@@ -264,6 +266,13 @@ TEST_CASE("shop: a referred visitor lands then signs up and buys and ingest hold
   CHECK(orders[1].referral_code == referrer.share_code);
   CHECK(orders[0].user_id != referrer.customer_id);
   CHECK(orders[0].user_id == signed_up[0].user_id);
+  // The order's lines as Segment's products array, and the request context with the client IP
+  // truncated to its /24 by the tracker's default policy.
+  CHECK(orders[0].json.find(R"("products":[{"sku":"tee-classic","name":"Classic tee","price":25.00,"quantity":2},)"
+                            R"({"sku":"mug-enamel")") != std::string::npos);
+  CHECK(orders[0].json.find(R"("context":{"ip":"127.0.0.0")") != std::string::npos);
+  CHECK(orders[0].json.find(R"("page":{"url":")") != std::string::npos);
+  CHECK(clicked[0].json.find(R"("context":{"ip":"127.0.0.0")") != std::string::npos);
 }
 
 TEST_CASE("shop: a bad link changes no cookie and still lands on the shop") {
