@@ -268,10 +268,12 @@ Status Tracker::Impl::enqueue(Result<detail::SerializedEvent> serialized) {
       if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
     }
     if (!s.pending->fits(q)) {
-      return s.refuse(lk, s.spool ? "spool full (max_spool_bytes " + std::to_string(s.options.max_spool_bytes) +
-                                        "): the endpoint is not keeping up; event refused"
-                                  : "event queue full (max_queue_bytes " + std::to_string(s.options.max_queue_bytes) +
-                                        "): the endpoint is not keeping up; event dropped");
+      return s.refuse(lk, s.spool ? fmt::format("spool full (max_spool_bytes {}): the endpoint is not keeping up; "
+                                                "event refused",
+                                                s.options.max_spool_bytes)
+                                  : fmt::format("event queue full (max_queue_bytes {}): the endpoint is not keeping "
+                                                "up; event dropped",
+                                                s.options.max_queue_bytes));
     }
   }
   q.seq = s.next_seq;
@@ -317,8 +319,8 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
   auto outcome = [&]() -> Status {
     const std::uint64_t lost = s.lost - lost_before;
     if (lost == 0) return {};
-    return Status(StatusCode::kDataLoss, std::to_string(lost) + " events were dropped or refused by the server "
-                                         "while flushing; see stats()");
+    return Status(StatusCode::kDataLoss,
+                  fmt::format("{} events were dropped or refused by the server while flushing; see stats()", lost));
   };
   if (!s.resolved_through(target)) {
     s.flush_through = std::max(s.flush_through, target);
@@ -335,8 +337,8 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
   if (s.done_cv->wait_until(lk, deadline, [&] { return s.resolved_through(target); })) return outcome();
   const std::uint64_t waiting = s.pending->size() + s.inflight_count;
   return Status(StatusCode::kDeadlineExceeded,
-                "flush timed out with " + std::to_string(waiting) + " events pending" +
-                    (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
+                fmt::format("flush timed out with {} events pending{}{}", waiting,
+                            s.stats.last_error.empty() ? "" : "; last error: ", s.stats.last_error));
 }
 
 ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
@@ -387,9 +389,10 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   if (!report.kept_in_spool) s.stats.dropped_shutdown += undelivered;
   if (undelivered > 0) {
     report.status = Status(StatusCode::kDeadlineExceeded,
-                           std::to_string(undelivered) + " events undelivered at shutdown" +
-                               (report.kept_in_spool ? "; kept in the spool " + s.options.spool_dir : std::string()) +
-                               (s.stats.last_error.empty() ? std::string() : "; last error: " + s.stats.last_error));
+                           fmt::format("{} events undelivered at shutdown{}{}{}{}", undelivered,
+                                       report.kept_in_spool ? "; kept in the spool " : "",
+                                       report.kept_in_spool ? s.options.spool_dir : std::string(),
+                                       s.stats.last_error.empty() ? "" : "; last error: ", s.stats.last_error));
   }
   s.shutdown_report = report;
   lk.unlock();

@@ -28,9 +28,8 @@ std::uint64_t seed_from(std::uint64_t configured) {
 
 std::string describe(const HttpResponse& r) {
   if (!r.status.ok()) return r.status.to_string();
-  std::string out = "HTTP " + std::to_string(r.code);
-  if (!r.body.empty()) out += ": " + r.body.substr(0, 200);
-  return out;
+  if (r.body.empty()) return fmt::format("HTTP {}", r.code);
+  return fmt::format("HTTP {}: {}", r.code, std::string_view(r.body).substr(0, 200));
 }
 
 }  // namespace
@@ -107,7 +106,7 @@ bool Tracker::Impl::take_batch(std::unique_lock<std::mutex>& lk, Batch& batch) {
   detail::TakeReport passed_over;
   pending->take(batch.events, passed_over);
   if (!passed_over.error.ok()) {
-    log(LogLevel::kError, "cannot read the spool: " + passed_over.error.to_string() + "; retrying in 1 s");
+    log(LogLevel::kError, fmt::format("cannot read the spool: {}; retrying in 1 s", passed_over.error.to_string()));
     stats.last_error = passed_over.error.to_string();
     return false;
   }
@@ -289,7 +288,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       if (batch.events.size() == 1) {
         // The server refuses this one event: isolate it so the rest still goes.
         std::vector<DeadLetter> dead{{std::string(batch.events.front().message_id()), describe(response)}};
-        log(LogLevel::kWarn, "event " + dead.front().message_id + " dead-lettered: " + dead.front().reason);
+        log(LogLevel::kWarn, fmt::format("event {} dead-lettered: {}", dead.front().message_id, dead.front().reason));
         resolve(0, std::move(dead), 0, DropReason::kShutdown, {});
         continue;
       }
@@ -313,7 +312,7 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
     milliseconds wait;
     if (outcome == Outcome::kHold) {
       wait = options.retry.auth_backoff;
-      log(LogLevel::kError, "ingest API refused the upload (" + describe(response) + "); keeping events and retrying");
+      log(LogLevel::kError, fmt::format("ingest API refused the upload ({}); keeping events and retrying", describe(response)));
     } else {
       if (outcome == Outcome::kThrottled && !retry_after) retry_after = options.retry.initial_backoff;
       wait = backoff.delay(batch.attempts - 1, retry_after);
@@ -322,8 +321,8 @@ std::vector<QueuedEvent> Tracker::Impl::deliver(Batch root, detail::Backoff& bac
       const auto cap = spool != nullptr ? milliseconds(0) : options.retry.max_retry_duration;
       if (cap.count() > 0 && batch.retry_elapsed > cap) {
         const std::size_t n = batch.events.size();
-        log(LogLevel::kError, "dropping " + std::to_string(n) + " events after retrying for " +
-                                  std::to_string(batch.retry_elapsed.count()) + " ms: " + describe(response));
+        log(LogLevel::kError, fmt::format("dropping {} events after retrying for {} ms: {}", n,
+                                          batch.retry_elapsed.count(), describe(response)));
         resolve(0, {}, n, DropReason::kRetriesExhausted,
                 Status(StatusCode::kUnavailable, "retries exhausted: " + describe(response)));
         continue;
