@@ -200,4 +200,25 @@ SummaryStyle summary_style(bool quiet) {
   return ::isatty(STDOUT_FILENO) ? SummaryStyle::kHuman : SummaryStyle::kJson;
 }
 
+std::optional<UploadSecrets> resolve_upload_secrets(const std::string& write_key, const std::string& write_key_file,
+                                                    const std::string& signing_secret,
+                                                    const std::string& signing_secret_file, int& exit_code) {
+  auto key = resolve_secret(write_key, write_key_file, "--write-key");
+  if (!key) {
+    exit_code = print_error(key.status(), exit_for_open_failure(key.status()));
+    return std::nullopt;
+  }
+  if (key->empty()) {
+    exit_code = print_error("usage", "a write key is required: --write-key, REFERKIT_WRITE_KEY or --write-key-file",
+                            kExitUsage);
+    return std::nullopt;
+  }
+  auto secret = resolve_secret(signing_secret, signing_secret_file, "--signing-secret");
+  if (!secret) {
+    exit_code = print_error(secret.status(), exit_for_open_failure(secret.status()));
+    return std::nullopt;
+  }
+  return UploadSecrets{std::move(*key), std::move(*secret)};
+}
+
 }  // namespace referkit::cli

@@ -65,6 +65,17 @@ inline int exit_for_open_failure(const Status& s) {
   return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
+// The write key (required) and signing secret of `track` and `spool drain`, each from its flag,
+// environment variable or file. On failure prints the JSON error and returns the exit status in
+// `exit_code` instead.
+struct UploadSecrets {
+  std::string write_key;
+  std::string signing_secret;
+};
+std::optional<UploadSecrets> resolve_upload_secrets(const std::string& write_key, const std::string& write_key_file,
+                                                    const std::string& signing_secret,
+                                                    const std::string& signing_secret_file, int& exit_code);
+
 // --keys FILE if given, else REFERKIT_LINK_KEYS. On failure prints the JSON error and returns the
 // exit code in `exit`: 1 when the file cannot be read, 2 when no keys are given or they are invalid.
 std::optional<Keyring> load_keys(const std::string& keys_file, int& exit);

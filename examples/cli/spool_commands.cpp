@@ -137,13 +137,9 @@ int run_drain(const DrainOptions& o) {
   if (!o.max_event_age.empty() && !(max_event_age = parse_duration(o.max_event_age))) {
     return print_error(Status(StatusCode::kInvalidArgument, "--max-event-age: expected e.g. 7d"), kExitUsage);
   }
-  auto write_key = resolve_secret(o.write_key, o.write_key_file, "--write-key");
-  if (!write_key) return print_error(write_key.status(), exit_for_open_failure(write_key.status()));
-  if (write_key->empty()) {
-    return print_error("usage", "a write key is required: --write-key, REFERKIT_WRITE_KEY or --write-key-file", kExitUsage);
-  }
-  auto signing_secret = resolve_secret(o.signing_secret, o.signing_secret_file, "--signing-secret");
-  if (!signing_secret) return print_error(signing_secret.status(), exit_for_open_failure(signing_secret.status()));
+  int secrets_exit = kExitOk;
+  auto secrets = resolve_upload_secrets(o.write_key, o.write_key_file, o.signing_secret, o.signing_secret_file, secrets_exit);
+  if (!secrets) return secrets_exit;
   const SummaryStyle style = summary_style(o.quiet);
   DrainProgress::Mode mode = DrainProgress::Mode::kNone;
   if (o.quiet) mode = DrainProgress::Mode::kNone;
@@ -163,8 +159,8 @@ int run_drain(const DrainOptions& o) {
   const auto deadline = started + *timeout;
   TrackerOptions options;
   options.endpoint = o.endpoint;
-  options.write_key = *write_key;
-  options.signing_secret = *signing_secret;
+  options.write_key = secrets->write_key;
+  options.signing_secret = secrets->signing_secret;
   if (max_event_age) options.max_event_age = *max_event_age;
   options.gzip = o.gzip;
   options.http.tls.ca_file = o.ca_bundle;

@@ -128,13 +128,9 @@ Status flush_until_stopped(Tracker& tracker, std::chrono::milliseconds timeout, 
 int run_track(const TrackOptions& o) {
   auto flush_timeout = parse_duration(o.flush_timeout);
   if (!flush_timeout) return print_error(Status(StatusCode::kInvalidArgument, "--flush-timeout: expected e.g. 30s"), kExitUsage);
-  auto write_key = resolve_secret(o.write_key, o.write_key_file, "--write-key");
-  if (!write_key) return print_error(write_key.status(), exit_for_open_failure(write_key.status()));
-  if (write_key->empty()) {
-    return print_error("usage", "a write key is required: --write-key, REFERKIT_WRITE_KEY or --write-key-file", kExitUsage);
-  }
-  auto signing_secret = resolve_secret(o.signing_secret, o.signing_secret_file, "--signing-secret");
-  if (!signing_secret) return print_error(signing_secret.status(), exit_for_open_failure(signing_secret.status()));
+  int secrets_exit = kExitOk;
+  auto secrets = resolve_upload_secrets(o.write_key, o.write_key_file, o.signing_secret, o.signing_secret_file, secrets_exit);
+  if (!secrets) return secrets_exit;
   const SummaryStyle style = summary_style(o.quiet);
   Progress::Mode mode = Progress::Mode::kNone;
   if (o.quiet) mode = Progress::Mode::kNone;
@@ -167,8 +163,8 @@ int run_track(const TrackOptions& o) {
 
   TrackerOptions options;
   options.endpoint = o.endpoint;
-  options.write_key = *write_key;
-  options.signing_secret = *signing_secret;
+  options.write_key = secrets->write_key;
+  options.signing_secret = secrets->signing_secret;
   options.gzip = o.gzip;
   options.http.tls.ca_file = o.ca_bundle;
   options.max_queue_bytes = o.max_queue_bytes;

@@ -52,22 +52,6 @@ void counter_row(std::string& out, std::string_view label, std::uint64_t value) 
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string render_funnel_page(const CounterSnapshot& c, const StoredCounts& stored) {
   std::string out;
   out.reserve(8192);

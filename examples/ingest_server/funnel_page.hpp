@@ -8,11 +8,11 @@
 
 #include "event_store.hpp"
 #include "ingest_stats.hpp"
+#include "shared/html.hpp"
 
 namespace referkit::ingest {
 
-// Text with &, <, >, " and ' replaced by entities: safe in element content and quoted attributes.
-std::string html_escape(std::string_view text);
+using examples::html_escape;
 
 std::string render_funnel_page(const CounterSnapshot& counters, const StoredCounts& stored);
 

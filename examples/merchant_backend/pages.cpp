@@ -24,22 +24,6 @@ std::string page(std::string_view title, const std::string& body) {
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string money_text(const Money& money) {
   auto text = format_money(money);
   return (text ? *text : std::to_string(money.minor_units)) + " " + money.currency;

@@ -10,8 +10,11 @@
 
 #include "customer_store.hpp"
 #include "referkit/events.hpp"
+#include "shared/html.hpp"
 
 namespace referkit::shop {
+
+using examples::html_escape;
 
 struct Product {
   std::string sku;
@@ -26,7 +29,6 @@ struct AttributionOutcome {
   std::string referral_code;  // when referred
 };
 
-std::string html_escape(std::string_view text);
 // "12.50 EUR"; the raw minor units if the currency is unknown.
 std::string money_text(const Money& money);
 
