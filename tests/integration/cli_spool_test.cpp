@@ -137,6 +137,19 @@ RunResult drain(const std::string& url, const std::string& spool) {
                  90s);
 }
 
+// Tracks `count` events (ids "<prefix>-...") against `down_url`, an endpoint that is down, so
+// that every one of them stays in `spool`: where the tests of inspect and drain start.
+void leave_in_spool(const std::string& down_url, TempDir& dir, const std::string& spool, const std::string& prefix,
+                    int count) {
+  std::set<std::string> input;
+  write_events(dir.file("e.jsonl"), prefix, count, input);
+  auto args = track_args(down_url, spool, dir.file("e.jsonl"));
+  args.insert(args.end(), {"--flush-timeout", "0s"});
+  RunResult r = run_cli(args);
+  INFO(r.describe());
+  REQUIRE(r.exit_code() == kExitKeptInSpool);
+}
+
 // Starts `referkit track --spool` and SIGKILLs it once its accepted log holds `target` events (or
 // right away when it ends first); returns the process's fate for the failure messages.
 std::string track_and_kill(const std::vector<std::string>& args, const std::string& log, std::size_t target_bytes,
@@ -475,11 +488,7 @@ TEST_CASE("spool inspect --dead-letters reports damaged lines, so the list agree
   TempDir dir;
   ClosedPort down;
   const std::string spool = dir.file("spool");
-  std::set<std::string> input;
-  write_events(dir.file("e.jsonl"), "g", 1, input);
-  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
-  args.insert(args.end(), {"--flush-timeout", "0s"});
-  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);  // makes the spool
+  leave_in_spool(down.url(), dir, spool, "g", 1);
   {
     std::ofstream letters(spool + "/dead-letters.jsonl", std::ios::binary | std::ios::app);
     letters << R"({"at":"2026-11-27T10:00:00.000Z","messageId":"ok-1","reason":"bad total","event":{"messageId":"ok-1"}})"
@@ -510,11 +519,7 @@ TEST_CASE("a drain that drops events exits 1 and says how many and why") {
   TempDir dir;
   ClosedPort down;
   const std::string spool = dir.file("spool");
-  std::set<std::string> input;
-  write_events(dir.file("e.jsonl"), "old", 30, input);
-  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
-  args.insert(args.end(), {"--flush-timeout", "0s"});
-  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);
+  leave_in_spool(down.url(), dir, spool, "old", 30);
   IngestServer server(dir.file("ingest.db"));
   // Every event is older than 1 ms by now: all expire instead of being sent.
   RunResult r = run_cli({"spool", "drain", spool, "--endpoint", server.url(), "--write-key", "wk", "--timeout", "10s",
@@ -601,11 +606,7 @@ TEST_CASE("SIGTERM during spool drain: it stops waiting, keeps the rest in the s
   TempDir dir;
   ClosedPort down;
   const std::string spool = dir.file("spool");
-  std::set<std::string> input;
-  write_events(dir.file("e.jsonl"), "sigd", 40, input);
-  auto args = track_args(down.url(), spool, dir.file("e.jsonl"));
-  args.insert(args.end(), {"--flush-timeout", "0s"});
-  REQUIRE(run_cli(args).exit_code() == kExitKeptInSpool);
+  leave_in_spool(down.url(), dir, spool, "sigd", 40);
   Process cli = Process::start(kCli, {"spool", "drain", spool, "--endpoint", down.url(), "--write-key", "wk",
                                       "--timeout", "60s", "--progress", "json"},
                                no_proxy());
