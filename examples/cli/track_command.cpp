@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -37,7 +39,15 @@ struct TrackOptions {
   bool gzip = true;
   bool quiet = false;
   std::size_t max_queue_bytes = 32u << 20;
+  std::string lane = "engagement";        // --lane: the lane of every event read
+  std::vector<std::string> paused_lanes;  // --pause-lane
 };
+
+std::optional<Lane> parse_lane(const std::string& name) {
+  if (name == "conversions") return Lane::kConversions;
+  if (name == "engagement") return Lane::kEngagement;
+  return std::nullopt;
+}
 
 // --accepted-log: the messageId of every event track() accepted, one per line, written with one
 // write(2) each and no user-space buffer, so a line is in the page cache (and survives kill -9 of
@@ -167,7 +177,8 @@ int run_track(const TrackOptions& o) {
   options.signing_secret = secrets->signing_secret;
   options.gzip = o.gzip;
   options.http.tls.ca_file = o.ca_bundle;
-  options.max_queue_bytes = o.max_queue_bytes;
+  options.conversions.max_queue_bytes = o.max_queue_bytes;
+  options.engagement.max_queue_bytes = o.max_queue_bytes;
   // A file is a backlog, not live traffic: wait for room rather than drop, within the timeout.
   options.overflow = OverflowPolicy::kBlock;
   options.block_timeout = *flush_timeout;
@@ -183,6 +194,8 @@ int run_track(const TrackOptions& o) {
   };
   auto tracker = Tracker::open(options);
   if (!tracker) return print_error(tracker.status(), exit_for_open_failure(tracker.status()));
+  for (const std::string& name : o.paused_lanes) tracker->pause(*parse_lane(name));
+  const Lane lane = *parse_lane(o.lane);
 
   const auto started = Steady::now();
   simdjson::ondemand::parser parser;
@@ -205,6 +218,7 @@ int run_track(const TrackOptions& o) {
     auto event = parse_event_json(parser, line);
     // The log needs the id the event is sent with, so it is made here when the line has none.
     if (event && accepted_log.enabled() && event->message_id.empty()) event->message_id = detail::make_uuid_v7(now_ms());
+    if (event) event->lane = lane;
     Status s = event ? tracker->track(*event) : event.status();
     if (s.ok()) {
       ++accepted;
@@ -335,6 +349,14 @@ void add_track_command(CLI::App& app, int& exit_code) {
                     "reading stops at that line (exit 1)")
       ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 34))
       ->capture_default_str();
+  track->add_option("--lane", o->lane,
+                    "The lane of the events read (conversions go before engagement; each has its own budget)")
+      ->check(CLI::IsMember({"conversions", "engagement"}))
+      ->capture_default_str();
+  track->add_option("--pause-lane", o->paused_lanes,
+                    "Emergency stop: accept but do not upload this lane's events (repeatable); with --spool they "
+                    "wait there for the next run")
+      ->check(CLI::IsMember({"conversions", "engagement"}));
   track->add_option("--spool", o->spool_dir,
                     "Durable mode: keep every accepted event in this spool directory (created 0700 if its parent "
                     "exists) until the API acknowledges it; what is left at the end waits there for the next run");

@@ -101,6 +101,14 @@ REFERKIT_EXPORT Result<std::string> truncate_ip(std::string_view ip);
 
 enum class EventType { kTrack, kIdentify };
 
+// Which of the tracker's queues an event waits in. Each lane has its own budget and can be paused
+// on its own; when both have events to send, conversions go first, so a flood of clicks never
+// delays or crowds out an order. The typed events choose their lane: signups, orders, refunds,
+// cancellations and rewards are conversions; link created, shared and clicked are engagement.
+enum class Lane : std::uint8_t { kConversions = 0, kEngagement = 1 };
+inline constexpr std::size_t kLaneCount = 2;
+REFERKIT_EXPORT std::string_view to_string(Lane lane) noexcept;
+
 struct Event {
   EventType type = EventType::kTrack;
   std::string name;          // track: required, e.g. "Order Completed"; identify: unused
@@ -113,6 +121,9 @@ struct Event {
   // Unset means a UUIDv7 made at track(). Set it only to forward an id an upstream system already
   // assigned (1-100 printable ASCII): the ingest side deduplicates on it.
   std::string message_id;
+  // Unset means kEngagement. to_event() sets it for the typed events, so that tracking one as an
+  // Event puts it in the same lane as tracking it directly.
+  std::optional<Lane> lane;
 };
 
 // Limits of the wire contract, enforced at track().

@@ -43,6 +43,12 @@ enum class DropReason {
 
 REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
 
+// One lane's share of the queue (memory mode) and of the spool (durable mode).
+struct LaneBudget {
+  std::size_t max_queue_bytes = 16u << 20;       // serialized events held in memory, in flight included
+  std::uint64_t max_spool_bytes = 512ull << 20;  // segments holding events; plus one prepared spare
+};
+
 struct RetryPolicy {
   // Backoff before retry n is uniform in [0, min(max_backoff, initial_backoff * 2^n)] (full
   // jitter), and never less than a server's Retry-After (clamped to max_retry_after).
@@ -57,9 +63,22 @@ struct RetryPolicy {
   std::chrono::milliseconds auth_backoff{60'000};
 };
 
+// One lane's share of the figures (see Lane).
+struct LaneStats {
+  std::uint64_t tracked = 0;       // accepted by track()
+  std::uint64_t queued = 0;        // waiting or in flight, not yet resolved
+  std::uint64_t queued_bytes = 0;  // memory mode: against max_queue_bytes
+  std::uint64_t spool_bytes = 0;   // durable mode: against max_spool_bytes
+  std::uint64_t acknowledged = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t dropped = 0;       // every DropReason
+  std::uint64_t retried = 0;       // requests of this lane repeated after a failure
+  bool paused = false;
+};
+
 struct TrackerStats {
   std::uint64_t tracked = 0;       // accepted by track()
-  std::uint64_t queued = 0;        // in memory now, not yet acknowledged
+  std::uint64_t queued = 0;        // waiting or in flight, not yet resolved
   std::uint64_t queued_bytes = 0;
   std::uint64_t sent = 0;          // events sent in requests, retries included
   std::uint64_t acknowledged = 0;  // confirmed by a 2xx
@@ -84,9 +103,14 @@ struct TrackerStats {
   std::uint64_t bytes_uncompressed = 0;  // request bodies before gzip
   std::uint64_t bytes_sent = 0;          // request bodies as sent
   std::string last_error;                // empty when the last request succeeded
+  // The same figures per lane, indexed by Lane.
+  LaneStats lanes[kLaneCount];
+
   std::uint64_t dropped() const noexcept {
     return dropped_queue_full + dropped_retries_exhausted + dropped_shutdown + dropped_expired;
   }
+  const LaneStats& lane(Lane l) const noexcept { return lanes[static_cast<std::size_t>(l)]; }
+  LaneStats& lane(Lane l) noexcept { return lanes[static_cast<std::size_t>(l)]; }
 };
 
 // One per request that got a 2xx.
@@ -115,7 +139,13 @@ struct TrackerOptions {
   std::size_t max_batch_bytes = 500'000;   // uncompressed; at most 500,000 (the API's limit)
   std::chrono::milliseconds flush_interval{1'000};  // a partial batch waits at most this long
 
-  std::size_t max_queue_bytes = 32u << 20;  // serialized events held in memory
+  // Each lane's budget (see Lane): a flood in one lane never takes the other's room.
+  LaneBudget conversions;
+  LaneBudget engagement;
+  LaneBudget& budget(Lane lane) noexcept { return lane == Lane::kConversions ? conversions : engagement; }
+  const LaneBudget& budget(Lane lane) const noexcept {
+    return lane == Lane::kConversions ? conversions : engagement;
+  }
   OverflowPolicy overflow = OverflowPolicy::kDropNewest;
   std::chrono::milliseconds block_timeout{100};  // kBlock only
 
@@ -123,11 +153,11 @@ struct TrackerOptions {
   std::size_t gzip_min_bytes = 1024;  // smaller bodies go uncompressed
   int gzip_level = 1;                 // zlib level 1-9; 1 keeps the worker cheap at peak
 
-  // Durable mode: a directory (created 0700 if its parent exists) for the spool. Events then count
-  // against max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there,
-  // because the spool never discards an accepted event to make room.
+  // Durable mode: a directory (created 0700 if its parent exists) for the spool, with one
+  // sub-directory per lane (conversions/, engagement/). Events then count against each lane's
+  // max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there, because
+  // the spool never discards an accepted event to make room.
   std::string spool_dir;
-  std::uint64_t max_spool_bytes = 1ull << 30;  // segments holding events; plus one prepared spare
   std::size_t spool_segment_bytes = 8u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
   // How often appended events are made durable against power loss (fsync), at most.
   std::chrono::milliseconds spool_commit_interval{50};
@@ -145,19 +175,20 @@ struct TrackerOptions {
   RetryPolicy retry;
   std::string user_agent_suffix;  // appended to "referkit-cpp/<version>"
 
-  // Called on the worker thread; keep them quick and never call back into the tracker.
+  // Every callback runs on the tracker's worker thread, one at a time, never on a thread calling
+  // track(), flush() or shutdown(). Keep them quick and never call back into the tracker. The
+  // one exception to delivery: when shutdown() has to leave a stuck worker behind, what it could
+  // not deliver is reported in its ShutdownReport only.
   std::function<void(const DeliveryReport&)> on_delivery;
   std::function<void(DropReason, std::size_t count, const Status& why)> on_drop;
   // Durable mode also appends each one, with its event, to <spool_dir>/dead-letters.jsonl.
   std::function<void(const DeadLetter&)> on_dead_letter;
-  // The library prints nothing by itself; this receives its diagnostics.
+  // The library prints nothing by itself; this receives its diagnostics. Called from the
+  // worker thread and, for problems found at open(), from the thread calling open().
   std::function<void(LogLevel, std::string_view)> logger;
 
-  // Test seams. Unset means the real thing.
-  std::shared_ptr<Transport> transport;                    // default: libcurl with `http`
-  std::function<TimePoint()> clock;                        // event timestamps and sentAt
-  std::function<void(std::chrono::milliseconds)> sleeper;  // backoff waits (instead of a timed wait)
-  std::uint64_t random_seed = 0;                           // jitter; 0 seeds from the OS
+  // The clocks, the sleeper, the random seed and the transport can be replaced in tests only,
+  // through referkit/testing.hpp: production options carry no test seams.
 };
 
 // What shutdown() could not deliver.
@@ -167,6 +198,16 @@ struct ShutdownReport {
   bool kept_in_spool = false;  // durable mode: the undelivered events wait on disk for the next start
 };
 
+class Tracker;
+namespace testing {
+struct TrackerSeams;
+// Declared in referkit/testing.hpp, for tests only.
+REFERKIT_EXPORT Result<Tracker> open_tracker(TrackerOptions options, TrackerSeams seams);
+}  // namespace testing
+
+// Thread safety: every member function may be called from any number of threads at once, and
+// from a forked child (see above). A moved-from Tracker is safe to call: its calls return
+// kFailedPrecondition (shutdown() a report saying so; stats() zeros).
 class REFERKIT_EXPORT Tracker {
  public:
   // Validates the options (kInvalidArgument names the bad one), opens the spool in durable mode
@@ -174,7 +215,7 @@ class REFERKIT_EXPORT Tracker {
   // newer format, each naming the path) and starts the worker. No segment is reserved until the
   // first event, so a full disk shows at track() (kResourceExhausted), and a tracker that only
   // delivers what is in the spool works on a full disk.
-  static Result<Tracker> open(TrackerOptions options);
+  [[nodiscard]] static Result<Tracker> open(TrackerOptions options);
 
   Tracker(Tracker&&) noexcept;
   Tracker& operator=(Tracker&&) noexcept;
@@ -189,24 +230,32 @@ class REFERKIT_EXPORT Tracker {
   // overflow policy is kBlock. kInvalidArgument for a bad event (invalid UTF-8, no user id, too
   // big...), kResourceExhausted when the queue or spool is full (or the disk is), kFailedPrecondition
   // after shutdown. In durable mode an OK means the event is in the spool.
-  Status track(const Event& event);
+  [[nodiscard]] Status track(const Event& event);
   // The typed referral events: the same as track(to_event(e).value()), with to_event()'s errors,
   // but written straight to JSON without building an Event first (several times faster).
-  Status track(const ReferralLinkCreated& e);
-  Status track(const ReferralLinkShared& e);
-  Status track(const ReferralLinkClicked& e);
-  Status track(const RefereeSignedUp& e);
-  Status track(const OrderCompleted& e);
-  Status track(const OrderRefunded& e);
-  Status track(const OrderCancelled& e);
-  Status track(const RewardIssued& e);
+  [[nodiscard]] Status track(const ReferralLinkCreated& e);
+  [[nodiscard]] Status track(const ReferralLinkShared& e);
+  [[nodiscard]] Status track(const ReferralLinkClicked& e);
+  [[nodiscard]] Status track(const RefereeSignedUp& e);
+  [[nodiscard]] Status track(const OrderCompleted& e);
+  [[nodiscard]] Status track(const OrderRefunded& e);
+  [[nodiscard]] Status track(const OrderCancelled& e);
+  [[nodiscard]] Status track(const RewardIssued& e);
 
   // Waits until every event tracked before the call is resolved, and says whether it was
   // delivered: OK when all were acknowledged; kDataLoss when events were dropped or refused by
   // the server while it waited (stats() and the callbacks say which); kDeadlineExceeded when the
   // timeout passed first. Never waits longer than the timeout. In durable mode the events are
   // committed to disk (safe from power loss) before it waits for delivery.
-  Status flush(std::chrono::milliseconds timeout);
+  // Events of a paused lane are not waited for: flush() then returns as soon as the other lanes
+  // are done, with kFailedPrecondition naming the paused lane and how many of its events wait.
+  [[nodiscard]] Status flush(std::chrono::milliseconds timeout);
+
+  // Stops (pause) and restarts (resume) the uploads of one lane, for an emergency on the
+  // platform's side. A paused lane still accepts events into its budget (and its spool in
+  // durable mode); a batch of it already in flight finishes. Both return at once.
+  void pause(Lane lane);
+  void resume(Lane lane);
 
   // Stops accepting events, sends what it can within the timeout, cancels what is in flight,
   // and stops the worker. Bounded by the timeout even when the server never answers; a timeout
@@ -216,11 +265,12 @@ class REFERKIT_EXPORT Tracker {
   // what is left of the flush's budget, not a fresh one.
   ShutdownReport shutdown(std::chrono::milliseconds timeout);
 
-  TrackerStats stats() const;
+  [[nodiscard]] TrackerStats stats() const;
 
  private:
   struct Impl;
   explicit Tracker(std::shared_ptr<Impl> impl);
+  friend Result<Tracker> testing::open_tracker(TrackerOptions options, testing::TrackerSeams seams);
   std::shared_ptr<Impl> impl_;
 };
 

@@ -72,10 +72,16 @@ template <typename Typed>
 Result<Event> build(const Typed& in) {
   EventBuilder builder;
   if (Status s = detail::describe(in, builder); !s.ok()) return s;
-  return builder.take();
+  Event event = builder.take();
+  event.lane = detail::lane_of(in);
+  return event;
 }
 
 }  // namespace
+
+std::string_view to_string(Lane lane) noexcept {
+  return lane == Lane::kConversions ? "conversions" : "engagement";
+}
 
 Result<Event> to_event(const ReferralLinkCreated& e) { return build(e); }
 Result<Event> to_event(const ReferralLinkShared& e) { return build(e); }

@@ -139,6 +139,16 @@ void write_products(Out& out, const std::vector<LineItem>& products, const std::
   out.end_list();
 }
 
+// ---- Each event's lane (referkit::Lane): what the platform pays on goes first.
+constexpr Lane lane_of(const ReferralLinkCreated&) { return Lane::kEngagement; }
+constexpr Lane lane_of(const ReferralLinkShared&) { return Lane::kEngagement; }
+constexpr Lane lane_of(const ReferralLinkClicked&) { return Lane::kEngagement; }
+constexpr Lane lane_of(const RefereeSignedUp&) { return Lane::kConversions; }
+constexpr Lane lane_of(const OrderCompleted&) { return Lane::kConversions; }
+constexpr Lane lane_of(const OrderRefunded&) { return Lane::kConversions; }
+constexpr Lane lane_of(const OrderCancelled&) { return Lane::kConversions; }
+constexpr Lane lane_of(const RewardIssued&) { return Lane::kConversions; }
+
 template <typename Out>
 Status describe(const ReferralLinkCreated& in, Out& out) {
   if (in.referral_code.empty()) return missing("referral_code");

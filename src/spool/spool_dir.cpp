@@ -46,22 +46,6 @@ Status sync_directory(const std::string& path) {
   return {};
 }
 
-Status ensure_directory(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0) {
-    // The new directory's name must survive power loss too.
-    std::string parent = path;
-    while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
-    const auto slash = parent.rfind('/');
-    parent = slash == std::string::npos ? "." : slash == 0 ? "/" : parent.substr(0, slash);
-    return sync_directory(parent);
-  }
-  if (errno != EEXIST) return file_error("cannot create the spool directory", path, errno);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return file_error("cannot stat the spool directory", path, errno);
-  if (!S_ISDIR(st.st_mode)) return Status(StatusCode::kFailedPrecondition, "spool path is not a directory: " + path);
-  return {};
-}
-
 Result<std::string> read_small_file(const std::string& path) {
   struct stat st {};
   auto fd = open_spool_file(path, O_RDONLY, st);
@@ -235,6 +219,29 @@ Result<std::vector<Orphan>> take_dead_owners_segments(const std::string& dir, co
 }
 
 }  // namespace
+
+Status ensure_directory(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0) {
+    // The new directory's name must survive power loss too.
+    std::string parent = path;
+    while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
+    const auto slash = parent.rfind('/');
+    parent = slash == std::string::npos ? "." : slash == 0 ? "/" : parent.substr(0, slash);
+    return sync_directory(parent);
+  }
+  if (errno != EEXIST) return file_error("cannot create the spool directory", path, errno);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return file_error("cannot stat the spool directory", path, errno);
+  if (!S_ISDIR(st.st_mode)) return Status(StatusCode::kFailedPrecondition, "spool path is not a directory: " + path);
+  return {};
+}
+
+std::string lane_directory(const std::string& spool_dir, Lane lane) {
+  std::string dir = spool_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/" + std::string(to_string(lane));
+}
+
 
 bool parse_segment_name(std::string_view name, SegmentName& out) {
   // 16 hex, '-', 8 digits, ".seg"

@@ -18,6 +18,9 @@
 //   <owner>.spare       an empty segment file prepared ahead (removed when its owner is gone)
 //   <owner>-<n>.seg.new a segment being made when no spare was ready (renamed once whole)
 //   dead-letters.jsonl  events the server refused, one JSON object per line with the reason
+//
+// A tracker's spool (TrackerOptions::spool_dir) holds one such directory per lane:
+// <spool_dir>/conversions and <spool_dir>/engagement (lane_directory()).
 #ifndef REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
 #define REFERKIT_SRC_SPOOL_SPOOL_DIR_HPP
 
@@ -27,10 +30,18 @@
 #include <string_view>
 #include <vector>
 
+#include "referkit/events.hpp"
 #include "referkit/status.hpp"
 #include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
+
+// The directory of one lane's spool inside a tracker's spool directory.
+std::string lane_directory(const std::string& spool_dir, Lane lane);
+// Creates the directory (0700) if it does not exist and makes its name durable; fails when the
+// path exists and is not a directory.
+Status ensure_directory(const std::string& path);
+
 
 inline constexpr std::string_view kDeadLetterFile = "dead-letters.jsonl";
 

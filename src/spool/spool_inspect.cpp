@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -113,9 +114,8 @@ std::size_t count_live_owners(const std::string& dir) {
   return live.size();
 }
 
-}  // namespace
-
-Result<SpoolInfo> inspect_spool(const std::string& dir) {
+// One spool directory: a lane's, or one from before lanes.
+Result<SpoolInfo> inspect_one(const std::string& dir) {
   if (Status s = detail::check_spool_format(dir); !s.ok()) return s;
   auto names = detail::list_segments(dir);
   if (!names) return names.status();
@@ -163,9 +163,8 @@ Result<SpoolInfo> inspect_spool(const std::string& dir) {
   return info;
 }
 
-Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir) {
+Status read_dead_letters_of(const std::string& dir, std::string_view lane, std::vector<SpoolDeadLetter>& out) {
   if (Status s = detail::check_spool_format(dir); !s.ok()) return s;
-  std::vector<SpoolDeadLetter> out;
   Status read = for_each_dead_letter_line(dir, [&](std::uint64_t line_number, std::string_view line, bool too_long) {
     if (line.empty() && !too_long) return;  // not counted by inspect_spool either
     auto parsed = too_long ? std::nullopt : detail::parse_dead_letter_line(std::string(line));
@@ -175,9 +174,68 @@ Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir) {
                                 : "not a dead-letter record ({\"at\",\"messageId\",\"reason\",\"event\"} JSON)";
     }
     parsed->line = line_number;
+    parsed->lane = std::string(lane);
     out.push_back(std::move(*parsed));
   });
-  if (!read.ok()) return read;
+  return read;
+}
+
+// A tracker's spool: one directory per lane. Either may not exist yet (nothing was tracked in it).
+bool has_lanes(const std::string& dir) {
+  for (Lane lane : {Lane::kConversions, Lane::kEngagement}) {
+    struct stat st {};
+    if (::lstat(detail::lane_directory(dir, lane).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<SpoolInfo> inspect_spool(const std::string& dir) {
+  if (!has_lanes(dir)) return inspect_one(dir);
+  SpoolInfo info;
+  for (Lane lane : {Lane::kConversions, Lane::kEngagement}) {
+    SpoolLaneInfo li;
+    li.lane = std::string(to_string(lane));
+    auto one = inspect_one(detail::lane_directory(dir, lane));
+    if (!one && one.status().code() != StatusCode::kNotFound) return one.status();
+    if (one) {
+      li.pending_events = one->pending_events;
+      li.pending_bytes = one->pending_bytes;
+      li.disk_bytes = one->disk_bytes;
+      li.oldest_event = one->oldest_event;
+      li.segments = one->segments;
+      li.dead_letters = one->dead_letters;
+      info.pending_events += one->pending_events;
+      info.pending_bytes += one->pending_bytes;
+      info.disk_bytes += one->disk_bytes;
+      if (one->oldest_event && (!info.oldest_event || *one->oldest_event < *info.oldest_event)) {
+        info.oldest_event = one->oldest_event;
+      }
+      info.segments += one->segments;
+      info.live_owners = std::max(info.live_owners, one->live_owners);  // a tracker owns both lanes
+      info.corrupt_records += one->corrupt_records;
+      info.corrupt_bytes += one->corrupt_bytes;
+      info.truncated_segments += one->truncated_segments;
+      info.truncated_bytes += one->truncated_bytes;
+      info.dead_letters += one->dead_letters;
+      info.skipped.insert(info.skipped.end(), one->skipped.begin(), one->skipped.end());
+    }
+    info.lanes.push_back(std::move(li));
+  }
+  return info;
+}
+
+Result<std::vector<SpoolDeadLetter>> read_dead_letters(const std::string& dir) {
+  std::vector<SpoolDeadLetter> out;
+  if (!has_lanes(dir)) {
+    if (Status s = read_dead_letters_of(dir, "", out); !s.ok()) return s;
+    return out;
+  }
+  for (Lane lane : {Lane::kConversions, Lane::kEngagement}) {
+    Status s = read_dead_letters_of(detail::lane_directory(dir, lane), to_string(lane), out);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  }
   return out;
 }
 

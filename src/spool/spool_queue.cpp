@@ -8,6 +8,7 @@
 
 #include "events/event_serializer.hpp"
 #include "referkit/time.hpp"
+#include "spool/dead_letters.hpp"
 #include "spool/segment_format.hpp"
 
 namespace referkit::detail {
@@ -49,7 +50,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
       q->recovery_.skipped.push_back(fmt::format("{}: {}", scan.status().message(), path));
       continue;
     }
-    Recovery& r = q->recovery_;
+    PendingRecovery& r = q->recovery_;
     r.corrupt += scan->corrupt;
     r.corrupt_bytes += scan->corrupt_bytes;
     if (scan->truncated) ++r.truncated_segments;
@@ -92,7 +93,7 @@ Status SpoolQueue::roll() {
   header.owner = dir_->owner();
   header.created_ms = options_.clock().time_since_epoch().count();
   header.capacity = static_cast<std::uint32_t>(options_.segment_bytes);
-  const BootTime boot = boot_time_now();
+  const BootTime boot = options_.boot_clock();
   header.boot_id = boot.boot_id;
   header.created_boot_ms = boot.ms;
   // Usually the committer has the next file ready: then this is one rename, not an fallocate. The
@@ -147,6 +148,17 @@ bool SpoolQueue::fits(const QueuedEvent& event) const {
 
 std::size_t SpoolQueue::evict_for(const QueuedEvent&) { return 0; }
 
+std::string SpoolQueue::full_message() const {
+  return fmt::format("spool full ({} {}): the endpoint is not keeping up; event refused", options_.budget_name,
+                     options_.max_bytes);
+}
+
+Status SpoolQueue::record_refused(const std::vector<RefusedEvent>& refused, TimePoint at) {
+  std::string lines;
+  for (const RefusedEvent& r : refused) append_dead_letter_line(lines, at, r.message_id, r.reason, r.json);
+  return dir_->append_dead_letters(lines);
+}
+
 Status SpoolQueue::push(QueuedEvent&& event) {
   const std::size_t need = record_size(event.json.size());
   if (closed_) return Status(StatusCode::kFailedPrecondition, "the spool is closed");
@@ -191,7 +203,7 @@ PendingFront SpoolQueue::front() const {
   RecordView rec;
   if (seg->map && SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) {
     f.enqueued = steady_from_wall(rec.meta.tracked_ms, options_.clock().time_since_epoch().count(),
-                                  std::chrono::steady_clock::now());
+                                  options_.steady_clock());
   }
   return f;
 }
@@ -210,8 +222,8 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
     seg->map = std::make_shared<MappedFile>(std::move(*file));
   }
   const std::int64_t now = options_.clock().time_since_epoch().count();
-  const SteadyTime steady_now = std::chrono::steady_clock::now();
-  const BootTime boot_now = boot_time_now();
+  const SteadyTime steady_now = options_.steady_clock();
+  const BootTime boot_now = options_.boot_clock();
   // Under the tracker's mutex: only find the records; materialize() copies them out after.
   staged_.clear();
   staged_map_ = seg->map;

@@ -18,12 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "pending/pending_events.hpp"
+#include "spool/boot_clock.hpp"
 #include "spool/committer.hpp"
 #include "spool/mapped_file.hpp"
 #include "spool/segment.hpp"
 #include "spool/spool_dir.hpp"
 #include "referkit/time.hpp"
-#include "tracking/pending_events.hpp"
 
 namespace referkit::detail {
 
@@ -33,10 +34,13 @@ struct SpoolQueueOptions {
   std::uint64_t max_bytes = 1ull << 30;
   std::chrono::milliseconds max_event_age{0};  // zero keeps events forever
   std::function<TimePoint()> clock = now_ms;   // the wall clock: tracked-at times and their age
+  std::function<SteadyTime()> steady_clock = std::chrono::steady_clock::now;  // enqueue times
+  std::function<BootTime()> boot_clock = boot_time_now;  // segment ages no wall-clock step moves
   std::chrono::milliseconds commit_interval{50};
   std::size_t batch_events = 500;
   std::size_t batch_bytes = 500'000;  // event bytes in a request body
   std::uint64_t first_seq = 1;        // seq of the first event found at open
+  std::string budget_name = "max_spool_bytes";  // how full_message() names max_bytes
 };
 
 class SpoolQueue final : public PendingEvents {
@@ -51,37 +55,35 @@ class SpoolQueue final : public PendingEvents {
   // The spool never discards accepted events to make room: always 0.
   std::size_t evict_for(const QueuedEvent& event) override;
   Status push(QueuedEvent&& event) override;
+  std::string full_message() const override;
   bool front_batch_full() const override;
   bool empty() const override { return untaken_ == 0; }
   std::size_t size() const override { return untaken_; }
-  std::size_t bytes() const override { return disk_bytes_; }
   PendingFront front() const override;
   void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
   void materialize(std::vector<QueuedEvent>& taken) override;
   void resolved(const std::vector<QueuedEvent>& done) override;
-  // Commits, closes the segments and releases the spool; the events stay on disk.
-  std::size_t forget() override;
+  // Appends them to <dir>/dead-letters.jsonl, before the events leave the spool, so a crash in
+  // between cannot lose them.
+  Status record_refused(const std::vector<RefusedEvent>& refused, TimePoint at) override;
+  // Spooled events wait out any outage, bounded by max_event_age and the spool's size instead.
+  std::chrono::milliseconds retry_cap(std::chrono::milliseconds) const override { return std::chrono::milliseconds(0); }
 
-  // What open() found: pending events, damage, and entries it left alone (each with why).
-  struct Recovery {
-    std::uint64_t events = 0;
-    std::uint64_t corrupt = 0;        // damaged stretches
-    std::uint64_t corrupt_bytes = 0;  // the bytes they span
-    std::uint64_t truncated_segments = 0;
-    std::uint64_t truncated_bytes = 0;
-    std::vector<std::string> skipped;
-  };
-  const Recovery& recovery() const noexcept { return recovery_; }
-  std::uint64_t recovered() const noexcept { return recovery_.events; }
   // Waits until everything appended so far is on disk, or the deadline passes.
-  Status commit(SteadyTime deadline);
+  Status commit(SteadyTime deadline) override;
+  PendingUsage usage() const override { return PendingUsage{0, disk_bytes_}; }
+  // What open() found: pending events, damage, and entries it left alone (each with why).
+  const PendingRecovery& recovery() const override { return recovery_; }
+  bool keeps_undelivered() const override { return true; }
   // The committer's last commit and its end, without the queue's state: callable without the
   // tracker's mutex once nothing is appended any more. forget() does it too.
-  void stop_committer() { committer_->stop(); }
-  Status append_dead_letters(std::string_view lines) const { return dir_->append_dead_letters(lines); }
-  const std::string& path() const noexcept { return dir_->path(); }
+  void stop() override { committer_->stop(); }
+  // Commits, closes the segments and releases the spool; the events stay on disk.
+  std::size_t forget() override;
   // In a forked child: lets go of the parent's files and thread without touching them.
-  void abandon_after_fork() noexcept;
+  void abandon_after_fork() noexcept override;
+
+  const std::string& path() const noexcept { return dir_->path(); }
 
  private:
   explicit SpoolQueue(SpoolQueueOptions options);
@@ -99,7 +101,7 @@ class SpoolQueue final : public PendingEvents {
   std::uint64_t next_seq_ = 1;  // seq of the next record found at open
   std::size_t untaken_ = 0;
   std::uint64_t disk_bytes_ = 0;
-  Recovery recovery_;
+  PendingRecovery recovery_;
   std::unique_ptr<SpoolCommitter> committer_;
   bool closed_ = false;
   // Worker only: the text of the events take() found, copied out by materialize().

@@ -25,8 +25,8 @@ std::string batch_body(const Batch& batch, TimePoint sent_at) {
   return body;
 }
 
-EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, bool gzip, std::size_t gzip_min_bytes,
-                         GzipCompressor& compressor) {
+EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, SteadyTime made, bool gzip,
+                         std::size_t gzip_min_bytes, GzipCompressor& compressor) {
   EncodedBody out;
   out.sent_at = sent_at;
   std::string json = batch_body(batch, sent_at);
@@ -37,7 +37,7 @@ EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, bool gzip, std::
   } else {
     out.bytes = std::move(json);
   }
-  out.made = std::chrono::steady_clock::now();
+  out.made = made;
   return out;
 }
 

@@ -11,7 +11,7 @@
 
 #include "referkit/time.hpp"
 #include "referkit/tracker.hpp"
-#include "tracking/pending_events.hpp"
+#include "pending/pending_events.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::detail {
@@ -27,6 +27,7 @@ struct EncodedBody {
 
 struct Batch {
   std::string id;
+  Lane lane = Lane::kConversions;
   std::vector<QueuedEvent> events;
   unsigned attempts = 0;
   // Time spent on this batch's failed attempts and backoff waits, against max_retry_duration.
@@ -42,9 +43,10 @@ inline constexpr std::size_t kBatchEnvelopeBytes = 160;
 // {"batch":[<events>],"sentAt":"<sent_at>","context":{"library":{"name":"referkit-cpp","version":..}}}
 std::string batch_body(const Batch& batch, TimePoint sent_at);
 
-// The body, gzipped when `gzip` is on and it has at least gzip_min_bytes.
-EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, bool gzip, std::size_t gzip_min_bytes,
-                         GzipCompressor& compressor);
+// The body, gzipped when `gzip` is on and it has at least gzip_min_bytes; `made` is now on the
+// steady clock.
+EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, SteadyTime made, bool gzip,
+                         std::size_t gzip_min_bytes, GzipCompressor& compressor);
 
 // The per-event rejections of a 2xx reply ({"rejected":[{"messageId":..,"reason":..}]}). A
 // reply that is empty, not JSON or of another shape rejects nothing.

@@ -1,6 +1,17 @@
-// The tracker's shared state. Producers (track) and the upload worker meet under one mutex; all
-// network work happens outside it. See tracker.cpp for the public side and upload_worker.cpp for
-// the worker.
+// The tracker's shared state, and the path of one event through it:
+//
+//   track() ─ admission ─► lanes (pending storage: memory queue or spool, one per lane)
+//                                   │ batch source: take (conversions first), materialize, look ahead
+//                                   ▼
+//                           worker ─ uploader: one batch, one outcome ─► transport
+//                                   │ resolve: acknowledge, dead-letter, split, retry, drop
+//                                   ▼
+//                           reporter: stats and callbacks, on the worker thread
+//
+// Producers (track) and the worker meet under one mutex; the network, encoding, fsync and the
+// callbacks happen outside it. Files: tracker.cpp (the public side, flush, shutdown, fork),
+// admission.cpp, pending_storage.cpp (the one place that knows memory from spool), worker.cpp,
+// and the parts named above, each in its own files.
 #ifndef REFERKIT_SRC_TRACKING_TRACKER_IMPL_HPP
 #define REFERKIT_SRC_TRACKING_TRACKER_IMPL_HPP
 
@@ -10,19 +21,23 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <thread>
 #include <vector>
 
+#include "events/event_serializer.hpp"
+#include "events/referral_fields.hpp"
 #include "events/typed_serializer.hpp"
+#include "referkit/testing.hpp"
 #include "referkit/tracker.hpp"
 #include "tracking/batch.hpp"
-#include "tracking/delivery_policy.hpp"
-#include "tracking/event_queue.hpp"
-#include "spool/spool_queue.hpp"
 #include "tracking/fork_registry.hpp"
-#include "tracking/side_thread.hpp"
-#include "transport/gzip.hpp"
+#include "tracking/lanes.hpp"
+#include "tracking/reporter.hpp"
+
+namespace referkit::detail {
+class BatchSource;
+class Uploader;
+}  // namespace referkit::detail
 
 namespace referkit {
 inline namespace v1 {
@@ -30,14 +45,12 @@ inline namespace v1 {
 using SteadyClock = std::chrono::steady_clock;
 
 struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tracker::Impl> {
-  Impl(TrackerOptions opts, std::shared_ptr<Transport> t);
+  Impl(TrackerOptions opts, testing::TrackerSeams seams_in);
   ~Impl() override;
 
   // ---- fixed at open()
   TrackerOptions options;
-  std::shared_ptr<Transport> transport;
-  std::string url;
-  HttpHeaders base_headers;
+  testing::TrackerSeams seams;  // every clock, the sleeper, the seed and the transport, filled in
   std::size_t batch_event_bytes;  // max_batch_bytes less the envelope
 
   // ---- guarded by mu
@@ -46,74 +59,68 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::unique_ptr<std::condition_variable> work_cv;   // wakes the worker
   std::unique_ptr<std::condition_variable> space_cv;  // producers blocked by kBlock
   std::unique_ptr<std::condition_variable> done_cv;   // flush() and shutdown() waiters
-  std::unique_ptr<detail::PendingEvents> pending;  // EventQueue, or SpoolQueue in durable mode
-  detail::SpoolQueue* spool = nullptr;             // the same object in durable mode
-  std::uint64_t next_seq = 1;
-  std::uint64_t inflight_min_seq = 0;  // first unresolved in-flight event; 0 when none
-  std::uint64_t inflight_count = 0;
-  std::uint64_t flush_through = 0;     // send events up to this seq without waiting for a full batch
-  std::uint64_t unreported_queue_full = 0;  // drops at track() not yet passed to on_drop
-  int reports_pending = 0;  // drop reports the worker is passing to on_drop right now
+  detail::Lanes lanes;
+  detail::Reporter reporter;
+  detail::LaneSeqs flush_through{};  // send events up to these without waiting for a full batch
+  int reports_pending = 0;          // drop reports the worker is passing to on_drop right now
   int blocked_producers = 0;
   bool accepting = true;
   bool stopping = false;
-  SteadyClock::time_point stop_deadline;
+  SteadyClock::time_point stop_deadline;  // real time: shutdown()'s promise to its caller
   bool worker_exited = false;
   bool worker_detached = false;  // shutdown() left it running: its transport was slow to cancel
   std::optional<ShutdownReport> shutdown_report;
-  TrackerStats stats;
-  std::uint64_t lost = 0;  // tracked events dropped or dead-lettered so far, for flush()
+  bool lanes_closed = false;
+  std::uint64_t undelivered_at_close = 0;
   std::unique_ptr<std::thread> worker;
   std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
 
-  // Opens the spool (durable mode) or the memory queue; numbers recovered events from next_seq.
-  Status open_pending();
+  // ---- pending storage (pending_storage.cpp): the only code that knows memory from spool
+  // Opens every lane's storage, numbering recovered events first. Needs mu (or no other thread
+  // yet).
+  Status open_lanes();
+  // A forked child of a durable tracker: on the worker, opens the child's spool for each staged
+  // lane and moves what was tracked meanwhile into it. Takes mu itself.
+  void open_staged_lanes();
+  // In a forked child (after_fork_child): lets go of the parent's events and files, and stages
+  // the lanes of a durable tracker in memory until the child's worker opens its own spool.
+  void abandon_lanes_after_fork();
 
-  // ---- worker side (upload_worker.cpp)
-  // The worker's look-ahead: the next batch, taken while the current one is in flight and
-  // encoded on the side thread meanwhile. Events stay in flight, in order, until resolved.
-  struct Lookahead {
-    explicit Lookahead(int gzip_level) : gzip(gzip_level) {}
-    std::optional<detail::SideThread> thread;  // started on first use
-    detail::GzipCompressor gzip;
-    bool taken = false;
-    std::uint64_t first_seq = 0;
-    detail::Batch batch;  // the side thread's until thread->wait()
-  };
-
-  void start_worker();
-  void run_worker();
-  // Whether the oldest pending events should go now (a full batch, a flush, the interval, a
-  // shutdown). Needs mu.
-  bool batch_due(SteadyClock::time_point now) const;
-  // Takes the next batch and counts it in flight; reports what was passed over (may unlock lk
-  // to call on_drop). False when the spool cannot be read for now.
-  bool take_batch(std::unique_lock<std::mutex>& lk, detail::Batch& batch);
-  // Takes the next batch if it is due and starts encoding it on the side thread. Without mu.
-  void prefetch(Lookahead& ahead);
-  // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
-  // shutdown deadline passes. Returns the events it could not resolve.
-  std::vector<detail::QueuedEvent> deliver(detail::Batch batch, detail::Backoff& backoff,
-                                           detail::GzipCompressor& gzip, Lookahead& ahead);
-  // Sleeps before a retry; false when the shutdown deadline would pass first.
-  bool wait_for_retry(std::chrono::milliseconds wait);
-  // Durable mode: writes the refused events of a batch to the dead-letter file; how many could
-  // not be written (they are logged and counted in stats).
-  std::size_t record_dead_letters(const detail::Batch& batch, const std::vector<DeadLetter>& dead);
-
-  // ---- producer side (tracker.cpp)
-  // What track() does once the event is serialized: queue or spool it, or say why not.
-  Status enqueue(Result<detail::SerializedEvent> serialized);
+  // ---- admission (admission.cpp)
+  // What track() does once the event is serialized: checks, applies the overflow policy, and
+  // stores it in its lane; or says why not.
+  Status admit(Lane lane, Result<detail::SerializedEvent> serialized);
   template <typename Typed>
   Status track_typed(const Typed& event) {
-    return enqueue(detail::serialize_typed(event, options.clock(), &detail::write_uuid_v7, options.ip_policy));
+    return admit(detail::lane_of(event),
+                 detail::serialize_typed(event, seams.wall_clock(), &detail::write_uuid_v7, options.ip_policy));
   }
 
-  // ---- helpers used by both sides; `lk` holds mu
-  // Counts an event track() refuses, makes sure on_drop hears of it, and says why. Unlocks lk.
-  Status refuse(std::unique_lock<std::mutex>& lk, std::string why);
-  bool resolved_through(std::uint64_t seq) const;
-  void log(LogLevel level, std::string_view message) const;
+  // ---- the worker (worker.cpp)
+  void start_worker();
+  void run_worker();
+  // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
+  // shutdown deadline passes. Returns whether it resolved the whole batch.
+  bool deliver(detail::Batch batch, detail::Uploader& uploader, detail::BatchSource& source);
+  // Takes the next due batch into the look-ahead, if there is one. Without mu.
+  void look_ahead(detail::BatchSource& source);
+  // Reports what take() passed over; may unlock lk to call on_drop.
+  void report_passed_over(std::unique_lock<std::mutex>& lk, Lane lane, const detail::TakeReport& report);
+  // Sleeps before a retry; false when the shutdown deadline would pass first.
+  bool wait_for_retry(std::chrono::milliseconds wait);
+  // What the worker does last when shutdown() stopped it: memory mode drops what is left and
+  // reports it (on the worker, as every callback). Needs lk; unlocks it to report.
+  void finish_at_shutdown(std::unique_lock<std::mutex>& lk);
+  // Lets go of every lane's storage once the worker is done (or given up on): memory mode drops
+  // what is left (counted), durable mode commits and keeps it. Needs lk; unlocks it for the
+  // spool's last commit. Returns how many were dropped.
+  std::uint64_t close_lanes(std::unique_lock<std::mutex>& lk);
+  // What shutdown() says about undelivered_at_close. Needs mu.
+  Status shutdown_status() const;
+  bool past_stop_deadline() const { return stopping && SteadyClock::now() >= stop_deadline; }
+  detail::DuePolicy due_policy() const {
+    return detail::DuePolicy{options.flush_interval, flush_through, stopping};
+  }
 
   // ---- fork handling (ForkAware)
   void before_fork() override;

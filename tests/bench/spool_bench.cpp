@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "bench_harness.hpp"
+#include "referkit/testing.hpp"
 #include "support/temp_dir.hpp"
 #include "events/event_serializer.hpp"
+#include "referkit/testing.hpp"
 #include "referkit/tracker.hpp"
 #include "spool/spool_queue.hpp"
 
@@ -74,14 +76,15 @@ double run_outage(bool durable) {
   TrackerOptions o;
   o.endpoint = "http://127.0.0.1:9";
   o.write_key = "bench";
-  o.transport = std::make_shared<AlwaysDown>();
-  o.max_queue_bytes = 32u << 20;
+  o.conversions.max_queue_bytes = 32u << 20;
   if (durable) {
     o.spool_dir = spool;
-    o.max_spool_bytes = 4ull << 30;
+    o.conversions.max_spool_bytes = 4ull << 30;
   }
+  testing::TrackerSeams seams;
+  seams.transport = std::make_shared<AlwaysDown>();
   {
-    Tracker t = std::move(Tracker::open(o).value());
+    Tracker t = std::move(testing::open_tracker(o, seams).value());
     for (int i = 0; i < kOutageEvents; ++i) keep(t.track(order_completed(i)));
     (void)t.shutdown(std::chrono::seconds(1));
   }
@@ -117,8 +120,8 @@ Figures spool_benchmarks() {
     const auto start = Clock::now();
     auto q = std::move(detail::SpoolQueue::open(spool_options(dir)).value());
     const double s = seconds_since(start);
-    if (q->recovered() != static_cast<std::uint64_t>(kSpoolEvents)) std::abort();
-    f["recovery_events_per_s"] = static_cast<double>(q->recovered()) / s;
+    if (q->recovery().events != static_cast<std::uint64_t>(kSpoolEvents)) std::abort();
+    f["recovery_events_per_s"] = static_cast<double>(q->recovery().events) / s;
   }
   f["outage_events"] = kOutageEvents;
   f["outage_peak_rss_mb"] = outage_in_child("durable");

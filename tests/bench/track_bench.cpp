@@ -10,6 +10,7 @@
 #include "bench_harness.hpp"
 #include "events/rfc3339_fast.hpp"
 #include "support/temp_dir.hpp"
+#include "referkit/testing.hpp"
 #include "referkit/tracker.hpp"
 
 namespace referkit::bench {
@@ -19,10 +20,12 @@ Tracker open_tracker(const std::string& spool_dir = {}) {
   TrackerOptions o;
   o.endpoint = "http://127.0.0.1:9";
   o.write_key = "bench";
-  o.transport = std::make_shared<AcceptAll>();
-  o.max_queue_bytes = 256u << 20;
+  o.conversions.max_queue_bytes = 256u << 20;
+  o.engagement.max_queue_bytes = 256u << 20;
   o.spool_dir = spool_dir;
-  return std::move(Tracker::open(o).value());
+  testing::TrackerSeams seams;
+  seams.transport = std::make_shared<AcceptAll>();
+  return std::move(testing::open_tracker(o, seams).value());
 }
 
 using Clock = std::chrono::steady_clock;

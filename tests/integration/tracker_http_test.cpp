@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "referkit/testing.hpp"
 #include "referkit/tracker.hpp"
 #include "referkit/transport.hpp"
 #include "support/http_test_server.hpp"
@@ -164,9 +165,10 @@ TEST_CASE("flush(T) then shutdown(what is left) against a black hole: back withi
       o.http.total_timeout = 60s;  // the transfer alone would outlast the budget
       if (durable) o.spool_dir = (dir.path() / "spool").string();
       auto watched = std::make_shared<WatchedTransport>(make_curl_transport(o.http).value());
-      o.transport = watched;
+      testing::TrackerSeams seams;
+      seams.transport = watched;
       {
-        auto t = Tracker::open(o).value();
+        auto t = testing::open_tracker(o, seams).value();
         REQUIRE(track_many(t, 50) == 50);
         REQUIRE(black_hole.wait_for_requests(1, 10s));
         const auto start = std::chrono::steady_clock::now();

@@ -24,6 +24,7 @@
 #include "support/fake_transport.hpp"
 #include "support/sanitizers.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tracker_harness.hpp"
 
 using namespace referkit;
 using referkit::test::FakeTransport;
@@ -40,37 +41,22 @@ Event order(int i) {
   e.message_id = "m-" + std::to_string(100000 + i);  // sortable: the order of tracking
   e.properties.set("order_id", "o-" + std::to_string(i));
   e.properties.set("note", std::string(200, 'n'));
+  e.lane = Lane::kConversions;
   return e;
 }
 
 HttpResponse unavailable(const test::RecordedRequest&) { return FakeTransport::reply(503); }
 
-struct Durable {
+// The shared tracker harness in durable mode. The orders go to the conversions lane, so their
+// segments are in `dir`, the lane's directory inside the spool directory `root`.
+struct Durable : test::TrackerHarness {
   TempDir tmp;
-  std::string dir = (tmp.path() / "spool").string();
-  std::shared_ptr<FakeTransport> fake = std::make_shared<FakeTransport>();
-  std::mutex mu;
-  std::vector<std::pair<DropReason, std::size_t>> drops;
-  TrackerOptions options;
+  std::string root = (tmp.path() / "spool").string();
+  std::string dir = root + "/conversions";
 
   Durable() {
-    options.endpoint = "http://127.0.0.1:9";
-    options.write_key = "wk";
-    options.transport = fake;
-    options.spool_dir = dir;
-    options.spool_segment_bytes = 64 * 1024;
-    options.flush_interval = std::chrono::hours(1);
-    options.random_seed = 7;
-    options.sleeper = [](std::chrono::milliseconds) {};
-    options.on_drop = [this](DropReason r, std::size_t n, const Status&) {
-      std::lock_guard<std::mutex> lk(mu);
-      drops.emplace_back(r, n);
-    };
-  }
-  Tracker open() {
-    auto t = Tracker::open(options);
-    REQUIRE_MESSAGE(t.ok(), t.status().to_string());
-    return std::move(*t);
+    spool_in(root);
+    seams.sleeper = [](std::chrono::milliseconds) {};
   }
   // Tracks events [0, n) with the endpoint down and shuts down: they wait in the spool.
   void leave_in_spool(int n) {
@@ -78,12 +64,6 @@ struct Durable {
     Tracker t = open();
     for (int i = 0; i < n; ++i) REQUIRE(t.track(order(i)).ok());
     REQUIRE(t.shutdown(100ms).kept_in_spool);
-  }
-  // A fresh transport for the next tracker (what the last one received stays inspectable).
-  std::shared_ptr<FakeTransport> new_transport() {
-    fake = std::make_shared<FakeTransport>();
-    options.transport = fake;
-    return fake;
   }
   std::vector<fs::path> segments() const {
     std::vector<fs::path> out;
@@ -237,7 +217,7 @@ TEST_CASE("a process that dies leaves its events, acknowledged ones are not rese
     for (int i = 0; i < 230; ++i) {
       if (!t->track(order(i)).ok()) return false;
     }
-    t->flush(200ms);  // times out: the rest stays pending
+    (void)t->flush(200ms);  // times out (the endpoint fails): the rest stays pending
     // Two batches acknowledged and at least one refused, however slow this machine is.
     return d.fake->wait_for_requests(3, 30s) && d.fake->delivered().size() == 100;
   });
@@ -299,7 +279,7 @@ TEST_CASE("damaged segments: the intact records are delivered, the damaged ones 
 
 TEST_CASE("a segment left without a header (killed as it was taken into use) is empty, not damaged") {
   Durable d;
-  fs::create_directory(d.dir);
+  fs::create_directories(d.dir);
   d.tmp.write("spool/FORMAT", "referkit-spool 1\n");
   d.tmp.write("spool/00000000000000ab-00000001.seg", std::string(64 * 1024, '\0'));
   Tracker t = d.open();
@@ -310,7 +290,7 @@ TEST_CASE("a segment left without a header (killed as it was taken into use) is 
 
 TEST_CASE("a full spool refuses new events and keeps every old one") {
   Durable d;
-  d.options.max_spool_bytes = 2 * 64 * 1024;
+  d.options.conversions.max_spool_bytes = 2 * 64 * 1024;
   d.fake->set_handler(unavailable);
   Tracker t = d.open();
   int accepted = 0;
@@ -370,7 +350,7 @@ TEST_CASE("events refused by the server go to the dead-letter file with their re
 TEST_CASE("events older than max_event_age are dropped, counted and reported") {
   Durable d;
   d.leave_in_spool(5);
-  std::this_thread::sleep_for(30ms);  // the events are now at least 30 ms old
+  d.clocks->advance(30ms);  // the events are now at least 30 ms old, by the wall and boot clocks
   d.options.max_event_age = 10ms;
   d.new_transport();
   Tracker t = d.open();
@@ -426,8 +406,8 @@ TEST_CASE("owner-only permissions, and clear errors for bad directories") {
 
   TrackerOptions newer = d.options;
   newer.spool_dir = (d.tmp.path() / "newer").string();
-  fs::create_directory(newer.spool_dir);
-  d.tmp.write("newer/FORMAT", "referkit-spool 3\n");
+  fs::create_directories(newer.spool_dir + "/conversions");
+  d.tmp.write("newer/conversions/FORMAT", "referkit-spool 3\n");
   r = Tracker::open(newer);
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
   CHECK(r.status().message().find("newer") != std::string::npos);
@@ -461,7 +441,7 @@ TEST_CASE("a segment of a newer format is refused at open and left untouched") {
     f.seekp(0);
     f.write(reinterpret_cast<const char*>(header), sizeof header);
   }
-  auto r = Tracker::open(d.options);
+  auto r = d.try_open();
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
   CHECK(r.status().message().find("version 9") != std::string::npos);
   CHECK(d.segments() == segs);
@@ -474,7 +454,7 @@ TEST_CASE("a full disk is a clear error at the first event, not a crash, and ope
     signal(SIGXFSZ, SIG_IGN);
     rlimit limit{16 * 1024, 16 * 1024};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
-    auto r = Tracker::open(d.options);
+    auto r = d.try_open();
     if (!r.ok()) return false;
     const Status tracked = r->track(order(1));
     return tracked.code() == StatusCode::kResourceExhausted && tracked.message().find(".seg") != std::string::npos;
@@ -574,7 +554,7 @@ TEST_CASE("a live owner whose lock file is deleted keeps its segments: nothing i
     // It tracks 100 events, waits while the parent deletes its lock file and opens the spool
     // again, then tracks 100 more and dies without shutting down (kill -9).
     d.fake->hang(true);
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     bool ok = t.ok();
     for (int i = 0; ok && i < 100; ++i) ok = t->track(order(i)).ok();
     char c = ok ? 'r' : 'x';
@@ -642,7 +622,7 @@ TEST_CASE("events drained while the wall clock is 8 days ahead are not expired")
   Durable d;
   d.options.max_event_age = std::chrono::hours(24 * 7);
   d.leave_in_spool(50);
-  d.options.clock = [] { return now_ms() + std::chrono::hours(24 * 8); };
+  d.seams.wall_clock = [] { return now_ms() + std::chrono::hours(24 * 8); };
   d.new_transport();
   Tracker t = d.open();
   CHECK(t.flush(10s).ok());
@@ -655,9 +635,9 @@ TEST_CASE("events drained while the wall clock is 8 days ahead are not expired")
 TEST_CASE("a wall clock stepped back while tracking, then forward again, expires nothing") {
   Durable d;
   d.options.max_event_age = std::chrono::hours(24 * 7);
-  d.options.clock = [] { return now_ms() - std::chrono::hours(24 * 8); };
+  d.seams.wall_clock = [] { return now_ms() - std::chrono::hours(24 * 8); };
   d.leave_in_spool(50);
-  d.options.clock = [] { return now_ms(); };
+  d.seams.wall_clock = [] { return now_ms(); };
   d.new_transport();
   Tracker t = d.open();
   CHECK(t.flush(10s).ok());
@@ -677,7 +657,7 @@ TEST_CASE("a FIFO named like a segment neither hangs open() nor inspect, and is 
     auto info = inspect_spool(d.dir);
     if (!info.ok() || info->pending_events != 20 || info->skipped.size() != 2) return false;
     d.new_transport();
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     if (!t.ok() || t->stats().skipped_spool_entries != 1 || t->stats().recovered != 20) return false;
     return t->flush(10s).ok() && d.fake->delivered().size() == 20;
   });
@@ -700,7 +680,7 @@ TEST_CASE("bad entries are skipped and reported, everything else is delivered, f
   fs::create_symlink(d.dir + "/missing", d.dir + "/00000000000000bb-00000001.seg");
   fs::create_symlink(foreign, d.dir + "/00000000000000cc-00000001.seg");
   // Unreadable; as root (which reads whatever the mode), another user's file instead.
-  const std::string unreadable = d.tmp.write("spool/00000000000000dd-00000001.seg", std::string(64 * 1024, '\0'));
+  const std::string unreadable = d.tmp.write("spool/conversions/00000000000000dd-00000001.seg", std::string(64 * 1024, '\0'));
   fs::permissions(unreadable, fs::perms::none);
   if (::geteuid() == 0) REQUIRE(::chown(unreadable.c_str(), 65534, 65534) == 0);
   const std::size_t bad = 4;
@@ -745,7 +725,7 @@ TEST_CASE("a spool is drained on a full disk: opening reserves nothing") {
     signal(SIGXFSZ, SIG_IGN);
     rlimit limit{0, 0};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return false;
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     if (!t.ok()) return false;
     return t->flush(10s).ok() && d.fake->delivered().size() == 100;
   });
@@ -785,7 +765,7 @@ TEST_CASE("a segment's acked offset pointed at a later record by damage: the eve
 
 TEST_CASE("truncated segments are reported as truncated, with the bytes missing") {
   Durable d;
-  d.options.max_spool_bytes = 8 * 64 * 1024;
+  d.options.conversions.max_spool_bytes = 8 * 64 * 1024;
   d.leave_in_spool(600);  // several segments
   auto segs = d.segments();
   REQUIRE(segs.size() >= 3);
@@ -812,7 +792,7 @@ TEST_CASE("dead owners' segments are adopted in the order they were created, wha
   fs::rename(first[0], d.dir + "/ffffffffffffff00-00000001.seg");
   {
     d.fake->set_handler(unavailable);
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     REQUIRE(t.ok());
     t->shutdown(100ms);  // adopts the first run's events, delivers none
   }
@@ -842,7 +822,7 @@ TEST_CASE("a fork while a spool is being opened leaves the child none of the ope
   std::atomic<bool> stop{false};
   std::thread opener([&] {
     while (!stop.load()) {
-      auto t = Tracker::open(d.options);
+      auto t = d.try_open();
       if (t.ok()) t->shutdown(0ms);
     }
   });
@@ -879,7 +859,7 @@ TEST_CASE("a dead letter that cannot be written (disk full) is counted and logge
     d.options.logger = [&](LogLevel level, std::string_view m) {
       if (level == LogLevel::kError && m.find("dead letter") != std::string_view::npos) ++errors;
     };
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     if (!t.ok() || !t->track(order(0)).ok()) return false;
     // The segment exists now; from here no file can grow: the dead-letter file cannot be written.
     signal(SIGXFSZ, SIG_IGN);
@@ -906,7 +886,7 @@ TEST_CASE("a 20 GiB sparse file named like a segment is not read: inspect and op
     if (!info.ok() || info->pending_events != 20 || info->skipped.size() != 1) return false;
     if (info->skipped[0].find("more than any segment") == std::string::npos) return false;
     d.new_transport();
-    auto t = Tracker::open(d.options);
+    auto t = d.try_open();
     return t.ok() && t->stats().skipped_spool_entries == 1 && t->flush(10s).ok() && d.fake->delivered().size() == 20;
   });
   CHECK(code == 0);

@@ -13,6 +13,7 @@
 #include "referkit/version.hpp"
 #include "referkit/webhooks.hpp"
 #include "support/fake_transport.hpp"
+#include "support/tracker_harness.hpp"
 #include "support/sanitizers.hpp"
 
 using namespace referkit;
@@ -22,39 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Harness {
-  std::shared_ptr<FakeTransport> fake = std::make_shared<FakeTransport>();
-  std::mutex mu;
-  std::vector<std::chrono::milliseconds> waits;
-  std::vector<std::pair<DropReason, std::size_t>> drops;
-  std::vector<DeadLetter> dead;
-  TrackerOptions options;
-
-  Harness() {
-    options.endpoint = "http://127.0.0.1:9";
-    options.write_key = "wk";
-    options.transport = fake;
-    options.flush_interval = std::chrono::hours(1);  // batches go when full or flushed
-    options.random_seed = 42;
-    options.sleeper = [this](std::chrono::milliseconds d) {
-      std::lock_guard<std::mutex> lk(mu);
-      waits.push_back(d);
-    };
-    options.on_drop = [this](DropReason r, std::size_t n, const Status&) {
-      std::lock_guard<std::mutex> lk(mu);
-      drops.emplace_back(r, n);
-    };
-    options.on_dead_letter = [this](const DeadLetter& d) {
-      std::lock_guard<std::mutex> lk(mu);
-      dead.push_back(d);
-    };
-  }
-  Tracker open() {
-    auto t = Tracker::open(options);
-    REQUIRE_MESSAGE(t.ok(), t.status().to_string());
-    return std::move(*t);
-  }
-};
+using Harness = referkit::test::TrackerHarness;
 
 Event order(int i, std::string message_id = {}) {
   Event e;
@@ -386,7 +355,7 @@ TEST_CASE("batches are cut by bytes as well as by count") {
 TEST_CASE("overflow: drop_newest refuses at track() and counts") {
   Harness h;
   h.options.max_batch_events = 1;
-  h.options.max_queue_bytes = 64 * 1024;
+  h.options.engagement.max_queue_bytes = 64 * 1024;
   h.fake->hang(true);
   Tracker t = h.open();
   Event e = order(0);
@@ -414,7 +383,7 @@ TEST_CASE("overflow: drop_newest refuses at track() and counts") {
 TEST_CASE("overflow: drop_oldest evicts queued events and keeps the newest") {
   Harness h;
   h.options.max_batch_events = 1;
-  h.options.max_queue_bytes = 64 * 1024;
+  h.options.engagement.max_queue_bytes = 64 * 1024;
   h.options.overflow = OverflowPolicy::kDropOldest;
   h.fake->hang(true);
   Tracker t = h.open();
@@ -438,7 +407,7 @@ TEST_CASE("overflow: drop_oldest evicts queued events and keeps the newest") {
 TEST_CASE("overflow: block waits up to block_timeout, then refuses") {
   Harness h;
   h.options.max_batch_events = 1;
-  h.options.max_queue_bytes = 64 * 1024;
+  h.options.engagement.max_queue_bytes = 64 * 1024;
   h.options.overflow = OverflowPolicy::kBlock;
   h.options.block_timeout = 50ms;
   h.fake->hang(true);
@@ -522,7 +491,12 @@ TEST_CASE("open() refuses bad options") {
   CHECK(refused([](TrackerOptions& o) { o.max_batch_events = 2501; }));
   CHECK(refused([](TrackerOptions& o) { o.max_batch_bytes = 1000; }));
   CHECK(refused([](TrackerOptions& o) { o.max_batch_bytes = 500'001; }));
-  CHECK(refused([](TrackerOptions& o) { o.max_queue_bytes = 1000; }));
+  CHECK(refused([](TrackerOptions& o) { o.conversions.max_queue_bytes = 1000; }));
+  CHECK(refused([](TrackerOptions& o) { o.engagement.max_queue_bytes = 1000; }));
+  CHECK(refused([](TrackerOptions& o) {
+    o.spool_dir = "/tmp/never-opened";
+    o.engagement.max_spool_bytes = 1000;
+  }));
   CHECK(refused([](TrackerOptions& o) { o.gzip_level = 0; }));
   CHECK(refused([](TrackerOptions& o) { o.http.total_timeout = 0ms; }));
   CHECK(refused([](TrackerOptions& o) { o.retry.max_backoff = 1ms; }));

@@ -1,11 +1,17 @@
-#include "tracking/event_queue.hpp"
+#include "pending/memory_queue.hpp"
+
+#include <fmt/format.h>
 
 namespace referkit::detail {
 
-EventQueue::EventQueue(std::size_t max_bytes, std::size_t batch_events, std::size_t batch_bytes)
+MemoryQueue::MemoryQueue(std::size_t max_bytes, std::size_t batch_events, std::size_t batch_bytes)
     : max_bytes_(max_bytes), batch_events_(batch_events), batch_bytes_(batch_bytes) {}
 
-Status EventQueue::push(QueuedEvent&& event) {
+std::string MemoryQueue::full_message() const {
+  return fmt::format("event queue full (max_queue_bytes {}): the endpoint is not keeping up; event dropped", max_bytes_);
+}
+
+Status MemoryQueue::push(QueuedEvent&& event) {
   const std::size_t wire = event.json.size() + 1;  // plus its comma in the batch
   if (chunks_.empty() || chunks_.back().events.size() == batch_events_ ||
       (chunks_.back().wire_bytes > 0 && chunks_.back().wire_bytes + wire > batch_bytes_)) {
@@ -21,7 +27,7 @@ Status EventQueue::push(QueuedEvent&& event) {
   return {};
 }
 
-void EventQueue::drop_front_event() {
+void MemoryQueue::drop_front_event() {
   Chunk& front = chunks_.front();
   QueuedEvent& e = front.events[front.head++];
   bytes_ -= cost(e);
@@ -31,7 +37,7 @@ void EventQueue::drop_front_event() {
   if (front.head == front.events.size()) chunks_.pop_front();
 }
 
-std::size_t EventQueue::evict_for(const QueuedEvent& event) {
+std::size_t MemoryQueue::evict_for(const QueuedEvent& event) {
   std::size_t evicted = 0;
   while (size_ > 0 && !fits(event)) {
     drop_front_event();
@@ -40,12 +46,12 @@ std::size_t EventQueue::evict_for(const QueuedEvent& event) {
   return evicted;
 }
 
-PendingFront EventQueue::front() const {
+PendingFront MemoryQueue::front() const {
   const QueuedEvent& e = chunks_.front().events[chunks_.front().head];
   return PendingFront{e.seq, e.enqueued};
 }
 
-void EventQueue::take(std::vector<QueuedEvent>& out, TakeReport& /*report*/) {
+void MemoryQueue::take(std::vector<QueuedEvent>& out, TakeReport& /*report*/) {
   out.clear();
   if (chunks_.empty()) return;
   Chunk& front = chunks_.front();
@@ -55,11 +61,12 @@ void EventQueue::take(std::vector<QueuedEvent>& out, TakeReport& /*report*/) {
   chunks_.pop_front();
 }
 
-void EventQueue::resolved(const std::vector<QueuedEvent>& done) {
+void MemoryQueue::resolved(const std::vector<QueuedEvent>& done) {
   for (const QueuedEvent& e : done) bytes_ -= cost(e);
 }
 
-std::size_t EventQueue::forget() {
+std::size_t MemoryQueue::forget() {
+  // noexcept in abandon_after_fork(): clear() and assignments do not throw.
   const std::size_t n = size_;
   chunks_.clear();
   size_ = 0;

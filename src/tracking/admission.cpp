@@ -1,0 +1,65 @@
+// Admission: what track() does once the event is serialized. It starts a forked child's worker,
+// applies the overflow policy of the event's lane, and stores the event in the lane's storage,
+// numbered. No file I/O and no network here: the spool's append is a copy into a mapped page.
+#include <fmt/format.h>
+
+#include "tracking/tracker_impl.hpp"
+
+namespace referkit {
+inline namespace v1 {
+
+Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialized) {
+  if (needs_worker.load(std::memory_order_relaxed)) {
+    // First track() in a forked child: its worker opens what the child needs.
+    std::lock_guard<std::mutex> lk(mu);
+    if (needs_worker.load()) {
+      needs_worker.store(false);
+      start_worker();
+    }
+  }
+  if (!serialized) return serialized.status();
+  detail::QueuedEvent q;
+  q.json = std::move(serialized->json);
+  q.id_offset = static_cast<std::uint32_t>(serialized->message_id_at);
+  q.id_size = static_cast<std::uint32_t>(serialized->message_id_size);
+  q.enqueued = seams.steady_clock();
+
+  std::unique_lock<std::mutex> lk(mu);
+  if (!accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
+  detail::LaneSlot& slot = lanes[lane];
+  auto refuse = [&](std::string why) {
+    const bool first_unreported = reporter.queue_full(lane, 1);
+    lk.unlock();
+    if (first_unreported) work_cv->notify_one();  // the worker reports drops to on_drop
+    return Status(StatusCode::kResourceExhausted, std::move(why));
+  };
+  if (!slot.events->fits(q)) {
+    if (options.overflow == OverflowPolicy::kDropOldest) {
+      const std::size_t evicted = slot.events->evict_for(q);
+      if (evicted > 0 && reporter.queue_full(lane, evicted)) work_cv->notify_one();
+    } else if (options.overflow == OverflowPolicy::kBlock) {
+      ++blocked_producers;
+      space_cv->wait_for(lk, options.block_timeout, [&] { return !accepting || slot.events->fits(q); });
+      --blocked_producers;
+      if (!accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
+    }
+    if (!slot.events->fits(q)) return refuse(slot.events->full_message());
+  }
+  q.seq = slot.next_seq;
+  const bool was_empty = slot.events->empty();
+  const bool was_full = slot.events->front_batch_full();
+  if (Status pushed = slot.events->push(std::move(q)); !pushed.ok()) {
+    return refuse("cannot add the event to the spool: " + pushed.message());
+  }
+  ++slot.next_seq;
+  reporter.tracked(lane);
+  // Wake the worker only when it has something new to decide (a first event, a first full
+  // batch), not on every event.
+  const bool wake = was_empty || (!was_full && slot.events->front_batch_full());
+  lk.unlock();
+  if (wake) work_cv->notify_one();
+  return {};
+}
+
+}  // namespace v1
+}  // namespace referkit
