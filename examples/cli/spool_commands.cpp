@@ -65,6 +65,19 @@ int run_inspect(const InspectOptions& o) {
   for (const std::string& why : info->skipped) w.value(why);
   w.end_array();
   w.key("dead_letters").value(info->dead_letters);
+  w.key("lanes").begin_object();
+  for (const SpoolLaneInfo& lane : info->lanes) {
+    w.key(lane.lane).begin_object();
+    w.key("pending_events").value(lane.pending_events);
+    w.key("pending_bytes").value(lane.pending_bytes);
+    w.key("disk_bytes").value(lane.disk_bytes);
+    w.key("oldest_event");
+    if (lane.oldest_event) w.value(format_rfc3339(*lane.oldest_event)); else w.null();
+    w.key("segments").value(static_cast<std::uint64_t>(lane.segments));
+    w.key("dead_letters").value(lane.dead_letters);
+    w.end_object();
+  }
+  w.end_object();
   if (o.dead_letters) {
     auto letters = read_dead_letters(o.dir);
     if (!letters) return print_error(letters.status(), kExitFailure);
@@ -74,10 +87,11 @@ int run_inspect(const InspectOptions& o) {
     for (const SpoolDeadLetter& d : *letters) {
       if (!d.damage.empty()) {
         ++damaged;
-        w.begin_object().key("line").value(d.line).key("error").value(d.damage).end_object();
+        w.begin_object().key("lane").value(d.lane).key("line").value(d.line).key("error").value(d.damage).end_object();
         continue;
       }
       w.begin_object();
+      w.key("lane").value(d.lane);
       w.key("messageId").value(d.message_id);
       w.key("reason").value(d.reason);
       w.key("at").value(d.at);
@@ -268,12 +282,13 @@ void add_spool_commands(CLI::App& app, int& exit_code) {
   auto inspect_opts = std::make_shared<InspectOptions>();
   CLI::App* inspect = spool->add_subcommand(
       "inspect", "Print {pending_events, pending_bytes, disk_bytes, oldest_event, segments, live_owners, "
-                 "corrupt_records, corrupt_bytes, truncated_segments, truncated_bytes, skipped_entries, dead_letters} "
-                 "without changing anything (safe while trackers use it).");
+                 "corrupt_records, corrupt_bytes, truncated_segments, truncated_bytes, skipped_entries, dead_letters, "
+                 "lanes: {conversions, engagement: {pending_events, pending_bytes, disk_bytes, oldest_event, segments, "
+                 "dead_letters}}} without changing anything (safe while trackers use it).");
   inspect->add_option("dir", inspect_opts->dir, "The spool directory")->required();
   inspect->add_flag("--dead-letters", inspect_opts->dead_letters,
-                    "Also list the events the server refused: dead_letter_list [{messageId, reason, at, event}], a "
-                    "damaged line as {line, error}, and damaged_lines (how many of them)");
+                    "Also list the events the server refused: dead_letter_list [{lane, messageId, reason, at, event}], "
+                    "a damaged line as {lane, line, error}, and damaged_lines (how many of them)");
   inspect->callback([inspect_opts, &exit_code] { exit_code = run_inspect(*inspect_opts); });
 
   auto drain_opts = std::make_shared<DrainOptions>();

@@ -296,6 +296,19 @@ Status check_spool_format(const std::string& path) {
   return check_format_text(join(path, kFormatFile), *text);
 }
 
+Status check_lanes_layout(const std::string& spool_dir) {
+  struct stat st {};
+  const std::string format = join(spool_dir, kFormatFile);
+  if (::lstat(format.c_str(), &st) != 0) return {};  // no spool of the old layout here
+  // A newer format says so first; an older layout is refused rather than silently left behind.
+  if (Status s = check_spool_format(spool_dir); !s.ok()) return s;
+  return Status(StatusCode::kFailedPrecondition,
+                fmt::format("{} holds a spool written before lanes (its segments are in the directory itself, "
+                            "not in conversions/ and engagement/): drain it with the referkit that wrote it, or "
+                            "move its files into {}/conversions while no process uses it",
+                            spool_dir, spool_dir));
+}
+
 Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   if (path.empty()) return Status(StatusCode::kInvalidArgument, "spool_dir is empty");
   if (Status s = ensure_directory(path); !s.ok()) return s;

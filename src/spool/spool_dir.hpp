@@ -121,6 +121,9 @@ void allow_spool_opens_after_fork() noexcept;
 
 // Checks that `path` is a spool directory this library can read (for inspection: no locks taken).
 Status check_spool_format(const std::string& path);
+// A tracker's spool_dir holds lane directories only: kFailedPrecondition (or the newer-format
+// error) when it is itself a spool directory, as written before lanes.
+Status check_lanes_layout(const std::string& spool_dir);
 // Every segment file in the directory, sorted by owner and number.
 Result<std::vector<SegmentName>> list_segments(const std::string& path);
 

@@ -38,6 +38,7 @@ Result<std::unique_ptr<detail::PendingEvents>> open_spool(const TrackerOptions& 
     };
   }
   if (Status s = detail::ensure_directory(o.spool_dir); !s.ok()) return s;
+  if (Status s = detail::check_lanes_layout(o.spool_dir); !s.ok()) return s;
   auto opened = detail::SpoolQueue::open(std::move(so));
   if (!opened) return opened.status();
   return std::unique_ptr<detail::PendingEvents>(std::move(*opened));

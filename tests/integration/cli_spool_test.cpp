@@ -490,7 +490,8 @@ TEST_CASE("spool inspect --dead-letters reports damaged lines, so the list agree
   const std::string spool = dir.file("spool");
   leave_in_spool(down.url(), dir, spool, "g", 1);
   {
-    std::ofstream letters(spool + "/dead-letters.jsonl", std::ios::binary | std::ios::app);
+    // The CLI's events are in the engagement lane.
+    std::ofstream letters(spool + "/engagement/dead-letters.jsonl", std::ios::binary | std::ios::app);
     letters << R"({"at":"2026-11-27T10:00:00.000Z","messageId":"ok-1","reason":"bad total","event":{"messageId":"ok-1"}})"
             << "\n";
     for (int i = 0; i < 20; ++i) letters << "garbage line " << i << " {\n";
@@ -669,14 +670,18 @@ TEST_CASE("the spool is private to its owner, and a missing parent directory is 
     auto check_modes = [&](std::size_t at_least) {
       CHECK(mode_of(spool) == 0700);
       std::size_t files = 0;
-      for (const auto& entry : std::filesystem::directory_iterator(spool)) {
+      for (const auto& entry : std::filesystem::recursive_directory_iterator(spool)) {
         INFO(entry.path());
-        CHECK(mode_of(entry.path()) == 0600);
-        ++files;
+        if (entry.is_directory()) {
+          CHECK(mode_of(entry.path()) == 0700);  // a lane's
+        } else {
+          CHECK(mode_of(entry.path()) == 0600);
+          ++files;
+        }
       }
       CHECK(files >= at_least);
     };
-    // While it runs: FORMAT, spool.lock, its own <owner>.lock and a segment.
+    // While it runs, in the engagement lane: FORMAT, spool.lock, its own <owner>.lock and a segment.
     std::uint64_t owners = 0;
     const auto deadline = Clock::now() + 20s;
     while (owners == 0 && cli.running() && Clock::now() < deadline) {
@@ -751,9 +756,10 @@ TEST_CASE("a FIFO, a directory and symlinks named like segments: inspect and dra
   }());
   INFO(t.describe());
   REQUIRE(t.exit_code() == kExitKeptInSpool);
-  REQUIRE(::mkfifo((spool + "/00000000000000ab-00000001.seg").c_str(), 0600) == 0);
-  std::filesystem::create_directory(spool + "/00000000000000ac-00000001.seg");
-  std::filesystem::create_symlink(spool + "/nothing", spool + "/00000000000000ad-00000001.seg");
+  const std::string lane = spool + "/engagement";  // the CLI's events
+  REQUIRE(::mkfifo((lane + "/00000000000000ab-00000001.seg").c_str(), 0600) == 0);
+  std::filesystem::create_directory(lane + "/00000000000000ac-00000001.seg");
+  std::filesystem::create_symlink(lane + "/nothing", lane + "/00000000000000ad-00000001.seg");
 
   RunResult i = run_cli({"spool", "inspect", spool}, 20s);
   INFO(i.describe());
