@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "referkit/spool.hpp"
@@ -289,6 +290,7 @@ TEST_CASE("a spool written before lanes is refused with what to do, never silent
   TrackerHarness h;
   const std::string root = (tmp.path() / "spool").string();
   h.spool_in(root);
+  std::filesystem::create_directory(root);
   tmp.write("spool/FORMAT", "referkit-spool 2\n");
   auto opened = h.try_open();
   REQUIRE_FALSE(opened.ok());
