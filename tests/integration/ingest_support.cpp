@@ -274,6 +274,11 @@ DbContents read_db(const std::string& path) {
     contents.message_ids.emplace(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
   }
   sqlite3_finalize(s);
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT coalesce(event, '') FROM events ORDER BY rowid", -1, &s, nullptr) == SQLITE_OK);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    contents.events_in_order.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)));
+  }
+  sqlite3_finalize(s);
   sqlite3_close(db);
   return contents;
 }

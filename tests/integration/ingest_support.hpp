@@ -106,6 +106,7 @@ struct DbContents {
   bool integrity_ok = false;
   std::string integrity;  // "ok" or the problems
   std::set<std::string> message_ids;
+  std::vector<std::string> events_in_order;  // the event name of each row, in the order stored
   std::size_t rows = 0;
 };
 DbContents read_db(const std::string& path);

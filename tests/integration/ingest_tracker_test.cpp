@@ -128,6 +128,84 @@ TEST_CASE("a server restart in the middle loses nothing and stores nothing twice
   check_all_stored_once(db, "restart", 4'000);
 }
 
+namespace {
+
+// 10 clicks for every order, interleaved as a shop's traffic would be.
+void track_shop_traffic(Tracker& t, int orders) {
+  for (int i = 0; i < orders; ++i) {
+    for (int c = 0; c < 10; ++c) {
+      ReferralLinkClicked click;
+      click.visitor.anonymous_id = "visitor-" + std::to_string(i * 10 + c);
+      click.referral_code = "JANE-GS7Z-0TX3X";
+      click.landing_url = "https://shop.example/";
+      REQUIRE(t.track(click).ok());
+    }
+    OrderCompleted order;
+    order.customer.user_id = "buyer-" + std::to_string(i);
+    order.order_id = "order-" + std::to_string(i);
+    order.total = Money{4999, "EUR"};
+    order.referral_code = "JANE-GS7Z-0TX3X";
+    REQUIRE(t.track(order).ok());
+  }
+}
+
+// Where, in what the server stored, the last order is, and the first click after the first `skip`.
+std::pair<std::size_t, std::size_t> last_order_first_click(const std::vector<std::string>& stored, std::size_t skip) {
+  std::size_t last_order = 0;
+  std::size_t first_click = stored.size();
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (stored[i] == "Order Completed") last_order = i;
+    if (i >= skip && stored[i] == "Referral Link Clicked" && first_click == stored.size()) first_click = i;
+  }
+  return {last_order, first_click};
+}
+
+}  // namespace
+
+TEST_CASE("after an outage the server stores every order before the click backlog") {
+  for (const bool durable : {false, true}) {
+    CAPTURE(durable);
+    TempDir dir;
+    const std::string db = dir.file("events.db");
+    auto first = std::make_unique<IngestServer>(db);
+    const std::string url = first->url();
+    const std::string port = std::to_string(first->port());
+    CHECK(first->stop().success());
+    first.reset();
+
+    // The endpoint is down while the shop takes 50 orders and 500 clicks.
+    TrackerOptions o = fast_options(url);
+    o.max_batch_events = 20;
+    if (durable) o.spool_dir = dir.file("spool");
+    auto tracker = Tracker::open(o);
+    REQUIRE(tracker.ok());
+    track_shop_traffic(*tracker, 50);
+    std::size_t in_flight = 0;
+    if (durable) {
+      // ... and the process restarts before it comes back: the spool keeps every lane.
+      const ShutdownReport report = tracker->shutdown(200ms);
+      REQUIRE(report.kept_in_spool);
+      REQUIRE(report.undelivered == 550);
+      tracker = Tracker::open(o);
+      REQUIRE(tracker.ok());
+      CHECK(tracker->stats().recovered == 550);
+    } else {
+      // The worker holds one batch, and may have taken the next ahead: those go first.
+      in_flight = 2 * o.max_batch_events;
+    }
+    IngestServer second(db, {"--listen", "127.0.0.1:" + port});
+    REQUIRE(second.url() == url);
+    REQUIRE(tracker->flush(30s).ok());
+    CHECK(tracker->shutdown(5s).status.ok());
+    CHECK(second.stop().success());
+    const DbContents stored = read_db(db);
+    REQUIRE(stored.events_in_order.size() == 550);
+    const auto [last_order, first_click] = last_order_first_click(stored.events_in_order, in_flight);
+    CHECK(last_order < first_click);
+    if (durable) CHECK(last_order == 49);
+  }
+}
+
 // A measurement, not a test: run it with
 //   referkit-integration-tests -ts=ingest -tc='*throughput*' --no-skip
 TEST_CASE("throughput of 200000 events from a Tracker with gzip over loopback" * doctest::skip()) {

@@ -483,6 +483,28 @@ TEST_CASE("a forked child tracks into its own part of the spool" * doctest::skip
   CHECK(d.info().pending_events == 3);
 }
 
+TEST_CASE("a forked child's track() opens no file: its worker opens the child's spool" * doctest::skip(referkit::test::kForkUnsafeAllocator)) {
+  Durable d;
+  d.options.spool_commit_interval = std::chrono::hours(1);  // every thread of the parent idle at the fork
+  Tracker t = d.open();
+  const int code = in_child_that_dies([&] {
+    // No file descriptor can be opened: a track() that touched a file would fail.
+    rlimit saved{};
+    if (getrlimit(RLIMIT_NOFILE, &saved) != 0) return false;
+    rlimit none = saved;
+    none.rlim_cur = 0;
+    if (setrlimit(RLIMIT_NOFILE, &none) != 0) return false;
+    bool ok = true;
+    for (int i = 0; i < 5; ++i) ok = ok && t.track(order(20 + i)).ok();
+    // The worker cannot open the spool either; it keeps the events in memory and tries again.
+    ok = ok && t.flush(50ms).code() == StatusCode::kDeadlineExceeded && d.fake->delivered().empty();
+    if (setrlimit(RLIMIT_NOFILE, &saved) != 0) return false;
+    ok = ok && t.flush(10s).ok();
+    return ok && d.fake->delivered().size() == 5 && d.fake->delivered().count("m-100024") == 1;
+  });
+  CHECK(code == 0);
+}
+
 TEST_CASE("a child that forks again before its first event leaves a working tracker to the grandchild" * doctest::skip(referkit::test::kForkUnsafeAllocator)) {
   Durable d;
   d.options.spool_commit_interval = std::chrono::hours(1);  // every thread of the parent idle at the fork
