@@ -829,3 +829,48 @@ TEST_CASE("a live tracker's lock file deleted mid-run: spool drain leaves its se
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("cli") {
+
+TEST_CASE("track --pause-lane engagement keeps that lane's events in the spool while conversions go, and inspect shows the lanes") {
+  TempDir dir;
+  const std::string db = dir.file("events.db");
+  const std::string spool = dir.file("spool");
+  std::set<std::string> clicks;
+  std::set<std::string> orders;
+  write_events(dir.file("clicks.jsonl"), "click", 40, clicks);
+  write_events(dir.file("orders.jsonl"), "order", 7, orders);
+  IngestServer server(db);
+  // The clicks with their lane paused: accepted, kept, not sent (exit 3: kept in the spool).
+  RunResult paused = run_cli([&] {
+    auto a = track_args(server.url(), spool, dir.file("clicks.jsonl"));
+    a.insert(a.end(), {"--pause-lane", "engagement", "--flush-timeout", "2s"});
+    return a;
+  }());
+  INFO(paused.describe());
+  CHECK(paused.exit_code() == kExitKeptInSpool);
+  // The orders in their own lane flow as usual.
+  RunResult flowing = run_cli([&] {
+    auto a = track_args(server.url(), spool, dir.file("orders.jsonl"));
+    a.insert(a.end(), {"--lane", "conversions", "--pause-lane", "engagement"});
+    return a;
+  }());
+  INFO(flowing.describe());
+  CHECK(flowing.exit_code() == kExitKeptInSpool);  // the clicks still wait
+  CHECK(json_uint(flowing.out, "delivered") == 7);
+  RunResult i = inspect(spool);
+  INFO(i.describe());
+  CHECK(json_uint(i.out, "pending_events") == 40);
+  CHECK(i.out.find(R"("engagement":{"pending_events":40)") != std::string::npos);
+  CHECK(i.out.find(R"("conversions":{"pending_events":0)") != std::string::npos);
+  CHECK(stat(server.port(), "events_stored") == 7);
+  // Resumed: a drain delivers the clicks.
+  RunResult r = drain(server.url(), spool);
+  INFO(r.describe());
+  CHECK(r.exit_code() == 0);
+  CHECK(json_uint(r.out, "delivered") == 40);
+  CHECK(stat(server.port(), "events_stored") == 47);
+  CHECK(server.stop().success());
+}
+
+}  // TEST_SUITE

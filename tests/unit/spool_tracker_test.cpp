@@ -280,8 +280,8 @@ TEST_CASE("damaged segments: the intact records are delivered, the damaged ones 
 TEST_CASE("a segment left without a header (killed as it was taken into use) is empty, not damaged") {
   Durable d;
   fs::create_directories(d.dir);
-  d.tmp.write("spool/FORMAT", "referkit-spool 1\n");
-  d.tmp.write("spool/00000000000000ab-00000001.seg", std::string(64 * 1024, '\0'));
+  d.tmp.write("spool/conversions/FORMAT", "referkit-spool 1\n");
+  d.tmp.write("spool/conversions/00000000000000ab-00000001.seg", std::string(64 * 1024, '\0'));
   Tracker t = d.open();
   CHECK(t.stats().recovered == 0);
   CHECK(t.stats().corrupt_records == 0);
