@@ -34,7 +34,8 @@ std::optional<SteadyTime> Lanes::next_due(const DuePolicy& policy) const {
 
 bool Lanes::idle() const {
   for (const LaneSlot& slot : slots_) {
-    if (!slot.paused && !slot.events->empty()) return false;
+    // A staged lane's events cannot go until its spool is open.
+    if (!slot.paused && !slot.staged && !slot.events->empty()) return false;
   }
   return true;
 }

@@ -56,7 +56,7 @@ class Lanes {
   // When the first lane that is waiting for its flush interval becomes due; nullopt when no
   // lane that is not paused has events waiting.
   std::optional<SteadyTime> next_due(const DuePolicy& policy) const;
-  // Nothing waits to be taken in a lane that is not paused.
+  // Nothing that could be sent now waits to be taken (paused and staged lanes aside).
   bool idle() const;
   // Every event of a lane that is not paused, up to its number in `seqs`, is resolved.
   bool resolved_through(const LaneSeqs& seqs) const;
