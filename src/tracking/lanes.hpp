@@ -31,6 +31,12 @@ struct DuePolicy {
   bool stopping = false;     // shutdown(): everything that is not paused goes now
 };
 
+// A batch in flight: its lane and its first event.
+struct InFlight {
+  Lane lane = Lane::kConversions;
+  std::uint64_t first_seq = 0;
+};
+
 struct LaneSlot {
   std::unique_ptr<PendingEvents> events;
   bool paused = false;

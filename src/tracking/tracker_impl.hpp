@@ -100,8 +100,9 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   void start_worker();
   void run_worker();
   // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
-  // shutdown deadline passes. Returns whether it resolved the whole batch.
-  bool deliver(detail::Batch batch, detail::Uploader& uploader, detail::BatchSource& source);
+  // shutdown deadline passes. Returns whether it resolved the whole batch. `ahead` is the batch
+  // taken ahead, if any: what stays in flight once this one is resolved.
+  bool deliver(detail::Batch batch, detail::Uploader& uploader, const std::optional<detail::InFlight>& ahead);
   // Takes the next due batch into the look-ahead, if there is one. Without mu.
   void look_ahead(detail::BatchSource& source);
   // Reports what take() passed over; may unlock lk to call on_drop.

@@ -67,7 +67,11 @@ void Tracker::Impl::run_worker() {
       lk.unlock();
       detail::BatchSource::materialize(storage, batch);
     }
-    const bool resolved = deliver(std::move(batch), uploader, source);
+    // The next batch is taken and encoded on the side while this one is in flight.
+    if (!source.has_ahead()) look_ahead(source);
+    std::optional<detail::InFlight> ahead;
+    if (source.has_ahead()) ahead = detail::InFlight{source.ahead_lane(), source.ahead_first_seq()};
+    const bool resolved = deliver(std::move(batch), uploader, ahead);
     lk.lock();
     if (!resolved) break;  // the shutdown deadline: shutdown() counts what is left
   }
@@ -128,7 +132,7 @@ bool Tracker::Impl::wait_for_retry(milliseconds wait) {
   return true;
 }
 
-bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, detail::BatchSource& source) {
+bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, const std::optional<detail::InFlight>& ahead) {
   const Lane lane = root.lane;
   detail::PendingEvents* storage = nullptr;
   {
@@ -172,9 +176,9 @@ bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, detail::Batc
       storage->resolved(done.events);
       detail::LaneSlot& slot = lanes[lane];
       slot.inflight_count -= done.events.size();
-      slot.inflight_min_seq = !todo.empty()                                        ? todo.back().events.front().seq
-                              : source.has_ahead() && source.ahead_lane() == lane ? source.ahead_first_seq()
-                                                                                  : 0;
+      slot.inflight_min_seq = !todo.empty()                     ? todo.back().events.front().seq
+                              : ahead && ahead->lane == lane ? ahead->first_seq
+                                                             : 0;
       if (blocked_producers > 0) space_cv->notify_all();
     }
     done_cv->notify_all();
@@ -185,8 +189,6 @@ bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, detail::Batc
       std::lock_guard<std::mutex> lk(mu);
       if (past_stop_deadline()) break;
     }
-    // The next batch is read and encoded on the side while this one is in flight.
-    if (!source.has_ahead()) look_ahead(source);
     Batch& batch = todo.back();
     detail::UploadOutcome result = uploader.send(batch);
     {
