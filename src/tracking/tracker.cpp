@@ -168,22 +168,13 @@ void Tracker::resume(Lane lane) {
   impl_->work_cv->notify_one();
 }
 
-std::uint64_t Tracker::Impl::close_lanes(std::unique_lock<std::mutex>& lk) {
+std::uint64_t Tracker::Impl::count_left_at_shutdown() {
   if (lanes_closed) return 0;
-  lanes_closed = true;
-  // The spool's last commit can take a while (msync): not under the mutex, which stats() needs
-  // meanwhile. Nothing is appended any more (accepting is false).
-  std::vector<detail::PendingEvents*> storages;
-  for (Lane lane : detail::Lanes::kByPriority) storages.push_back(lanes[lane].events.get());
-  lk.unlock();
-  for (detail::PendingEvents* storage : storages) storage->stop();
-  lk.lock();
+  lanes_closed = true;  // from here on nothing is resolved any more: the counts are final
   std::uint64_t dropped = 0;
   for (Lane lane : detail::Lanes::kByPriority) {
-    detail::LaneSlot& slot = lanes[lane];
-    const std::uint64_t left = slot.inflight_count + slot.events->forget();
-    slot.inflight_count = 0;
-    slot.inflight_min_seq = 0;
+    const detail::LaneSlot& slot = lanes[lane];
+    const std::uint64_t left = slot.inflight_count + slot.events->size();
     undelivered_at_close += left;
     if (!slot.events->keeps_undelivered()) {
       reporter.dropped_at_shutdown(lane, left);
@@ -191,6 +182,22 @@ std::uint64_t Tracker::Impl::close_lanes(std::unique_lock<std::mutex>& lk) {
     }
   }
   return dropped;
+}
+
+void Tracker::Impl::release_lanes(std::unique_lock<std::mutex>& lk) {
+  // The spool's last commit can take a while (msync): not under the mutex, which stats() needs
+  // meanwhile. Nothing is appended any more (accepting is false).
+  std::vector<detail::PendingEvents*> storages;
+  for (Lane lane : detail::Lanes::kByPriority) storages.push_back(lanes[lane].events.get());
+  lk.unlock();
+  for (detail::PendingEvents* storage : storages) storage->stop();
+  lk.lock();
+  for (Lane lane : detail::Lanes::kByPriority) {
+    detail::LaneSlot& slot = lanes[lane];
+    (void)slot.events->forget();  // counted already; memory drops, the spool keeps
+    slot.inflight_count = 0;
+    slot.inflight_min_seq = 0;
+  }
 }
 
 Status Tracker::Impl::shutdown_status() const {
@@ -233,10 +240,14 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   }
   std::unique_ptr<std::thread> worker = std::move(s.worker);
   s.worker_detached = worker != nullptr && !exited;
-  // The worker closes the lanes as it exits, and reports on its own thread what memory mode
+  // The worker counts what is left as it exits, and reports on its own thread what memory mode
   // drops. A worker left behind (or none, in a forked child before its first track()) did not:
   // then the report below is the only one.
-  (void)s.close_lanes(lk);
+  (void)s.count_left_at_shutdown();
+  if (!s.lanes_released) {
+    s.lanes_released = true;
+    s.release_lanes(lk);
+  }
   ShutdownReport report;
   report.undelivered = s.undelivered_at_close;
   report.kept_in_spool = s.lanes[Lane::kConversions].events->keeps_undelivered();

@@ -70,7 +70,8 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   bool worker_exited = false;
   bool worker_detached = false;  // shutdown() left it running: its transport was slow to cancel
   std::optional<ShutdownReport> shutdown_report;
-  bool lanes_closed = false;
+  bool lanes_closed = false;    // shutdown counted what is left: nothing is resolved any more
+  bool lanes_released = false;  // and let go of the storage
   std::uint64_t undelivered_at_close = 0;
   std::unique_ptr<std::thread> worker;
   std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
@@ -112,10 +113,13 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   // What the worker does last when shutdown() stopped it: memory mode drops what is left and
   // reports it (on the worker, as every callback). Needs lk; unlocks it to report.
   void finish_at_shutdown(std::unique_lock<std::mutex>& lk);
-  // Lets go of every lane's storage once the worker is done (or given up on): memory mode drops
-  // what is left (counted), durable mode commits and keeps it. Needs lk; unlocks it for the
-  // spool's last commit. Returns how many were dropped.
-  std::uint64_t close_lanes(std::unique_lock<std::mutex>& lk);
+  // Counts what is left in every lane, once (the worker as it exits, or shutdown() when the
+  // worker was left behind): memory mode drops it, durable mode keeps it. Needs mu. Returns how
+  // many were dropped.
+  std::uint64_t count_left_at_shutdown();
+  // shutdown(), after the worker: lets go of every lane's storage (the spool's last commit
+  // first, without mu). Needs lk.
+  void release_lanes(std::unique_lock<std::mutex>& lk);
   // What shutdown() says about undelivered_at_close. Needs mu.
   Status shutdown_status() const;
   bool past_stop_deadline() const { return stopping && SteadyClock::now() >= stop_deadline; }

@@ -247,7 +247,7 @@ bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, const std::o
 }
 
 void Tracker::Impl::finish_at_shutdown(std::unique_lock<std::mutex>& lk) {
-  const std::uint64_t dropped = close_lanes(lk);
+  const std::uint64_t dropped = count_left_at_shutdown();
   if (dropped == 0) return;
   const Status why = shutdown_status();
   lk.unlock();
