@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "events/json_text.hpp"
+#include "json/json_text.hpp"
 #include "events/rfc3339_fast.hpp"
 #include "events/value_check.hpp"
 
