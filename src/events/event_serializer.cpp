@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "json/json_text.hpp"
-#include "events/rfc3339_fast.hpp"
+#include "time/rfc3339_fast.hpp"
 #include "events/value_check.hpp"
 
 namespace referkit::detail {

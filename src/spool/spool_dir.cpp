@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <fmt/format.h>
 
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -154,13 +153,6 @@ bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& 
 
 // Whether nobody holds this file's flock; then `fd` holds it. The check spares and segments make.
 bool unlocked(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
-
-// Held by SpoolOpenForkGuard. Leaked: atfork handlers may
-// run during static destruction.
-std::mutex& opens_mutex() {
-  static auto* m = new std::mutex;
-  return *m;
-}
 
 // Spare segment files ("<owner>.spare") and half-made segments ("<owner>-<n>.seg.new") of owners
 // that are gone hold no events: remove them. A live owner holds a lock on each.
@@ -349,12 +341,6 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   }
   return opened;
 }
-
-SpoolOpenForkGuard::SpoolOpenForkGuard() { opens_mutex().lock(); }
-SpoolOpenForkGuard::~SpoolOpenForkGuard() { opens_mutex().unlock(); }
-
-void block_spool_opens_for_fork() noexcept { opens_mutex().lock(); }
-void allow_spool_opens_after_fork() noexcept { opens_mutex().unlock(); }
 
 void SpoolDir::restore_lock_file() noexcept {
   if (lock_fd_ < 0) return;

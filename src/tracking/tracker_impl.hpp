@@ -20,7 +20,7 @@
 #include "tracking/delivery_policy.hpp"
 #include "tracking/event_queue.hpp"
 #include "spool/spool_queue.hpp"
-#include "tracking/fork_registry.hpp"
+#include "common/fork_registry.hpp"
 #include "tracking/side_thread.hpp"
 #include "transport/gzip.hpp"
 
