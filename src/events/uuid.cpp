@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/fork_registry.hpp"
+#include "common/text.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -102,10 +103,9 @@ void seed(State& st) {
 struct HexPairs {
   char text[512];
   constexpr HexPairs() : text() {
-    constexpr char kHex[] = "0123456789abcdef";
     for (int i = 0; i < 256; ++i) {
-      text[2 * i] = kHex[i >> 4];
-      text[2 * i + 1] = kHex[i & 15];
+      text[2 * i] = kLowerHexDigits[i >> 4];
+      text[2 * i + 1] = kLowerHexDigits[i & 15];
     }
   }
 };

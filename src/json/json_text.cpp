@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 #include "json/json_writer.hpp"
 
@@ -60,7 +61,6 @@ std::uint64_t load8(const char* p) {
 
 // Writes the escape for c (a control character, quote or backslash); returns its length.
 [[gnu::always_inline]] inline std::size_t write_escape(char* out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
   char short_form = 0;
   switch (c) {
     case '"': short_form = '"'; break;
@@ -77,7 +77,7 @@ std::uint64_t load8(const char* p) {
     out[1] = short_form;
     return 2;
   }
-  const char rest[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  const char rest[5] = {'u', '0', '0', kLowerHexDigits[c >> 4], kLowerHexDigits[c & 15]};
   std::memcpy(out + 1, rest, sizeof rest);
   return 6;
 }

@@ -7,11 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.hpp"  // trim, used with these helpers
 #include "referkit/links.hpp"
 
 namespace referkit::detail {
-
-std::string_view trim(std::string_view s);
 
 // is_printable_utf8 (common/utf8.hpp), but settling printable ASCII eight bytes at a time first:
 // campaigns, referrers and query parameters are nearly always ASCII, and decoding them code point

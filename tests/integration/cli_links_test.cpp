@@ -3,7 +3,6 @@
 #include <simdjson.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -15,6 +14,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/text.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -140,7 +140,6 @@ std::vector<std::string> standard_request() {
           "--ttl",      "30d"};
 }
 
-
 }  // namespace
 
 TEST_SUITE("cli_links") {
@@ -227,8 +226,7 @@ TEST_CASE("link verify defaults --now to the current time") {
 
 TEST_CASE("link verify of a share code prints its canonical form") {
   CreatedLink link = create_link(standard_request(), with_keys(kKeys));
-  std::string typed = link.share_code;
-  for (char& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string typed = referkit::detail::ascii_lowercase(link.share_code);
   RunResult r = verify(typed, with_keys(kKeys));
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "transport/gzip.hpp"
 
@@ -40,8 +41,7 @@ int status_of(std::string_view head) {
 }
 
 std::optional<std::size_t> content_length(std::string_view head) {
-  std::string lower(head);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = detail::ascii_lowercase(head);
   const auto at = lower.find("\r\ncontent-length:");
   if (at == std::string::npos) return std::nullopt;
   return static_cast<std::size_t>(std::strtoull(lower.c_str() + at + 17, nullptr, 10));
