@@ -17,6 +17,7 @@
 
 #include "common/text.hpp"
 #include "crypto/encoding.hpp"
+#include "support/json_field.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test::ingest {
@@ -239,14 +240,7 @@ std::string http_get(std::uint16_t port, std::string_view path) {
   return reply.body;
 }
 
-std::uint64_t stat(std::uint16_t port, std::string_view key) {
-  const std::string body = http_get(port, "/v1/stats");
-  simdjson::dom::parser parser;
-  std::uint64_t value = 0;
-  const auto error = parser.parse(body).at_key(key).get_uint64().get(value);
-  REQUIRE_MESSAGE(error == simdjson::SUCCESS, key << " in " << body);
-  return value;
-}
+std::uint64_t stat(std::uint16_t port, std::string_view key) { return json_uint(http_get(port, "/v1/stats"), key); }
 
 std::uint64_t stat_by_event(std::uint16_t port, std::string_view event) {
   const std::string body = http_get(port, "/v1/stats");
