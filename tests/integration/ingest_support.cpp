@@ -1,8 +1,6 @@
 #include "ingest_support.hpp"
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
 #include <sqlite3.h>
@@ -18,6 +16,7 @@
 #include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "support/json_field.hpp"
+#include "support/loopback.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test::ingest {
@@ -122,13 +121,8 @@ HttpResponse post_batch(const std::string& url, std::string body, const PostOpti
 
 RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_close, milliseconds timeout) {
   RawReply reply;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = connect_loopback(port);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   const auto deadline = Clock::now() + timeout;
   auto remaining_ms = [&] {
     return static_cast<int>(std::max<long long>(
@@ -177,14 +171,7 @@ RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_clos
   return reply;
 }
 
-RawClient::RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-  REQUIRE(fd_ >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-}
+RawClient::RawClient(std::uint16_t port) : fd_(connect_loopback(port)) { REQUIRE(fd_ >= 0); }
 
 RawClient::~RawClient() { ::close(fd_); }
 
