@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 
 namespace referkit::detail {

@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "common/text.hpp"  // trim, used with these helpers
 #include "referkit/links.hpp"
 
 namespace referkit::detail {

@@ -1,8 +1,6 @@
 #include "support/http_test_server.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
 #include <sys/socket.h>
@@ -19,6 +17,7 @@
 #include "common/text.hpp"
 #include "http/request_parser.hpp"
 #include "json/json_writer.hpp"
+#include "support/loopback.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test {
@@ -307,15 +306,9 @@ HttpTestServer::HttpTestServer(Handler handler, ServerLimits limits) : impl_(std
 
   impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (impl_->listen_fd < 0) throw_errno("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;  // ephemeral: tests run in parallel
-  if (::bind(impl_->listen_fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) throw_errno("bind");
+  impl_->port = bind_loopback(impl_->listen_fd);
+  if (impl_->port == 0) throw_errno("bind");
   if (::listen(impl_->listen_fd, 128) != 0) throw_errno("listen");
-  socklen_t len = sizeof addr;
-  if (::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno("getsockname");
-  impl_->port = ntohs(addr.sin_port);
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 

@@ -30,13 +30,20 @@ int connect_loopback(std::uint16_t port) {
   return fd;
 }
 
+std::uint16_t bind_loopback(int fd) {
+  sockaddr_in addr = loopback(0);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return 0;
+  }
+  return ntohs(addr.sin_port);
+}
+
 ClosedPort::ClosedPort() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
   REQUIRE(fd_ >= 0);
-  sockaddr_in addr = loopback(0);  // an ephemeral port: tests run in parallel
-  REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  port_ = ntohs(addr.sin_port);
+  port_ = bind_loopback(fd_);
+  REQUIRE(port_ != 0);
   url_ = "http://127.0.0.1:" + std::to_string(port_);
 }
 

@@ -11,6 +11,10 @@ namespace referkit::test {
 // A blocking TCP socket connected to 127.0.0.1:port, or -1 (errno says why). The caller closes it.
 int connect_loopback(std::uint16_t port);
 
+// Binds the socket fd to 127.0.0.1 on an ephemeral port (tests run in parallel) and returns that
+// port, or 0 (errno says why). Servers then listen() on it.
+std::uint16_t bind_loopback(int fd);
+
 // A loopback port nobody listens on: bound (so no one else gets it while this lives) but never
 // listening, so every connection to it is refused at once.
 class ClosedPort {
