@@ -3,24 +3,15 @@
 #include "json/json_writer.hpp"
 
 namespace referkit::ingest {
-
-HttpResponse HttpResponse::json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
-HttpResponse HttpResponse::text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-  r.body = std::move(body);
-  return r;
-}
-
 namespace {
+
+HttpResponse typed(int status, const char* content_type, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", content_type);
+  r.body = std::move(body);
+  return r;
+}
 
 const char* error_code(int status) {
   switch (status) {
@@ -42,6 +33,14 @@ const char* error_code(int status) {
 }
 
 }  // namespace
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  return typed(status, "application/json", std::move(body));
+}
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  return typed(status, "text/plain; charset=utf-8", std::move(body));
+}
 
 HttpResponse HttpResponse::error(int status, std::string_view reason) {
   std::string body;
