@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-#include "http_message.hpp"
+#include "common/text.hpp"
 
 namespace referkit::ingest {
 namespace {
@@ -50,7 +50,7 @@ std::optional<std::string> base64_decode(std::string_view in) {
 
 std::optional<std::string> basic_auth_user(std::string_view authorization) {
   const std::size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || !iequals(authorization.substr(0, space), "Basic")) return std::nullopt;
+  if (space == std::string_view::npos || !detail::iequals(authorization.substr(0, space), "Basic")) return std::nullopt;
   std::string_view token = authorization.substr(space + 1);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   auto decoded = base64_decode(token);

@@ -5,9 +5,7 @@ set(referkit_ingest_dir "${CMAKE_CURRENT_LIST_DIR}")
 referkit_add_fuzzer(ingest_batch)
 target_sources(ingest_batch PRIVATE
   "${referkit_ingest_dir}/batch_validator.cpp"
-  "${referkit_ingest_dir}/json_extents.cpp"
-  "${referkit_ingest_dir}/http_message.cpp"
-  "${referkit_ingest_dir}/http_request_parser.cpp")
+  "${referkit_ingest_dir}/json_extents.cpp")
 target_include_directories(ingest_batch PRIVATE "${referkit_ingest_dir}")
 target_link_libraries(ingest_batch PRIVATE simdjson::simdjson)
 unset(referkit_ingest_dir)

@@ -1,52 +1,17 @@
 #include "http_message.hpp"
 
-#include <algorithm>
-
 #include "json/json_writer.hpp"
 
 namespace referkit::ingest {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view HttpRequest::path() const {
-  std::string_view t = target;
-  return t.substr(0, t.find('?'));
-}
-
-std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
-HttpResponse HttpResponse::json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
-HttpResponse HttpResponse::text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-  r.body = std::move(body);
-  return r;
-}
-
 namespace {
+
+HttpResponse typed(int status, const char* content_type, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", content_type);
+  r.body = std::move(body);
+  return r;
+}
 
 const char* error_code(int status) {
   switch (status) {
@@ -69,6 +34,14 @@ const char* error_code(int status) {
 
 }  // namespace
 
+HttpResponse HttpResponse::json(int status, std::string body) {
+  return typed(status, "application/json", std::move(body));
+}
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  return typed(status, "text/plain; charset=utf-8", std::move(body));
+}
+
 HttpResponse HttpResponse::error(int status, std::string_view reason) {
   std::string body;
   detail::JsonWriter w(body);
@@ -76,51 +49,8 @@ HttpResponse HttpResponse::error(int status, std::string_view reason) {
   return json(status, std::move(body));
 }
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-  }
-}
-
 std::string serialize_response(const HttpResponse& response, bool close_connection) {
-  std::string out;
-  out.reserve(160 + response.body.size());
-  out += "HTTP/1.1 ";
-  out += std::to_string(response.status);
-  out += ' ';
-  out += reason_phrase(response.status);
-  out += "\r\n";
-  for (const auto& [name, value] : response.headers) {
-    if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  }
-  out += "Content-Length: ";
-  out += std::to_string(response.body.size());
-  out += "\r\n";
-  if (close_connection) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += response.body;
-  return out;
+  return http::serialize_response(response.status, response.headers, response.body, close_connection);
 }
 
 }  // namespace referkit::ingest

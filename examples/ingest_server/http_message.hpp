@@ -1,34 +1,19 @@
-// Requests and responses as the server's handler sees them: plain data, no sockets.
+// Requests and responses as the server's handler sees them: plain data, no sockets. Requests and
+// the wire format are the shared HTTP library's (examples/shared/http); the response type is the
+// ingest server's own, with its fault injection and its JSON error body.
 #ifndef REFERKIT_INGEST_HTTP_MESSAGE_HPP
 #define REFERKIT_INGEST_HTTP_MESSAGE_HPP
 
 #include <chrono>
-#include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
+
+#include "http/message.hpp"
 
 namespace referkit::ingest {
 
-using HttpHeaderList = std::vector<std::pair<std::string, std::string>>;
-
-// ASCII case-insensitive equality, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b);
-
-struct HttpRequest {
-  std::string method;
-  std::string target;   // origin-form as sent: path and query
-  std::string version;  // "HTTP/1.1" or "HTTP/1.0"
-  HttpHeaderList headers;  // names as sent, values trimmed
-  std::string body;        // exactly Content-Length bytes, as received
-
-  // The path without the query string.
-  std::string_view path() const;
-  // The first header with this name (case-insensitive), or nullopt.
-  std::optional<std::string_view> header(std::string_view name) const;
-};
+using HttpHeaderList = http::HeaderList;
+using HttpRequest = http::Request;
 
 struct HttpResponse {
   int status = 200;
@@ -46,11 +31,8 @@ struct HttpResponse {
   static HttpResponse error(int status, std::string_view reason);
 };
 
-// "HTTP/1.1 <status> <reason>\r\n", the headers, Content-Length, "Connection: close" when asked,
-// the blank line and the body.
+// http::serialize_response of its parts.
 std::string serialize_response(const HttpResponse& response, bool close_connection);
-
-const char* reason_phrase(int status);
 
 }  // namespace referkit::ingest
 

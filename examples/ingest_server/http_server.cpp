@@ -49,7 +49,7 @@ struct Connection {
   std::uint64_t id = 0;
   Phase phase = Phase::kReading;
   std::string in;
-  std::optional<RequestHead> head;  // parsed; the body is still arriving
+  std::optional<http::RequestHead> head;  // parsed; the body is still arriving
   bool keep_alive = true;           // what the request in progress asked for
   bool peer_closed = false;         // recv() returned 0: no more input will come
   bool close_after_write = false;
@@ -349,12 +349,12 @@ void HttpServer::Impl::process(Connection& c, Clock::time_point now) {
       if (c.peer_closed && c.out_sent >= c.out.size()) c.dead = true;  // closed between requests
       return;
     }
-    HeadParse parsed = parse_request_head(c.in, options.limits);
-    if (parsed.state == HeadParse::State::kError) {
+    http::HeadParse parsed = http::parse_request_head(c.in, options.limits);
+    if (parsed.state == http::HeadParse::State::kError) {
       refuse(c, parsed.status, parsed.reason, now);
       return;
     }
-    if (parsed.state == HeadParse::State::kIncomplete) {
+    if (parsed.state == http::HeadParse::State::kIncomplete) {
       if (c.peer_closed) refuse(c, 400, "the connection closed in the middle of the request head", now);
       return;
     }
@@ -362,7 +362,7 @@ void HttpServer::Impl::process(Connection& c, Clock::time_point now) {
     c.keep_alive = parsed.head.keep_alive;
     const std::size_t length = parsed.head.content_length;
     if (parsed.head.expect_continue && c.in.size() < length) {
-      c.out += "HTTP/1.1 100 Continue\r\n\r\n";
+      c.out += http::kContinueResponse;
       write_some(c, now);
       if (c.dead) return;
     }

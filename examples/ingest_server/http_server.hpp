@@ -4,7 +4,7 @@
 // what lets the server refuse an oversized body before reading it, bound the header block, and
 // drop a connection without a reply on purpose (fault injection).
 //
-// Bounded everywhere: connections, head and body sizes (HttpLimits), the time a request's head
+// Bounded everywhere: connections, head and body sizes (http::Limits), the time a request's head
 // and body may take to arrive, idle keep-alive time, the time a reply may take to leave, and the
 // shutdown drain.
 #ifndef REFERKIT_INGEST_HTTP_SERVER_HPP
@@ -16,12 +16,12 @@
 #include <memory>
 
 #include "http_message.hpp"
-#include "http_request_parser.hpp"
+#include "http/request_parser.hpp"
 
 namespace referkit::ingest {
 
 struct HttpServerOptions {
-  HttpLimits limits;
+  http::Limits limits;
   std::size_t workers = 2;
   // At the limit, a waiting client takes the slot of an idle keep-alive connection (the one idle
   // longest), else of the incomplete request that started first; only when every connection has

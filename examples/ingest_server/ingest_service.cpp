@@ -1,5 +1,6 @@
 #include "ingest_service.hpp"
 
+#include "common/text.hpp"
 #include "funnel_page.hpp"
 #include "json/json_writer.hpp"
 #include "referkit/time.hpp"
@@ -105,7 +106,7 @@ std::optional<HttpResponse> IngestService::authenticate(const HttpRequest& reque
 
 std::optional<HttpResponse> IngestService::decode(HttpRequest& request, std::string& json) {
   const std::string_view encoding = request.header("Content-Encoding").value_or("identity");
-  if (iequals(encoding, "gzip") || iequals(encoding, "x-gzip")) {
+  if (detail::iequals(encoding, "gzip") || detail::iequals(encoding, "x-gzip")) {
     // Bounded: a few KB of gzip can claim gigabytes; inflation stops at the limit.
     auto inflated = detail::gzip_decompress(request.body, config_.max_decoded_bytes);
     if (!inflated) {
@@ -115,7 +116,7 @@ std::optional<HttpResponse> IngestService::decode(HttpRequest& request, std::str
     json = std::move(*inflated);
     return std::nullopt;
   }
-  if (!iequals(encoding, "identity")) {
+  if (!detail::iequals(encoding, "identity")) {
     return HttpResponse::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
   }
   if (request.body.size() > config_.max_decoded_bytes) {

@@ -6,16 +6,8 @@
 namespace referkit::detail {
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr char kBase64Std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // 0xff marks a character outside the alphabet.
 constexpr std::array<std::uint8_t, 256> make_base64url_table() {
@@ -53,29 +45,6 @@ std::string base64_encode_with(std::string_view bytes, const char* alphabet, boo
 }
 
 }  // namespace
-
-std::string hex_encode(std::string_view bytes) {
-  std::string out;
-  out.resize(bytes.size() * 2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    auto b = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = kHexDigits[b >> 4];
-    out[2 * i + 1] = kHexDigits[b & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> hex_decode(std::string_view text) {
-  if (text.size() % 2 != 0) return std::nullopt;
-  std::string out(text.size() / 2, '\0');
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(text[2 * i]);
-    int lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<char>(hi << 4 | lo);
-  }
-  return out;
-}
 
 std::string base64url_encode(std::string_view bytes) {
   return base64_encode_with(bytes, kBase64Url, false);

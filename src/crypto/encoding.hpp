@@ -8,11 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace referkit::detail {
+#include "common/text.hpp"  // hex_encode, hex_decode: with the other text helpers
 
-std::string hex_encode(std::string_view bytes);
-// Lower- or upper-case hex of even length; nullopt on anything else.
-std::optional<std::string> hex_decode(std::string_view text);
+namespace referkit::detail {
 
 // RFC 4648 section 5 alphabet, no padding.
 std::string base64url_encode(std::string_view bytes);

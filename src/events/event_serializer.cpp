@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "events/json_text.hpp"
-#include "events/rfc3339_fast.hpp"
+#include "json/json_text.hpp"
+#include "time/rfc3339_fast.hpp"
 #include "events/value_check.hpp"
 
 namespace referkit::detail {

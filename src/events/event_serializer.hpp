@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "events/json_text.hpp"
+#include "json/json_text.hpp"
 #include "events/uuid.hpp"
 #include "referkit/events.hpp"
 #include "referkit/status.hpp"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "events/json_text.hpp"
+#include "json/json_text.hpp"
 #include "events/referral_fields.hpp"
 
 namespace referkit::detail {

@@ -2,13 +2,14 @@
 
 #include <openssl/rand.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 
+#include "common/fork_registry.hpp"
+#include "common/text.hpp"
+
 #if defined(__unix__) || defined(__APPLE__)
-#include <pthread.h>
 #include <unistd.h>
 #define REFERKIT_HAVE_FORK 1
 #endif
@@ -23,28 +24,15 @@ constexpr std::uint64_t kMaxUnixMs = (std::uint64_t{1} << 48) - 1;
 constexpr int kCounterBits = 42;
 constexpr std::uint64_t kCounterLimit = std::uint64_t{1} << kCounterBits;
 
-// Bumped in every forked child (pthread_atfork). Each thread remembers the value it seeded
-// under, so a child notices with one relaxed load that its inherited state must be reseeded.
-// getpid() would do the same but is a real system call since glibc 2.25 (no pid cache): it
-// alone would cost more than the whole id. Starts at 1 so zeroed thread state reads as unseeded.
-std::atomic<std::uint64_t> g_fork_generation{1};
-
-#if defined(REFERKIT_HAVE_FORK)
-void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
-#endif
-
-void register_fork_handler() {
-#if defined(REFERKIT_HAVE_FORK)
-  // Registered before any thread has state to inherit: seeding is the only caller.
-  static const bool registered = pthread_atfork(nullptr, nullptr, &on_fork_child) == 0;
-  (void)registered;
-#endif
-}
+// Each thread remembers the fork generation (common/fork_registry.hpp) it seeded under, so a
+// forked child notices with one relaxed load that its inherited state must be reseeded: a child
+// must never repeat its parent's ids. Generations start at 1 so zeroed thread state reads as
+// unseeded.
 
 // Trivially constructible, so the thread_local needs no guard or destructor registration.
 struct State {
   std::uint64_t s[4];
-  std::uint64_t generation;  // g_fork_generation at seeding; 0 = never seeded
+  std::uint64_t generation;  // fork_generation() at seeding; 0 = never seeded
   std::uint64_t last_ms;
   std::uint64_t counter;
 };
@@ -89,8 +77,8 @@ bool os_random(void* buf, std::size_t n) {
 }
 
 void seed(State& st) {
-  register_fork_handler();
-  const std::uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+  install_fork_hooks();  // before any thread has state to inherit: seeding is the only caller
+  const std::uint64_t generation = fork_generation();
   std::uint64_t words[4] = {};
   if (!os_random(words, sizeof words)) {
     // No CSPRNG at all (should not happen): still make each thread and process distinct.
@@ -115,10 +103,9 @@ void seed(State& st) {
 struct HexPairs {
   char text[512];
   constexpr HexPairs() : text() {
-    constexpr char kHex[] = "0123456789abcdef";
     for (int i = 0; i < 256; ++i) {
-      text[2 * i] = kHex[i >> 4];
-      text[2 * i + 1] = kHex[i & 15];
+      text[2 * i] = kLowerHexDigits[i >> 4];
+      text[2 * i + 1] = kLowerHexDigits[i & 15];
     }
   }
 };
@@ -140,7 +127,7 @@ bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= '
 
 void write_uuid_v7(char* out, TimePoint now) noexcept {
   State& st = t_state;
-  if (st.generation != g_fork_generation.load(std::memory_order_relaxed)) seed(st);
+  if (st.generation != fork_generation()) seed(st);
 
   const std::int64_t raw_ms = now.time_since_epoch().count();
   const std::uint64_t ms = raw_ms < 0 ? 0

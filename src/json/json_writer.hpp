@@ -10,6 +10,8 @@
 
 namespace referkit::detail {
 
+// Appends s as a JSON string literal. Defined in json_text.cpp: JsonOutput's escaper, with s
+// trusted to be UTF-8.
 void append_json_string(std::string& out, std::string_view s);
 
 class JsonWriter {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "links/link_text.hpp"
 #include "referkit/links.hpp"

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hmac_sha256.hpp"
 #include "links/link_text.hpp"
@@ -15,6 +16,8 @@
 namespace referkit {
 inline namespace v1 {
 namespace {
+
+using detail::iequals;
 
 using detail::HmacSha256;
 using detail::Sha256Digest;
@@ -76,15 +79,6 @@ Status check_text_field(const char* name, std::string_view value, std::size_t ma
     return invalid(std::string(name) + " must be printable UTF-8 (no control characters)");
   }
   return {};
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool valid_base_url(std::string_view url) {

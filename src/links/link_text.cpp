@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 
 namespace referkit::detail {
@@ -23,13 +24,6 @@ constexpr std::array<bool, 256> make_unreserved_table() {
 constexpr auto kUnreserved = make_unreserved_table();
 
 bool is_unreserved(char c) { return kUnreserved[static_cast<unsigned char>(c)]; }
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Status malformed(std::string message) { return Status(StatusCode::kMalformed, std::move(message)); }
 
@@ -86,13 +80,6 @@ std::size_t last_occurrence(std::string_view s, std::string_view needle) {
 
 }  // namespace
 
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 bool is_printable(std::string_view s) { return is_printable_ascii(s) || is_printable_utf8(s); }
 
 std::string printable_excerpt(std::string_view s) {
@@ -115,8 +102,8 @@ std::optional<std::string> percent_decode(std::string_view s) {
       c = ' ';
     } else if (c == '%') {
       if (s.size() - i < 3) return std::nullopt;
-      int hi = hex_digit(s[i + 1]);
-      int lo = hex_digit(s[i + 2]);
+      int hi = hex_value(s[i + 1]);
+      int lo = hex_value(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       c = static_cast<char>(hi << 4 | lo);
       i += 2;
@@ -174,15 +161,14 @@ std::size_t percent_encoded_size(std::string_view s) {
 }
 
 char* write_percent_encoded(char* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   for (char c : s) {
     if (is_unreserved(c)) {
       *out++ = c;
     } else {
       const auto b = static_cast<unsigned char>(c);
       *out++ = '%';
-      *out++ = kHex[b >> 4];
-      *out++ = kHex[b & 15];
+      *out++ = kUpperHexDigits[b >> 4];
+      *out++ = kUpperHexDigits[b & 15];
     }
   }
   return out;

@@ -11,8 +11,6 @@
 
 namespace referkit::detail {
 
-std::string_view trim(std::string_view s);
-
 // is_printable_utf8 (common/utf8.hpp), but settling printable ASCII eight bytes at a time first:
 // campaigns, referrers and query parameters are nearly always ASCII, and decoding them code point
 // by code point was a measurable part of the link budget.

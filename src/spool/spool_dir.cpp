@@ -12,11 +12,11 @@
 #include <cstdio>
 #include <fmt/format.h>
 
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
+#include "common/text.hpp"
 #include "spool/mapped_file.hpp"
 #include "spool/segment_format.hpp"
 
@@ -32,12 +32,6 @@ std::string join(const std::string& dir, std::string_view name) {
   if (out.empty() || out.back() != '/') out += '/';
   out += name;
   return out;
-}
-
-std::string hex16(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 Status sync_directory(const std::string& path) {
@@ -128,7 +122,7 @@ Result<UniqueFd> open_lock_file(const std::string& path, bool create) {
 // `held` holds it). Only "maybe": the lock file may have been deleted under a live owner, whose
 // segment locks decide.
 bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& held) {
-  const std::string path = join(dir, hex16(owner) + ".lock");
+  const std::string path = join(dir, hex_u64(owner) + ".lock");
   auto fd = open_lock_file(path, false);
   if (!fd) return fd.status().code() == StatusCode::kNotFound;
   if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) return false;
@@ -138,13 +132,6 @@ bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& 
 
 // Whether nobody holds this file's flock; then `fd` holds it. The check spares and segments make.
 bool unlocked(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
-
-// Held by SpoolOpenForkGuard. Leaked: atfork handlers may
-// run during static destruction.
-std::mutex& opens_mutex() {
-  static auto* m = new std::mutex;
-  return *m;
-}
 
 // Spare segment files ("<owner>.spare") and half-made segments ("<owner>-<n>.seg.new") of owners
 // that are gone hold no events: remove them. A live owner holds a lock on each.
@@ -319,7 +306,7 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   if (Status s = ensure_format(path); !s.ok()) return s;
 
   const std::uint64_t owner = new_owner_id();
-  const std::string owner_lock_path = join(path, hex16(owner) + ".lock");
+  const std::string owner_lock_path = join(path, hex_u64(owner) + ".lock");
   UniqueFd owner_lock(::open(owner_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!owner_lock.valid()) return file_error("cannot create", owner_lock_path, errno);
   if (::flock(owner_lock.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -362,7 +349,7 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
     }
     opened.adopted.push_back(AdoptedSegment{next++, std::move(o.file), o.size});
   }
-  for (std::uint64_t dead : dead_owners) ::unlink(join(path, hex16(dead) + ".lock").c_str());
+  for (std::uint64_t dead : dead_owners) ::unlink(join(path, hex_u64(dead) + ".lock").c_str());
   remove_dead_spares(path);
   if (!opened.adopted.empty()) {
     if (Status s = opened.dir->sync(); !s.ok()) return s;
@@ -370,15 +357,9 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
   return opened;
 }
 
-SpoolOpenForkGuard::SpoolOpenForkGuard() { opens_mutex().lock(); }
-SpoolOpenForkGuard::~SpoolOpenForkGuard() { opens_mutex().unlock(); }
-
-void block_spool_opens_for_fork() noexcept { opens_mutex().lock(); }
-void allow_spool_opens_after_fork() noexcept { opens_mutex().unlock(); }
-
 void SpoolDir::restore_lock_file() noexcept {
   if (lock_fd_ < 0) return;
-  const std::string path = join(path_, hex16(owner_) + ".lock");
+  const std::string path = join(path_, hex_u64(owner_) + ".lock");
   struct stat held {}, named {};
   if (::fstat(lock_fd_, &held) != 0) return;
   if (::lstat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) return;
@@ -389,7 +370,7 @@ void SpoolDir::restore_lock_file() noexcept {
 
 void SpoolDir::release() noexcept {
   if (lock_fd_ < 0) return;
-  ::unlink(join(path_, hex16(owner_) + ".lock").c_str());
+  ::unlink(join(path_, hex_u64(owner_) + ".lock").c_str());
   ::close(lock_fd_);
   lock_fd_ = -1;
 }
@@ -399,7 +380,7 @@ void SpoolDir::abandon_after_fork() noexcept {
   lock_fd_ = -1;
 }
 
-std::string SpoolDir::spare_path() const { return join(path_, hex16(owner_) + ".spare"); }
+std::string SpoolDir::spare_path() const { return join(path_, hex_u64(owner_) + ".spare"); }
 
 std::string SpoolDir::segment_path(std::uint32_t number) const {
   return join(path_, segment_file_name(SegmentName{owner_, number}));

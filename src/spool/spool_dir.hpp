@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fork_registry.hpp"
 #include "referkit/events.hpp"
 #include "referkit/status.hpp"
 #include "spool/unique_fd.hpp"
@@ -108,16 +109,8 @@ struct SpoolDir::Opened {
 // that only the unfinished open knows about, and so spool.lock and the adopted segments' flocks,
 // for its whole life. Whoever opens a spool in a process that may fork holds this from before
 // SpoolDir::open() until the segments are where its fork handling finds them (the tracker: until
-// the queue is its own). The fork registry waits for it, after taking the trackers' mutexes.
-class SpoolOpenForkGuard {
- public:
-  SpoolOpenForkGuard();
-  ~SpoolOpenForkGuard();
-  SpoolOpenForkGuard(const SpoolOpenForkGuard&) = delete;
-  SpoolOpenForkGuard& operator=(const SpoolOpenForkGuard&) = delete;
-};
-void block_spool_opens_for_fork() noexcept;
-void allow_spool_opens_after_fork() noexcept;
+// the queue is its own). The fork registry's NoForkGuard is exactly that; this name says why.
+using SpoolOpenForkGuard = NoForkGuard;
 
 // Checks that `path` is a spool directory this library can read (for inspection: no locks taken).
 Status check_spool_format(const std::string& path);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "referkit/time.hpp"
+#include "time/rfc3339_fast.hpp"
 
 namespace referkit {
 inline namespace v1 {
@@ -19,24 +20,6 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-struct Civil {
-  std::int64_t year;
-  unsigned month;
-  unsigned day;
-};
-
-Civil civil_from_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), m, d};
-}
-
 bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 unsigned days_in_month(std::int64_t y, unsigned m) {
@@ -44,10 +27,9 @@ unsigned days_in_month(std::int64_t y, unsigned m) {
   return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
 }
 
-constexpr std::int64_t kMsPerDay = 86'400'000;
-// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: what four year digits can show.
-constexpr std::int64_t kMinMs = -62'167'219'200'000;
-constexpr std::int64_t kMaxMs = 253'402'300'799'999;
+using detail::kMsPerDay;
+using detail::kRfc3339MaxMs;
+using detail::kRfc3339MinMs;
 
 // Reads exactly `width` digits at text[pos]; -1 if any is not a digit or the text is too short.
 int read_digits(std::string_view text, std::size_t pos, std::size_t width) {
@@ -71,15 +53,11 @@ TimePoint now_ms() noexcept {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now());
 }
 
+// The fast writer, into a string of its own: one formatter for the hot path and for everyone else.
 std::string format_rfc3339(TimePoint t) {
-  std::int64_t ms = t.time_since_epoch().count();
-  if (ms < kMinMs) ms = kMinMs;
-  if (ms > kMaxMs) ms = kMaxMs;
-  std::int64_t days = ms >= 0 ? ms / kMsPerDay : (ms - kMsPerDay + 1) / kMsPerDay;
-  std::int64_t rem = ms - days * kMsPerDay;
-  Civil c = civil_from_days(days);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, rem / 3'600'000,
-                     rem / 60'000 % 60, rem / 1000 % 60, rem % 1000);
+  std::string out(detail::kRfc3339Size, '\0');
+  detail::write_rfc3339(out.data(), t);
+  return out;
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view text) {
@@ -128,7 +106,7 @@ Result<TimePoint> parse_rfc3339(std::string_view text) {
   std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t ms = days * kMsPerDay + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
   // An offset can push a year-0000 or year-9999 local time out of what UTC text can show.
-  if (ms < kMinMs || ms > kMaxMs) return malformed(text);
+  if (ms < kRfc3339MinMs || ms > kRfc3339MaxMs) return malformed(text);
   return TimePoint(std::chrono::milliseconds(ms));
 }
 

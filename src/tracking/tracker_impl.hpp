@@ -30,7 +30,7 @@
 #include "referkit/testing.hpp"
 #include "referkit/tracker.hpp"
 #include "tracking/batch.hpp"
-#include "tracking/fork_registry.hpp"
+#include "common/fork_registry.hpp"
 #include "tracking/lanes.hpp"
 #include "tracking/reporter.hpp"
 

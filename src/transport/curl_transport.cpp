@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cctype>
 #include <climits>
 #include <cstddef>
 #include <memory>
@@ -27,11 +26,15 @@
 #include <string_view>
 #include <utility>
 
+#include "common/text.hpp"
 #include "referkit/transport.hpp"
 
 namespace referkit {
 inline namespace v1 {
 namespace {
+
+using detail::iequals;
+using detail::trim;
 
 constexpr std::size_t kMaxResponseBody = std::size_t{1} << 20;
 
@@ -60,27 +63,6 @@ struct SlistFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 using HeaderList = std::unique_ptr<curl_slist, SlistFree>;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 9110 token characters: anything else in a name could split or smuggle a header.
-bool valid_header_name(std::string_view name) {
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || kSpecials.find(c) != std::string_view::npos;
-  });
-}
 
 bool valid_header_value(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
@@ -274,7 +256,7 @@ Result<HeaderList> build_headers(const HttpHeaders& headers) {
   };
   bool has_content_type = false;
   for (const auto& [name, value] : headers) {
-    if (!valid_header_name(name) || !valid_header_value(value)) {
+    if (!detail::is_http_token(name) || !valid_header_value(value)) {
       return Status(StatusCode::kInvalidArgument, "invalid HTTP header: " + name);
     }
     // The transport frames the body itself; a caller's value could contradict it.

@@ -9,7 +9,6 @@ set(layer_json 1)
 set(layer_time 1)
 set(layer_transport 1)
 set(layer_pending 1)      # the pending-storage interface, below spool/ and tracking/
-set(layer_http 1)
 set(layer_events 2)
 set(layer_links 2)
 set(layer_webhooks 2)

@@ -1,26 +1,31 @@
 // Runs `referkit link create|verify` and `referkit demo` as a child process.
 #include <doctest/doctest.h>
-#include <simdjson.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "common/text.hpp"
+#include "support/json_field.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 using referkit::test::Environment;
-using referkit::test::run_process;
+using referkit::test::Json;
+using referkit::test::json_has;
+using referkit::test::json_is_null;
+using referkit::test::json_line;
+using referkit::test::json_object_size;
+using referkit::test::json_str;
 using referkit::test::RunOptions;
+using referkit::test::run_process;
 using referkit::test::RunResult;
 
 using referkit::test::TempDir;
@@ -57,54 +62,6 @@ RunResult cli(const std::vector<std::string>& args, const Environment& env) {
   return r;
 }
 
-// Parsed JSON kept together with its parser: elements point into the parser's buffers.
-struct Json {
-  std::unique_ptr<simdjson::dom::parser> parser = std::make_unique<simdjson::dom::parser>();
-  simdjson::dom::element root;
-};
-
-Json parse_json(const std::string& text) {
-  Json j;
-  const simdjson::error_code error = j.parser->parse(text).get(j.root);
-  INFO("JSON text: ", text);
-  REQUIRE_MESSAGE(error == simdjson::SUCCESS, simdjson::error_message(error));
-  return j;
-}
-
-// The string at a JSON pointer ("/claims/referrer"), or a marker that shows up in failures.
-std::string str(const Json& j, std::string_view pointer) {
-  std::string_view v;
-  if (j.root.at_pointer(pointer).get_string().get(v) != simdjson::SUCCESS) {
-    return "<no string at " + std::string(pointer) + ">";
-  }
-  return std::string(v);
-}
-
-bool is_null(const Json& j, std::string_view pointer) {
-  simdjson::dom::element e;
-  return j.root.at_pointer(pointer).get(e) == simdjson::SUCCESS && e.is_null();
-}
-
-bool has(const Json& j, std::string_view pointer) {
-  simdjson::dom::element e;
-  return j.root.at_pointer(pointer).get(e) == simdjson::SUCCESS;
-}
-
-std::size_t object_size(const Json& j, std::string_view pointer) {
-  simdjson::dom::object o;
-  if (j.root.at_pointer(pointer).get_object().get(o) != simdjson::SUCCESS) return 999;
-  return o.size();
-}
-
-// stdout must be exactly one line of JSON.
-Json json_line(const RunResult& r) {
-  INFO(r.describe());
-  REQUIRE_FALSE(r.out.empty());
-  CHECK(r.out.back() == '\n');
-  CHECK(r.out.find('\n') == r.out.size() - 1);
-  return parse_json(r.out);
-}
-
 struct CreatedLink {
   std::string url;
   std::string token;
@@ -120,8 +77,8 @@ CreatedLink create_link(const std::vector<std::string>& extra_args, const Enviro
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CreatedLink link{str(j, "/url"), str(j, "/token"), str(j, "/share_code"), str(j, "/key_id"), ""};
-  if (!is_null(j, "/expires_at")) link.expires_at = str(j, "/expires_at");
+  CreatedLink link{json_str(j, "/url"), json_str(j, "/token"), json_str(j, "/share_code"), json_str(j, "/key_id"), ""};
+  if (!json_is_null(j, "/expires_at")) link.expires_at = json_str(j, "/expires_at");
   return link;
 }
 
@@ -140,7 +97,6 @@ std::vector<std::string> standard_request() {
           "--ttl",      "30d"};
 }
 
-
 }  // namespace
 
 TEST_SUITE("cli_links") {
@@ -153,15 +109,15 @@ TEST_CASE("link create prints url token share_code key_id and times as JSON") {
   REQUIRE(r.exit_code() == 0);
   CHECK(r.err.empty());
   Json j = json_line(r);
-  const std::string token = str(j, "/token");
+  const std::string token = json_str(j, "/token");
   CHECK(token.size() >= 32);
   CHECK(token.find_first_not_of(kBase64UrlAlphabet) == std::string::npos);
-  CHECK(str(j, "/url") == "https://refer.example/r/" + token + "?utm_source=email");
-  CHECK(str(j, "/share_code").rfind("JANE-", 0) == 0);
-  CHECK(str(j, "/share_code").size() == 15);  // JANE-XXXX-XXXXC
-  CHECK(str(j, "/key_id") == "live-1");
-  CHECK(str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
-  CHECK(str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
+  CHECK(json_str(j, "/url") == "https://refer.example/r/" + token + "?utm_source=email");
+  CHECK(json_str(j, "/share_code").rfind("JANE-", 0) == 0);
+  CHECK(json_str(j, "/share_code").size() == 15);  // JANE-XXXX-XXXXC
+  CHECK(json_str(j, "/key_id") == "live-1");
+  CHECK(json_str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
+  CHECK(json_str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
   // The referrer is encrypted: it appears nowhere in clear.
   CHECK(r.out.find("cust-42") == std::string::npos);
 }
@@ -183,8 +139,8 @@ TEST_CASE("link create honours --base-url and --expires-at") {
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/url") == "https://go.shop.example/invite/r/" + str(j, "/token"));
-  CHECK(str(j, "/expires_at") == "2026-03-31T22:00:00.000Z");
+  CHECK(json_str(j, "/url") == "https://go.shop.example/invite/r/" + json_str(j, "/token"));
+  CHECK(json_str(j, "/expires_at") == "2026-03-31T22:00:00.000Z");
 }
 
 TEST_CASE("link verify of a fresh link prints the claims") {
@@ -193,15 +149,15 @@ TEST_CASE("link verify of a fresh link prints the claims") {
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/kind") == "token");
-  CHECK(str(j, "/key_id") == "live-1");
-  CHECK(str(j, "/campaign") == "spring-2026");
-  CHECK(str(j, "/referrer") == "cust-42");
-  CHECK(str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
-  CHECK(str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
-  CHECK(str(j, "/utm/utm_source") == "email");
-  CHECK(object_size(j, "/utm") == 1);
-  CHECK_FALSE(has(j, "/error"));
+  CHECK(json_str(j, "/kind") == "token");
+  CHECK(json_str(j, "/key_id") == "live-1");
+  CHECK(json_str(j, "/campaign") == "spring-2026");
+  CHECK(json_str(j, "/referrer") == "cust-42");
+  CHECK(json_str(j, "/issued_at") == "2026-03-01T10:00:00.000Z");
+  CHECK(json_str(j, "/expires_at") == "2026-03-31T10:00:00.000Z");
+  CHECK(json_str(j, "/utm/utm_source") == "email");
+  CHECK(json_object_size(j, "/utm") == 1);
+  CHECK_FALSE(json_has(j, "/error"));
 }
 
 TEST_CASE("link verify of a bare token has no utm parameters") {
@@ -210,8 +166,8 @@ TEST_CASE("link verify of a bare token has no utm parameters") {
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/referrer") == "cust-42");
-  CHECK(object_size(j, "/utm") == 0);
+  CHECK(json_str(j, "/referrer") == "cust-42");
+  CHECK(json_object_size(j, "/utm") == 0);
 }
 
 TEST_CASE("link verify defaults --now to the current time") {
@@ -221,23 +177,22 @@ TEST_CASE("link verify defaults --now to the current time") {
   INFO(r.describe());
   CHECK(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/referrer") == "now-check");
-  CHECK(is_null(j, "/expires_at"));
+  CHECK(json_str(j, "/referrer") == "now-check");
+  CHECK(json_is_null(j, "/expires_at"));
 }
 
 TEST_CASE("link verify of a share code prints its canonical form") {
   CreatedLink link = create_link(standard_request(), with_keys(kKeys));
-  std::string typed = link.share_code;
-  for (char& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string typed = referkit::detail::ascii_lowercase(link.share_code);
   RunResult r = verify(typed, with_keys(kKeys));
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/kind") == "share_code");
-  CHECK(str(j, "/share_code") == link.share_code);
-  CHECK(str(j, "/name_prefix") == "JANE");
-  CHECK(is_null(j, "/referrer"));
-  CHECK(is_null(j, "/campaign"));
+  CHECK(json_str(j, "/kind") == "share_code");
+  CHECK(json_str(j, "/share_code") == link.share_code);
+  CHECK(json_str(j, "/name_prefix") == "JANE");
+  CHECK(json_is_null(j, "/referrer"));
+  CHECK(json_is_null(j, "/campaign"));
 }
 
 TEST_CASE("--keys FILE is used instead of REFERKIT_LINK_KEYS") {
@@ -250,8 +205,8 @@ TEST_CASE("--keys FILE is used instead of REFERKIT_LINK_KEYS") {
   INFO(ok.describe());
   REQUIRE(ok.exit_code() == 0);
   Json j = json_line(ok);
-  CHECK(str(j, "/key_id") == "file-key");
-  CHECK(str(j, "/referrer") == "from-file");
+  CHECK(json_str(j, "/key_id") == "file-key");
+  CHECK(json_str(j, "/referrer") == "from-file");
 
   // The file wins over the environment.
   CreatedLink again = create_link({"--campaign", "c", "--referrer", "from-file", "--keys", file}, with_keys(kKeys));
@@ -265,8 +220,8 @@ TEST_CASE("--keys with a missing file is a runtime failure with the JSON error o
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
   Json j = json_line(r);
-  CHECK(str(j, "/error") == "not_found");
-  CHECK(str(j, "/message").find(missing) != std::string::npos);
+  CHECK(json_str(j, "/error") == "not_found");
+  CHECK(json_str(j, "/message").find(missing) != std::string::npos);
 }
 
 TEST_CASE("--keys refuses /dev/zero, a directory and an oversized file, without reading them") {
@@ -280,7 +235,7 @@ TEST_CASE("--keys refuses /dev/zero, a directory and an oversized file, without 
     CHECK(r.exit_code() == 1);
     CHECK(r.status.exited);
     Json j = json_line(r);
-    CHECK(str(j, "/message").find(keys) != std::string::npos);
+    CHECK(json_str(j, "/message").find(keys) != std::string::npos);
   }
 }
 
@@ -296,7 +251,7 @@ TEST_CASE("link verify accepts full URLs only over https to the share hosts") {
     RunResult r = verify(hostile, with_keys(kKeys));
     INFO(r.describe());
     CHECK(r.exit_code() == 1);
-    CHECK(str(json_line(r), "/error") == "malformed");
+    CHECK(json_str(json_line(r), "/error") == "malformed");
   }
   const std::string shop = "https://go.shop.example/invite/r/" + token;
   CHECK(verify(shop, with_keys(kKeys)).exit_code() == 1);
@@ -323,9 +278,9 @@ TEST_CASE("a tampered token is rejected with bad_signature") {
     INFO(r.describe());
     CHECK(r.exit_code() == 1);
     Json j = json_line(r);
-    CHECK(str(j, "/error") == "bad_signature");
-    CHECK_FALSE(str(j, "/message").empty());
-    CHECK_FALSE(has(j, "/claims"));
+    CHECK(json_str(j, "/error") == "bad_signature");
+    CHECK_FALSE(json_str(j, "/message").empty());
+    CHECK_FALSE(json_has(j, "/claims"));
     CHECK(r.out.find(referrer) == std::string::npos);
   }
 }
@@ -340,10 +295,10 @@ TEST_CASE("an expired link is rejected with expired and its claims") {
   INFO(late.describe());
   CHECK(late.exit_code() == 1);
   Json j = json_line(late);
-  CHECK(str(j, "/error") == "expired");
-  CHECK(str(j, "/claims/referrer") == "cust-7");
-  CHECK(str(j, "/claims/campaign") == "winter");
-  CHECK(str(j, "/claims/expires_at") == "2026-01-02T00:00:00.000Z");
+  CHECK(json_str(j, "/error") == "expired");
+  CHECK(json_str(j, "/claims/referrer") == "cust-7");
+  CHECK(json_str(j, "/claims/campaign") == "winter");
+  CHECK(json_str(j, "/claims/expires_at") == "2026-01-02T00:00:00.000Z");
 
   CHECK(verify(link.url, with_keys(kKeys), "2026-01-01T23:59:59Z").exit_code() == 0);
   CHECK(verify(link.url, with_keys(kKeys), "2026-01-02T00:00:00Z").exit_code() == 1);
@@ -356,14 +311,14 @@ TEST_CASE("a token signed with a key the verifier lacks is unknown_key") {
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
   Json j = json_line(r);
-  CHECK(str(j, "/error") == "unknown_key");
-  CHECK(str(j, "/message").find("other") != std::string::npos);
+  CHECK(json_str(j, "/error") == "unknown_key");
+  CHECK(json_str(j, "/message").find("other") != std::string::npos);
 
   // Rotation: a keyring holding both keys verifies it.
   RunResult rotated = verify(link.url, with_keys(kKeys + "," + kOtherKeys));
   INFO(rotated.describe());
   CHECK(rotated.exit_code() == 0);
-  CHECK(str(json_line(rotated), "/key_id") == "other");
+  CHECK(json_str(json_line(rotated), "/key_id") == "other");
 }
 
 TEST_CASE("the same key id with a different secret is bad_signature") {
@@ -371,7 +326,7 @@ TEST_CASE("the same key id with a different secret is bad_signature") {
   RunResult r = verify(link.url, with_keys(kKeys));
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(str(json_line(r), "/error") == "bad_signature");
+  CHECK(json_str(json_line(r), "/error") == "bad_signature");
 }
 
 TEST_CASE("garbage is malformed") {
@@ -383,8 +338,8 @@ TEST_CASE("garbage is malformed") {
     INFO(r.describe());
     CHECK(r.exit_code() == 1);
     Json j = json_line(r);
-    CHECK(str(j, "/error") == "malformed");
-    CHECK_FALSE(has(j, "/claims"));
+    CHECK(json_str(j, "/error") == "malformed");
+    CHECK_FALSE(json_has(j, "/claims"));
   }
 }
 
@@ -415,24 +370,24 @@ TEST_CASE("missing keys is a usage error that mentions REFERKIT_LINK_KEYS, as a 
   RunResult create = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, without_keys());
   INFO(create.describe());
   CHECK(create.exit_code() == 2);
-  CHECK(str(json_line(create), "/error") == "usage");
-  CHECK(str(json_line(create), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(json_str(json_line(create), "/error") == "usage");
+  CHECK(json_str(json_line(create), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 
   RunResult check = cli({"link", "verify", "ABCD-EFGH-JKMNP"}, without_keys());
   INFO(check.describe());
   CHECK(check.exit_code() == 2);
-  CHECK(str(json_line(check), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(json_str(json_line(check), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 
   RunResult empty = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys(""));
   CHECK(empty.exit_code() == 2);
-  CHECK(str(json_line(empty), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(json_str(json_line(empty), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 }
 
 TEST_CASE("invalid keys in REFERKIT_LINK_KEYS are a usage error") {
   RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, with_keys("k1:abcd"));
   INFO(r.describe());
   CHECK(r.exit_code() == 2);
-  CHECK(str(json_line(r), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
+  CHECK(json_str(json_line(r), "/message").find("REFERKIT_LINK_KEYS") != std::string::npos);
 }
 
 TEST_CASE("bad create options are usage errors") {
@@ -443,21 +398,21 @@ TEST_CASE("bad create options are usage errors") {
   RunResult bad_ttl = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--ttl", "soon"}, env);
   INFO(bad_ttl.describe());
   CHECK(bad_ttl.exit_code() == 2);
-  CHECK(str(json_line(bad_ttl), "/error") == "invalid_argument");
+  CHECK(json_str(json_line(bad_ttl), "/error") == "invalid_argument");
 
   RunResult both = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--ttl", "1d", "--expires-at",
                         "2030-01-01T00:00:00Z"},
                        env);
   CHECK(both.exit_code() == 2);
-  CHECK(str(json_line(both), "/error") == "invalid_argument");
+  CHECK(json_str(json_line(both), "/error") == "invalid_argument");
 
   RunResult bad_time = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--issued-at", "yesterday"}, env);
   CHECK(bad_time.exit_code() == 2);
-  CHECK(str(json_line(bad_time), "/message").find("--issued-at") != std::string::npos);
+  CHECK(json_str(json_line(bad_time), "/message").find("--issued-at") != std::string::npos);
 
   RunResult bad_utm = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--utm", "=x"}, env);
   CHECK(bad_utm.exit_code() == 2);
-  CHECK(str(json_line(bad_utm), "/error") == "invalid_argument");
+  CHECK(json_str(json_line(bad_utm), "/error") == "invalid_argument");
 }
 
 TEST_CASE("link create --help mentions every flag") {
@@ -504,8 +459,8 @@ TEST_CASE("command-line errors print the same JSON error object, with code usage
     INFO(r.describe());
     CHECK(r.exit_code() == 2);
     Json j = json_line(r);
-    CHECK(str(j, "/error") == "usage");
-    CHECK_FALSE(str(j, "/message").empty());
+    CHECK(json_str(j, "/error") == "usage");
+    CHECK_FALSE(json_str(j, "/message").empty());
   }
 }
 

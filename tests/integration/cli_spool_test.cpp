@@ -3,12 +3,9 @@
 // directory, then `referkit spool drain` into `referkit-ingest`. The database is the judge: every
 // event the CLI reported as accepted (--accepted-log) is stored exactly once, nothing else is, and
 // the spool is empty afterwards. Also `spool inspect`, format versions and permissions.
-#include <arpa/inet.h>
 #include <signal.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <simdjson.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "ingest_support.hpp"
 #include "support/http_test_server.hpp"
 #include "support/json_field.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 
 using namespace referkit::test;
@@ -42,32 +40,6 @@ Environment no_proxy() {
   env.set = {{"no_proxy", "127.0.0.1,localhost"}, {"NO_PROXY", "127.0.0.1,localhost"}};
   return env;
 }
-
-// A loopback port nobody listens on: bound (so no one else gets it) but never listening, so
-// every connection to it is refused at once.
-class ClosedPort {
- public:
-  ClosedPort() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = 0;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    url_ = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-  }
-  ~ClosedPort() { ::close(fd_); }
-  ClosedPort(const ClosedPort&) = delete;
-  ClosedPort& operator=(const ClosedPort&) = delete;
-  const std::string& url() const { return url_; }
-
- private:
-  int fd_ = -1;
-  std::string url_;
-};
 
 std::string message_id(const std::string& prefix, int i) {
   char digits[16];

@@ -1,13 +1,11 @@
 // Runs `referkit webhook sign|verify` as a child process, with the body on stdin.
 #include <doctest/doctest.h>
-#include <simdjson.h>
 
 #include <signal.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -16,12 +14,17 @@
 
 #include "referkit/time.hpp"
 #include "referkit/webhooks.hpp"
+#include "support/json_field.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
+using referkit::test::Json;
+using referkit::test::json_is_true;
+using referkit::test::json_line;
+using referkit::test::json_str;
 using referkit::test::Process;
-using referkit::test::run_process;
 using referkit::test::RunOptions;
+using referkit::test::run_process;
 using referkit::test::RunResult;
 
 namespace {
@@ -49,42 +52,14 @@ std::string rfc3339_at(std::int64_t unix_seconds) {
   return referkit::format_rfc3339(referkit::TimePoint(std::chrono::seconds(unix_seconds)));
 }
 
-struct Json {
-  std::unique_ptr<simdjson::dom::parser> parser = std::make_unique<simdjson::dom::parser>();
-  simdjson::dom::element root;
-};
-
-Json json_line(const RunResult& r) {
-  INFO(r.describe());
-  REQUIRE_FALSE(r.out.empty());
-  CHECK(r.out.find('\n') == r.out.size() - 1);
-  Json j;
-  const simdjson::error_code error = j.parser->parse(r.out).get(j.root);
-  REQUIRE_MESSAGE(error == simdjson::SUCCESS, simdjson::error_message(error));
-  return j;
-}
-
-std::string str(const Json& j, std::string_view pointer) {
-  std::string_view v;
-  if (j.root.at_pointer(pointer).get_string().get(v) != simdjson::SUCCESS) {
-    return "<no string at " + std::string(pointer) + ">";
-  }
-  return std::string(v);
-}
-
-bool is_true(const Json& j, std::string_view pointer) {
-  bool v = false;
-  return j.root.at_pointer(pointer).get_bool().get(v) == simdjson::SUCCESS && v;
-}
-
 // `webhook sign` at kT; returns the header value.
 std::string sign(const std::string& secret, const std::string& body, std::int64_t t = kT) {
   RunResult r = cli({"webhook", "sign", "--secret", secret, "--timestamp", std::to_string(t)}, body);
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(str(j, "/header") == "X-Referkit-Signature");
-  return str(j, "/value");
+  CHECK(json_str(j, "/header") == "X-Referkit-Signature");
+  return json_str(j, "/value");
 }
 
 RunResult verify(const std::vector<std::string>& secrets, const std::string& signature, const std::string& body,
@@ -130,14 +105,14 @@ TEST_CASE("the webhook secret also comes from REFERKIT_WEBHOOK_SECRET or a file,
   RunResult from_env = cli(sign_args, kBody, {{"REFERKIT_WEBHOOK_SECRET", kSecret}});
   INFO(from_env.describe());
   REQUIRE(from_env.exit_code() == 0);
-  CHECK(str(json_line(from_env), "/value") == expected);
+  CHECK(json_str(json_line(from_env), "/value") == expected);
 
   std::vector<std::string> with_file = sign_args;
   with_file.insert(with_file.end(), {"--secret-file", file});
   RunResult from_file = cli(with_file, kBody);
   INFO(from_file.describe());
   REQUIRE(from_file.exit_code() == 0);
-  CHECK(str(json_line(from_file), "/value") == expected);
+  CHECK(json_str(json_line(from_file), "/value") == expected);
 
   RunResult verified = cli({"webhook", "verify", "--secret-file", file, "--signature", expected, "--now",
                             rfc3339_at(kT)},
@@ -151,12 +126,12 @@ TEST_CASE("the webhook secret also comes from REFERKIT_WEBHOOK_SECRET or a file,
   // None given: a usage error, as the JSON object; a missing file: a runtime failure.
   RunResult none = cli(sign_args, kBody);
   CHECK(none.exit_code() == 2);
-  CHECK(str(json_line(none), "/error") == "usage");
+  CHECK(json_str(json_line(none), "/error") == "usage");
   std::vector<std::string> missing = sign_args;
   missing.insert(missing.end(), {"--secret-file", file + ".nope"});
   RunResult gone = cli(missing, kBody);
   CHECK(gone.exit_code() == 1);
-  CHECK(str(json_line(gone), "/error") == "not_found");
+  CHECK(json_str(json_line(gone), "/error") == "not_found");
 }
 
 TEST_CASE("a body over 16 MiB on stdin is refused, not read into memory") {
@@ -167,7 +142,7 @@ TEST_CASE("a body over 16 MiB on stdin is refused, not read into memory") {
     RunResult r = cli(args, big);
     INFO(r.describe().substr(0, 2000));
     CHECK(r.exit_code() == 1);
-    CHECK(str(json_line(r), "/error") == "resource_exhausted");
+    CHECK(json_str(json_line(r), "/error") == "resource_exhausted");
   }
   CHECK(cli({"webhook", "sign", "--secret", kSecret}, big.substr(1)).exit_code() == 0);  // 16 MiB exactly
 }
@@ -178,8 +153,8 @@ TEST_CASE("webhook sign then verify round trips through stdin") {
   INFO(r.describe());
   REQUIRE(r.exit_code() == 0);
   Json j = json_line(r);
-  CHECK(is_true(j, "/ok"));
-  CHECK(str(j, "/signed_at") == "2025-11-29T07:06:40.000Z");
+  CHECK(json_is_true(j, "/ok"));
+  CHECK(json_str(j, "/signed_at") == "2025-11-29T07:06:40.000Z");
 }
 
 TEST_CASE("webhook verify accepts any of several secrets") {
@@ -194,7 +169,7 @@ TEST_CASE("webhook verify with a wrong secret is bad_signature") {
   RunResult r = verify({kOtherSecret}, value, kBody, rfc3339_at(kT));
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(str(json_line(r), "/error") == "bad_signature");
+  CHECK(json_str(json_line(r), "/error") == "bad_signature");
 }
 
 TEST_CASE("webhook verify of a changed body is bad_signature") {
@@ -204,11 +179,11 @@ TEST_CASE("webhook verify of a changed body is bad_signature") {
   RunResult r = verify({kSecret}, value, changed, rfc3339_at(kT));
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(str(json_line(r), "/error") == "bad_signature");
+  CHECK(json_str(json_line(r), "/error") == "bad_signature");
 
   RunResult truncated = verify({kSecret}, value, kBody.substr(0, 31), rfc3339_at(kT));
   CHECK(truncated.exit_code() == 1);
-  CHECK(str(json_line(truncated), "/error") == "bad_signature");
+  CHECK(json_str(json_line(truncated), "/error") == "bad_signature");
 }
 
 TEST_CASE("webhook verify with a stale --now is expired") {
@@ -220,11 +195,11 @@ TEST_CASE("webhook verify with a stale --now is expired") {
   RunResult stale = verify({kSecret}, value, kBody, rfc3339_at(kT + 301));
   INFO(stale.describe());
   CHECK(stale.exit_code() == 1);
-  CHECK(str(json_line(stale), "/error") == "expired");
+  CHECK(json_str(json_line(stale), "/error") == "expired");
 
   RunResult early = verify({kSecret}, value, kBody, rfc3339_at(kT - 301));
   CHECK(early.exit_code() == 1);
-  CHECK(str(json_line(early), "/error") == "expired");
+  CHECK(json_str(json_line(early), "/error") == "expired");
 }
 
 TEST_CASE("webhook verify --tolerance widens the window") {
@@ -239,7 +214,7 @@ TEST_CASE("webhook verify of a malformed header is malformed") {
   RunResult r = verify({kSecret}, "t=abc,v1=00", kBody, rfc3339_at(kT));
   INFO(r.describe());
   CHECK(r.exit_code() == 1);
-  CHECK(str(json_line(r), "/error") == "malformed");
+  CHECK(json_str(json_line(r), "/error") == "malformed");
 }
 
 TEST_CASE("webhook verify refuses a short secret as a usage error") {
@@ -247,7 +222,7 @@ TEST_CASE("webhook verify refuses a short secret as a usage error") {
   RunResult r = verify({"short"}, value, kBody, rfc3339_at(kT));
   INFO(r.describe());
   CHECK(r.exit_code() == 2);
-  CHECK(str(json_line(r), "/error") == "invalid_argument");
+  CHECK(json_str(json_line(r), "/error") == "invalid_argument");
 }
 
 TEST_CASE("a large body goes through stdin intact") {

@@ -17,6 +17,7 @@
 
 #include "referkit/transport.hpp"
 #include "support/http_test_server.hpp"
+#include "support/loopback.hpp"
 #include "transport/gzip.hpp"
 
 using referkit::HttpOptions;
@@ -69,13 +70,8 @@ milliseconds since(Clock::time_point start) {
 // Raw exchange with the test server, for what our client never sends: writes `data`, then reads
 // until the server closes the connection or `expected_responses` status lines have arrived.
 std::string raw_exchange(std::uint16_t port, const std::string& data, int expected_responses) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = referkit::test::connect_loopback(port);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   REQUIRE(::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()));
   std::string in;
   const auto deadline = Clock::now() + milliseconds(10'000);
@@ -94,19 +90,6 @@ std::string raw_exchange(std::uint16_t port, const std::string& data, int expect
   }
   ::close(fd);
   return in;
-}
-
-std::uint16_t unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 Reply ok_reply(const Request&) { return Reply::json(200, R"({"accepted":1})"); }
@@ -225,9 +208,9 @@ TEST_CASE("a response body over 1 MiB is cut at 1 MiB without an error") {
 
 TEST_CASE("connection refused is unavailable, quickly") {
   auto transport = make_transport();
+  const referkit::test::ClosedPort down;
   const auto start = Clock::now();
-  const HttpResponse response =
-      transport->send(post("http://127.0.0.1:" + std::to_string(unused_port()) + "/v1/batch"));
+  const HttpResponse response = transport->send(post(down.url() + "/v1/batch"));
   CHECK(response.status.code() == StatusCode::kUnavailable);
   CHECK_FALSE(response.status.message().empty());
   CHECK(response.code == 0);

@@ -1,8 +1,6 @@
 #include "ingest_support.hpp"
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
 #include <sqlite3.h>
@@ -15,7 +13,10 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
+#include "support/json_field.hpp"
+#include "support/loopback.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test::ingest {
@@ -40,8 +41,7 @@ int status_of(std::string_view head) {
 }
 
 std::optional<std::size_t> content_length(std::string_view head) {
-  std::string lower(head);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = detail::ascii_lowercase(head);
   const auto at = lower.find("\r\ncontent-length:");
   if (at == std::string::npos) return std::nullopt;
   return static_cast<std::size_t>(std::strtoull(lower.c_str() + at + 17, nullptr, 10));
@@ -121,13 +121,8 @@ HttpResponse post_batch(const std::string& url, std::string body, const PostOpti
 
 RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_close, milliseconds timeout) {
   RawReply reply;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int fd = connect_loopback(port);
   REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   const auto deadline = Clock::now() + timeout;
   auto remaining_ms = [&] {
     return static_cast<int>(std::max<long long>(
@@ -176,14 +171,7 @@ RawReply raw_exchange(std::uint16_t port, std::string_view bytes, bool half_clos
   return reply;
 }
 
-RawClient::RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-  REQUIRE(fd_ >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-}
+RawClient::RawClient(std::uint16_t port) : fd_(connect_loopback(port)) { REQUIRE(fd_ >= 0); }
 
 RawClient::~RawClient() { ::close(fd_); }
 
@@ -239,14 +227,7 @@ std::string http_get(std::uint16_t port, std::string_view path) {
   return reply.body;
 }
 
-std::uint64_t stat(std::uint16_t port, std::string_view key) {
-  const std::string body = http_get(port, "/v1/stats");
-  simdjson::dom::parser parser;
-  std::uint64_t value = 0;
-  const auto error = parser.parse(body).at_key(key).get_uint64().get(value);
-  REQUIRE_MESSAGE(error == simdjson::SUCCESS, key << " in " << body);
-  return value;
-}
+std::uint64_t stat(std::uint16_t port, std::string_view key) { return json_uint(http_get(port, "/v1/stats"), key); }
 
 std::uint64_t stat_by_event(std::uint16_t port, std::string_view event) {
   const std::string body = http_get(port, "/v1/stats");

@@ -6,8 +6,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "referkit/transport.hpp"
 #include "support/http_test_server.hpp"
 #include "support/json_field.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_certificates.hpp"
@@ -121,15 +120,11 @@ bool tls11_handshake_succeeds(std::uint16_t port) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // only the protocol version is in question
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const int fd = test::connect_loopback(port);
   bool ok = false;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+  if (fd >= 0) {
+    const timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     ok = SSL_connect(ssl) == 1 && SSL_version(ssl) == TLS1_1_VERSION;
@@ -137,7 +132,7 @@ bool tls11_handshake_succeeds(std::uint16_t port) {
     SSL_free(ssl);
   }
   ERR_clear_error();
-  ::close(fd);
+  if (fd >= 0) ::close(fd);
   SSL_CTX_free(ctx);
   return ok;
 }

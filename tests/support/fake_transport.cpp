@@ -2,18 +2,14 @@
 
 #include <simdjson.h>
 
-#include <cctype>
-
+#include "common/text.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test {
 
 std::string RecordedRequest::header(std::string_view name) const {
   for (const auto& [k, v] : request.headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-      return v;
-    }
+    if (detail::iequals(k, name)) return v;
   }
   return {};
 }

@@ -1,8 +1,6 @@
 #include "support/http_test_server.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <simdjson.h>
 #include <sys/socket.h>
@@ -10,14 +8,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <exception>
 #include <list>
 #include <system_error>
 #include <thread>
 
+#include "common/text.hpp"
+#include "http/request_parser.hpp"
 #include "json/json_writer.hpp"
+#include "support/loopback.hpp"
 #include "transport/gzip.hpp"
 
 namespace referkit::test {
@@ -33,144 +33,6 @@ constexpr milliseconds kLingerTime{1'000};
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool is_token(std::string_view s) {
-  static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || kSpecials.find(c) != std::string_view::npos;
-  });
-}
-
-// Whether a comma-separated header value (Connection) contains `token`.
-bool has_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Status";
-  }
-}
-
-std::string serialize(const Reply& reply, bool close) {
-  std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
-  out += "Content-Length: " + std::to_string(reply.body.size()) + "\r\n";
-  for (const auto& [name, value] : reply.headers) {
-    if (iequals(name, "Content-Length")) continue;
-    out += name + ": " + value + "\r\n";
-  }
-  if (close) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += reply.body;
-  return out;
-}
-
-// The request head (request line and headers, without the blank line), or the status to
-// refuse it with.
-struct ParsedHead {
-  Request request;
-  int error = 0;
-  std::size_t content_length = 0;
-  bool keep_alive = true;
-};
-
-ParsedHead parse_head(std::string_view head, std::size_t max_body) {
-  ParsedHead parsed;
-  Request& r = parsed.request;
-  auto line_end = head.find("\r\n");
-  const std::string_view request_line = head.substr(0, line_end);
-  const auto sp1 = request_line.find(' ');
-  const auto sp2 = sp1 == std::string_view::npos ? sp1 : request_line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || request_line.find(' ', sp2 + 1) != std::string_view::npos) {
-    parsed.error = 400;
-    return parsed;
-  }
-  r.method = std::string(request_line.substr(0, sp1));
-  r.target = std::string(request_line.substr(sp1 + 1, sp2 - sp1 - 1));
-  r.version = std::string(request_line.substr(sp2 + 1));
-  if (!is_token(r.method) || r.target.empty()) {
-    parsed.error = 400;
-    return parsed;
-  }
-  if (r.version != "HTTP/1.1" && r.version != "HTTP/1.0") {
-    parsed.error = 505;
-    return parsed;
-  }
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
-  while (!rest.empty()) {
-    line_end = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, line_end);
-    rest = line_end == std::string_view::npos ? std::string_view() : rest.substr(line_end + 2);
-    const auto colon = line.find(':');
-    // No obsolete line folding, no space before the colon (RFC 9112 forbids both).
-    if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
-      parsed.error = 400;
-      return parsed;
-    }
-    r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(trim(line.substr(colon + 1))));
-  }
-  if (r.header_count("Transfer-Encoding") > 0) {
-    parsed.error = 411;  // bodies must be delimited by Content-Length here
-    return parsed;
-  }
-  std::optional<std::string> length;
-  for (const auto& [name, value] : r.headers) {
-    if (!iequals(name, "Content-Length")) continue;
-    const bool digits = !value.empty() && value.size() <= 18 &&
-                        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || (length && *length != value)) {
-      parsed.error = 400;
-      return parsed;
-    }
-    length = value;
-  }
-  if (length) parsed.content_length = static_cast<std::size_t>(std::stoull(*length));
-  if (parsed.content_length > max_body) {
-    parsed.error = 413;
-    return parsed;
-  }
-  const std::string connection = r.header("Connection").value_or("");
-  parsed.keep_alive = r.version == "HTTP/1.1" ? !has_token(connection, "close") : has_token(connection, "keep-alive");
-  return parsed;
-}
-
 struct Connection {
   int fd = -1;
   std::uint64_t id = 0;
@@ -181,6 +43,7 @@ struct Connection {
   bool lingering = false;          // it has been sent; reading only to let the client finish
   bool silent = false;             // kNeverReply: hold until stop()
   bool eof = false;                // the client has closed its side
+  bool continued = false;          // "100 Continue" sent for the request in progress
   bool dead = false;
   Clock::time_point deadline;  // idle (or linger) limit
 
@@ -192,21 +55,14 @@ struct Connection {
 }  // namespace
 
 std::optional<std::string> Request::header(std::string_view name) const {
-  for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
-  }
-  return std::nullopt;
-}
-
-std::size_t Request::header_count(std::string_view name) const {
-  return static_cast<std::size_t>(
-      std::count_if(headers.begin(), headers.end(), [name](const auto& h) { return iequals(h.first, name); }));
+  const auto value = http::Request::header(name);
+  return value ? std::optional<std::string>(*value) : std::nullopt;
 }
 
 Result<std::string> Request::decoded_body(std::size_t max_output) const {
   const std::string encoding = header("Content-Encoding").value_or("identity");
-  if (iequals(encoding, "gzip")) return detail::gzip_decompress(body, max_output);
-  if (!iequals(encoding, "identity")) return Status(StatusCode::kMalformed, "unsupported Content-Encoding: " + encoding);
+  if (detail::iequals(encoding, "gzip")) return detail::gzip_decompress(body, max_output);
+  if (!detail::iequals(encoding, "identity")) return Status(StatusCode::kMalformed, "unsupported Content-Encoding: " + encoding);
   if (body.size() > max_output) return Status(StatusCode::kResourceExhausted, "body too large");
   return body;
 }
@@ -347,23 +203,34 @@ void HttpTestServer::Impl::read_from(Connection& c, Clock::time_point now) {
 }
 
 void HttpTestServer::Impl::process(Connection& c) {
+  http::Limits http_limits;
+  http_limits.max_head_bytes = limits.max_header_bytes;
+  http_limits.max_headers = limits.max_headers;
+  http_limits.max_body_bytes = limits.max_body_bytes;
   while (!c.silent && !c.close_after_write && !c.dead) {
-    const auto head_end = c.in.find("\r\n\r\n");
-    if (head_end == std::string::npos || head_end + 4 > limits.max_header_bytes) {
-      if (c.in.size() > limits.max_header_bytes) respond(c, Reply::text(431, "header block too large\n"), true);
+    // The head is parsed again as each piece of its body arrives: heads are small, and it keeps
+    // the connection's state down to its input buffer.
+    http::HeadParse parsed = http::parse_request_head(c.in, http_limits);
+    if (parsed.state == http::HeadParse::State::kIncomplete) return;
+    if (parsed.state == http::HeadParse::State::kError) {
+      respond(c, Reply::text(parsed.status, parsed.reason + "\n"), true);
       return;
     }
-    ParsedHead parsed = parse_head(std::string_view(c.in).substr(0, head_end), limits.max_body_bytes);
-    if (parsed.error != 0) {
-      respond(c, Reply::text(parsed.error, "refused by the test server\n"), true);
+    http::RequestHead& head = parsed.head;
+    const std::size_t body_start = head.head_bytes;
+    if (c.in.size() - body_start < head.content_length) {  // wait for the rest
+      if (head.expect_continue && !c.continued) {
+        c.out += http::kContinueResponse;
+        c.continued = true;
+      }
       return;
     }
-    const std::size_t body_start = head_end + 4;
-    if (c.in.size() - body_start < parsed.content_length) return;  // wait for the rest
-    Request& request = parsed.request;
-    request.body = c.in.substr(body_start, parsed.content_length);
+    c.continued = false;
+    Request request;
+    static_cast<http::Request&>(request) = std::move(head.request);
+    request.body = c.in.substr(body_start, head.content_length);
     request.connection = c.id;
-    c.in.erase(0, body_start + parsed.content_length);
+    c.in.erase(0, body_start + head.content_length);
     {
       std::lock_guard<std::mutex> lock(mutex);
       requests.push_back(request);
@@ -372,7 +239,7 @@ void HttpTestServer::Impl::process(Connection& c) {
     const Reply reply = call_handler(request);
     switch (reply.action) {
       case Reply::Action::kRespond:
-        respond(c, reply, !parsed.keep_alive);
+        respond(c, reply, !head.keep_alive);
         break;
       case Reply::Action::kCloseWithoutReply:
         c.dead = true;
@@ -397,7 +264,7 @@ Reply HttpTestServer::Impl::call_handler(const Request& request) {
 }
 
 void HttpTestServer::Impl::respond(Connection& c, const Reply& reply, bool close) {
-  c.out += serialize(reply, close);
+  c.out += http::serialize_response(reply.status, reply.headers, reply.body, close);
   if (close) {
     c.close_after_write = true;
     c.in.clear();
@@ -439,15 +306,9 @@ HttpTestServer::HttpTestServer(Handler handler, ServerLimits limits) : impl_(std
 
   impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (impl_->listen_fd < 0) throw_errno("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;  // ephemeral: tests run in parallel
-  if (::bind(impl_->listen_fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) throw_errno("bind");
+  impl_->port = bind_loopback(impl_->listen_fd);
+  if (impl_->port == 0) throw_errno("bind");
   if (::listen(impl_->listen_fd, 128) != 0) throw_errno("listen");
-  socklen_t len = sizeof addr;
-  if (::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno("getsockname");
-  impl_->port = ntohs(addr.sin_port);
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 

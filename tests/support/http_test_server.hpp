@@ -5,8 +5,10 @@
 // handler, which decides the reply or a fault: answer normally, read the request and close the
 // connection without replying, or never reply (hold the connection until stop()). Everything
 // is bounded: header block 64 KiB, body 8 MiB, idle connections closed after a timeout, and
-// stop() returns as soon as the handler does. Bodies must come with Content-Length (all our
-// clients send one); chunked requests get 411 and the connection is closed.
+// stop() returns as soon as the handler does. Requests are parsed and replies written by the
+// project's one HTTP/1.1 library (examples/shared/http), the one referkit-ingest uses: bodies
+// must come with Content-Length (all our clients send one); chunked requests get 411, and every
+// refusal closes the connection after a text/plain reply with the parser's reason.
 //
 // The handler runs on the server thread, one request at a time: a slow handler delays every
 // connection, which is usually what a test wants (deterministic order).
@@ -31,25 +33,22 @@
 #include <utility>
 #include <vector>
 
+#include "http/message.hpp"
 #include "referkit/status.hpp"
 #include "support/tls_terminator.hpp"
 
 namespace referkit::test {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using Headers = http::HeaderList;
 
-struct Request {
-  std::string method;
-  std::string target;  // path and query, as sent
-  std::string version;  // "HTTP/1.1"
-  Headers headers;      // in order, names as sent
-  std::string body;     // raw bytes, as sent
+// method, target, version, headers (in order, names as sent), body (raw bytes, as sent),
+// header_count(): see http::Request.
+struct Request : http::Request {
   std::uint64_t connection = 0;  // 1 for the first accepted connection, 2 for the next...
 
-  // The first header with this name (case-insensitive), value trimmed.
+  // The first header with this name (case-insensitive), value trimmed; a copy, so tests can
+  // compare it with strings directly.
   std::optional<std::string> header(std::string_view name) const;
-  // How many headers have this name.
-  std::size_t header_count(std::string_view name) const;
   // The body with Content-Encoding undone (gzip or identity), bounded by max_output.
   Result<std::string> decoded_body(std::size_t max_output = std::size_t{64} << 20) const;
 };
@@ -76,6 +75,7 @@ using Handler = std::function<Reply(const Request&)>;
 struct ServerLimits {
   std::size_t max_header_bytes = std::size_t{64} << 10;
   std::size_t max_body_bytes = std::size_t{8} << 20;
+  std::size_t max_headers = 1'000;  // header lines; more get 431
   std::size_t max_connections = 256;  // more are accepted and closed at once
   std::chrono::milliseconds idle_timeout{10'000};
 };

@@ -1,8 +1,6 @@
 #include "support/tls_terminator.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -15,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+
+#include "support/loopback.hpp"
 
 namespace referkit::test {
 namespace {
@@ -41,14 +41,6 @@ void block_sigpipe_in_this_thread() {
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
 }
 
 bool send_all(int fd, std::string_view bytes) {
@@ -106,13 +98,8 @@ TlsTerminator::TlsTerminator(std::uint16_t backend_port, const TlsServerOptions&
   stop_write_ = fds[1];
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw_errno("socket");
-  sockaddr_in addr = loopback(0);
-  socklen_t size = sizeof addr;
-  if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
-    throw_errno("bind/listen");
-  }
-  port_ = ntohs(addr.sin_port);
+  port_ = bind_loopback(listen_fd_);
+  if (port_ == 0 || ::listen(listen_fd_, 64) != 0) throw_errno("bind/listen");
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -181,9 +168,8 @@ void TlsTerminator::serve(int fd) {
   }
   handshakes_.fetch_add(1);
 
-  s.backend = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const sockaddr_in backend = loopback(backend_port_);
-  if (s.backend < 0 || ::connect(s.backend, reinterpret_cast<const sockaddr*>(&backend), sizeof backend) != 0) return;
+  s.backend = connect_loopback(backend_port_);
+  if (s.backend < 0) return;
 
   char buffer[16 * 1024];
   for (;;) {

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include <cctype>
 #include <string>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "referkit/attribution.hpp"
 #include "referkit/links.hpp"
@@ -90,8 +90,7 @@ TEST_CASE("attribution: a share code landing carries the canonical code, and ?re
   const LinkSigner links = signer_for(keys);
   const Attributor attr = attributor_for(keys);
   const Link link = mint(links, "cust-42");
-  std::string lower = link.share_code;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = referkit::detail::ascii_lowercase(link.share_code);
 
   for (const std::string& input : {lower, "https://refer.example/r/" + link.share_code}) {
     auto landed = attr.on_landing(links, input, "", kClick);

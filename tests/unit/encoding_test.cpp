@@ -12,8 +12,6 @@
 using referkit::detail::base64_encode;
 using referkit::detail::base64url_decode;
 using referkit::detail::base64url_encode;
-using referkit::detail::hex_decode;
-using referkit::detail::hex_encode;
 
 namespace {
 
@@ -27,68 +25,9 @@ std::string random_bytes(std::mt19937& rng, std::size_t n) {
   return out;
 }
 
-std::string all_byte_values() {
-  std::string out;
-  for (int b = 0; b < 256; ++b) out += static_cast<char>(b);
-  return out;
-}
-
 }  // namespace
 
 TEST_SUITE("encoding") {
-
-TEST_CASE("hex_encode writes two lowercase digits per byte") {
-  CHECK(hex_encode("") == "");
-  CHECK(hex_encode(std::string_view("\x00", 1)) == "00");
-  CHECK(hex_encode("\x01\xab\xff") == "01abff");
-  CHECK(hex_encode("Jefe") == "4a656665");
-  const std::string all = hex_encode(all_byte_values());
-  REQUIRE(all.size() == 512);
-  CHECK(all.substr(0, 8) == "00010203");
-  CHECK(all.substr(504) == "fcfdfeff");
-}
-
-TEST_CASE("hex_decode round trips every byte value") {
-  const std::string bytes = all_byte_values();
-  auto back = hex_decode(hex_encode(bytes));
-  REQUIRE(back.has_value());
-  CHECK(*back == bytes);
-}
-
-TEST_CASE("hex_decode accepts upper and mixed case") {
-  auto upper = hex_decode("01ABFF");
-  REQUIRE(upper.has_value());
-  CHECK(*upper == "\x01\xab\xff");
-  auto mixed = hex_decode("aBcD");
-  REQUIRE(mixed.has_value());
-  CHECK(*mixed == "\xab\xcd");
-  auto empty = hex_decode("");
-  REQUIRE(empty.has_value());
-  CHECK(empty->empty());
-}
-
-TEST_CASE("hex_decode rejects odd lengths and non-hex characters") {
-  CHECK_FALSE(hex_decode("0").has_value());
-  CHECK_FALSE(hex_decode("abc").has_value());
-  CHECK_FALSE(hex_decode("0g").has_value());
-  CHECK_FALSE(hex_decode("g0").has_value());
-  CHECK_FALSE(hex_decode("0x12").has_value());
-  CHECK_FALSE(hex_decode(" 012").has_value());
-  CHECK_FALSE(hex_decode("01 2").has_value());
-  CHECK_FALSE(hex_decode("-1").has_value());
-  CHECK_FALSE(hex_decode(std::string_view("0\0", 2)).has_value());
-  CHECK_FALSE(hex_decode("\xc3\xa9").has_value());
-  // Every byte that is not a hex digit is refused in either position.
-  for (int b = 0; b < 256; ++b) {
-    const char c = static_cast<char>(b);
-    const bool is_hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    const std::string first{c, '0'};
-    const std::string second{'0', c};
-    CAPTURE(b);
-    CHECK(hex_decode(first).has_value() == is_hex);
-    CHECK(hex_decode(second).has_value() == is_hex);
-  }
-}
 
 TEST_CASE("base64url_encode uses the URL alphabet without padding") {
   // RFC 4648 section 10 vectors, padding removed.

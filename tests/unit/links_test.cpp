@@ -3,6 +3,7 @@
 #include <random>
 #include <set>
 
+#include "common/text.hpp"
 #include "common/utf8.hpp"
 #include "crypto/encoding.hpp"
 #include "links/link_text.hpp"
@@ -369,8 +370,7 @@ TEST_CASE("share codes verify offline and match only their referral") {
   CHECK(signer.verify("https://x.example/r/" + link.share_code, kIssued).ok());
 
   CHECK(signer.share_code_matches(link.share_code, "bf-2026", "cust-42"));
-  std::string lower = link.share_code;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = referkit::detail::ascii_lowercase(link.share_code);
   CHECK(signer.share_code_matches(lower, "bf-2026", "cust-42"));
   CHECK(!signer.share_code_matches(link.share_code, "bf-2026", "cust-43"));
   CHECK(!signer.share_code_matches(link.share_code, "other", "cust-42"));

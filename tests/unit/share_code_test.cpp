@@ -3,6 +3,7 @@
 #include <random>
 #include <set>
 
+#include "common/text.hpp"
 #include "links/share_code.hpp"
 
 using namespace referkit;
@@ -97,8 +98,7 @@ TEST_CASE("format and parse round-trip, with every accepted spelling") {
     for (char c : text) {
       if (c != '-') compact += c;
     }
-    std::string lower = compact;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = referkit::detail::ascii_lowercase(compact);
     std::string spaced = text;
     for (char& c : spaced) c = c == '-' ? ' ' : c;
     for (const std::string& spelling : {compact, lower, spaced}) {

@@ -1,16 +1,16 @@
-#include "http_request_parser.hpp"
+#include "http/request_parser.hpp"
 
 #include <algorithm>
 
-namespace referkit::ingest {
+#include "common/text.hpp"
+
+namespace referkit::http {
 namespace {
 
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+using detail::iequals;
+using detail::is_http_token;
+using detail::kHttpWhitespace;
+using detail::trim;
 
 // Field values: visible characters, spaces, tabs and obs-text; never NUL, CR, LF or other controls.
 bool is_field_value(std::string_view s) {
@@ -28,17 +28,11 @@ bool is_target(std::string_view s) {
   });
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Whether a comma-separated list (Connection, Expect) holds `token`.
+// Whether a comma-separated list (Connection) holds `token`.
 bool list_has(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (iequals(trim(list.substr(0, comma), kHttpWhitespace), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -53,7 +47,7 @@ HeadParse fail(int status, std::string reason) {
   return p;
 }
 
-bool parse_request_line(std::string_view line, HttpRequest& r, HeadParse& error) {
+bool parse_request_line(std::string_view line, Request& r, HeadParse& error) {
   const std::size_t sp1 = line.find(' ');
   const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
@@ -63,7 +57,7 @@ bool parse_request_line(std::string_view line, HttpRequest& r, HeadParse& error)
   const std::string_view method = line.substr(0, sp1);
   const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
-  if (!is_token(method) || !is_target(target)) {
+  if (!is_http_token(method) || !is_target(target)) {
     error = fail(400, "malformed request line");
     return false;
   }
@@ -79,10 +73,11 @@ bool parse_request_line(std::string_view line, HttpRequest& r, HeadParse& error)
 }
 
 // Content-Length: decimal digits; repeated headers must agree (RFC 9110 section 8.6).
-bool parse_content_length(const HttpHeaderList& headers, std::size_t& length, bool& present) {
-  present = false;
+bool parse_content_length(const HeaderList& headers, std::size_t& length) {
+  bool present = false;
   for (const auto& [name, value] : headers) {
     if (!iequals(name, "Content-Length")) continue;
+    // 18 digits cannot overflow a 64-bit size_t, and no limit comes anywhere near.
     if (value.empty() || value.size() > 18 ||
         !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return false;
@@ -98,7 +93,7 @@ bool parse_content_length(const HttpHeaderList& headers, std::size_t& length, bo
 
 }  // namespace
 
-HeadParse parse_request_head(std::string_view buffer, const HttpLimits& limits) {
+HeadParse parse_request_head(std::string_view buffer, const Limits& limits) {
   std::size_t start = 0;
   while (buffer.substr(start, 2) == "\r\n") start += 2;
   const std::size_t end = buffer.find("\r\n\r\n", start);
@@ -111,7 +106,7 @@ HeadParse parse_request_head(std::string_view buffer, const HttpLimits& limits) 
 
   HeadParse parsed;
   RequestHead& head = parsed.head;
-  HttpRequest& r = head.request;
+  Request& r = head.request;
   std::string_view lines = buffer.substr(start, end + 2 - start);  // each line keeps its CRLF
   std::size_t eol = lines.find("\r\n");
   if (!parse_request_line(lines.substr(0, eol), r, parsed)) return parsed;
@@ -125,25 +120,22 @@ HeadParse parse_request_head(std::string_view buffer, const HttpLimits& limits) 
     }
     const std::size_t colon = line.find(':');
     // No space before the colon and no obsolete line folding (RFC 9112 section 5).
-    if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
+    if (colon == std::string_view::npos || !is_http_token(line.substr(0, colon))) {
       return fail(400, "malformed header field");
     }
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = trim(line.substr(colon + 1), kHttpWhitespace);
     if (!is_field_value(value)) return fail(400, "invalid character in a header field");
     r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
 
-  if (r.version == "HTTP/1.1" && !r.header("Host")) return fail(400, "missing Host header");
   if (r.header("Transfer-Encoding")) return fail(411, "Transfer-Encoding is not supported; send Content-Length");
-  bool has_length = false;
-  if (!parse_content_length(r.headers, head.content_length, has_length)) {
-    return fail(400, "invalid Content-Length");
-  }
+  if (!parse_content_length(r.headers, head.content_length)) return fail(400, "invalid Content-Length");
   if (head.content_length > limits.max_body_bytes) {
     return fail(413, "the body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
   }
+  if (r.version == "HTTP/1.1" && !r.header("Host")) return fail(400, "missing Host header");
   if (const auto expect = r.header("Expect")) {
-    if (!iequals(trim(*expect), "100-continue")) return fail(417, "unsupported Expect header");
+    if (!iequals(*expect, "100-continue")) return fail(417, "unsupported Expect header");
     head.expect_continue = head.content_length > 0;
   }
   const std::string_view connection = r.header("Connection").value_or("");
@@ -153,4 +145,4 @@ HeadParse parse_request_head(std::string_view buffer, const HttpLimits& limits) 
   return parsed;
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

@@ -1,8 +1,10 @@
-#include "events/json_text.hpp"
+#include "json/json_text.hpp"
 
 #include <cstdint>
 
+#include "common/text.hpp"
 #include "common/utf8.hpp"
+#include "json/json_writer.hpp"
 
 namespace referkit::detail {
 namespace {
@@ -42,8 +44,9 @@ std::uint64_t load8(const char* p) {
 // The 1-7 bytes of a short string as one block, padded with a byte that never needs care. Built
 // from whole loads that may overlap, never by a variable-length memcpy into a stack word: that
 // compiles to piecewise stores whose reload stalls (store forwarding fails), which made this
-// loop three times slower on short keys.
-std::uint64_t load_short(const char* p, std::size_t n) {
+// loop three times slower on short keys. Forced inline: with two instantiations of the escaper
+// calling it, GCC would otherwise make it an out-of-line call on the hottest path.
+[[gnu::always_inline]] inline std::uint64_t load_short(const char* p, std::size_t n) {
   if (n >= 4) {
     std::uint32_t head;
     std::uint32_t tail;
@@ -57,8 +60,7 @@ std::uint64_t load_short(const char* p, std::size_t n) {
 }
 
 // Writes the escape for c (a control character, quote or backslash); returns its length.
-std::size_t write_escape(char* out, unsigned char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
+[[gnu::always_inline]] inline std::size_t write_escape(char* out, unsigned char c) {
   char short_form = 0;
   switch (c) {
     case '"': short_form = '"'; break;
@@ -75,7 +77,7 @@ std::size_t write_escape(char* out, unsigned char c) {
     out[1] = short_form;
     return 2;
   }
-  const char rest[5] = {'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+  const char rest[5] = {'u', '0', '0', kLowerHexDigits[c >> 4], kLowerHexDigits[c & 15]};
   std::memcpy(out + 1, rest, sizeof rest);
   return 6;
 }
@@ -91,7 +93,8 @@ void JsonOutput::grow(std::size_t n) {
   end_ = begin_ + out_.size();
 }
 
-bool JsonOutput::put_string(std::string_view s) {
+template <bool kCheckUtf8>
+bool JsonOutput::put_string_impl(std::string_view s) {
   const char* const data = s.data();
   const std::size_t n = s.size();
   reserve(n + 2);  // exact unless something needs escaping
@@ -111,6 +114,8 @@ bool JsonOutput::put_string(std::string_view s) {
     while (i < stop) {
       const auto c = static_cast<unsigned char>(data[i]);
       if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++i;
+      } else if (c >= 0x80 && !kCheckUtf8) {
         ++i;
       } else if (c >= 0x80) {
         // Through a copy: were `i` itself passed by reference, it would live in memory for the
@@ -134,6 +139,15 @@ bool JsonOutput::put_string(std::string_view s) {
   }
   *cursor_++ = '"';
   return true;
+}
+
+template bool JsonOutput::put_string_impl<true>(std::string_view s);
+template bool JsonOutput::put_string_impl<false>(std::string_view s);
+
+void append_json_string(std::string& out, std::string_view s) {
+  JsonOutput o(out, s.size() + 2, JsonOutput::Append{});
+  o.put_trusted_string(s);
+  o.finish();
 }
 
 }  // namespace referkit::detail

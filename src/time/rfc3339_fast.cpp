@@ -1,4 +1,4 @@
-#include "events/rfc3339_fast.hpp"
+#include "time/rfc3339_fast.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -6,10 +6,6 @@
 namespace referkit::detail {
 namespace {
 
-constexpr std::int64_t kMsPerDay = 86'400'000;
-// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z, format_rfc3339's clamp range.
-constexpr std::int64_t kMinMs = -62'167'219'200'000;
-constexpr std::int64_t kMaxMs = 253'402'300'799'999;
 // Days from 0000-03-01 (the start of a 400-year era with the leap day last) to 1970-01-01.
 constexpr std::int64_t kEpochShiftDays = 719'468;
 // One more era, so January and February of year 0 (before 0000-03-01) are non-negative too.
@@ -26,8 +22,8 @@ void put2(char* out, unsigned v) { std::memcpy(out, kDigitPairs + 2 * v, 2); }
 
 void write_rfc3339(char* out, TimePoint t) noexcept {
   std::int64_t ms = t.time_since_epoch().count();
-  if (ms < kMinMs) ms = kMinMs;
-  if (ms > kMaxMs) ms = kMaxMs;
+  if (ms < kRfc3339MinMs) ms = kRfc3339MinMs;
+  if (ms > kRfc3339MaxMs) ms = kRfc3339MaxMs;
   // Shift to a non-negative day count from -0400-03-01 so all the arithmetic below is unsigned:
   // the clamp guarantees it, and unsigned division by constants is the cheapest kind.
   const std::int64_t floor_days = (ms >= 0 ? ms : ms - (kMsPerDay - 1)) / kMsPerDay;

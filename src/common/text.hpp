@@ -1,0 +1,47 @@
+// The small ASCII text helpers every layer needs: case-insensitive comparison (header names,
+// schemes, hosts), trimming, and hex. One set, here, so that "what counts as whitespace" and
+// "which case hex is written in" are decided once. All of them work on bytes and ignore the
+// locale (std::tolower and std::isspace depend on it, and neither is right for wire formats).
+#ifndef REFERKIT_SRC_COMMON_TEXT_HPP
+#define REFERKIT_SRC_COMMON_TEXT_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace referkit::detail {
+
+inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
+inline constexpr char kUpperHexDigits[] = "0123456789ABCDEF";
+
+// What trim() removes by default: the ASCII whitespace of C's isspace in the "C" locale.
+inline constexpr std::string_view kAsciiWhitespace = " \t\n\r\f\v";
+// HTTP's optional whitespace (OWS, RFC 9110 section 5.6.3) around field values and list items.
+inline constexpr std::string_view kHttpWhitespace = " \t";
+
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case-insensitive equality; bytes from 0x80 up compare exactly.
+bool iequals(std::string_view a, std::string_view b);
+std::string ascii_lowercase(std::string_view s);
+
+// An RFC 9110 token (header names, methods, list items): one or more of A-Z a-z 0-9 and
+// !#$%&'*+-.^_`|~. Anything else in a header name could split or smuggle a header.
+bool is_http_token(std::string_view s);
+
+// s without leading and trailing characters from `chars`.
+std::string_view trim(std::string_view s, std::string_view chars = kAsciiWhitespace);
+
+// The value of one hex digit (either case), or -1.
+int hex_value(char c);
+// Two lowercase digits per byte.
+std::string hex_encode(std::string_view bytes);
+// Lower- or upper-case hex of even length; nullopt on anything else.
+std::optional<std::string> hex_decode(std::string_view text);
+// v as exactly 16 lowercase digits (fixed-width names that sort like the numbers).
+std::string hex_u64(std::uint64_t v);
+
+}  // namespace referkit::detail
+
+#endif  // REFERKIT_SRC_COMMON_TEXT_HPP
