@@ -101,7 +101,7 @@ int run_verify(const VerifyOptions& o) {
   LinkSignerOptions signer_options;
   if (!o.any_host) {
     // Only links a merchant actually issues verify: a pasted javascript:// or look-alike URL
-    // with a valid token is refused. The default share host is --base-url's.
+    // with a valid token is refused. The default share host is the host of --base-url.
     for (const std::string& list : o.share_hosts) {
       for (std::size_t at = 0; at <= list.size();) {  // REFERKIT_SHARE_HOSTS is comma-separated
         const std::size_t comma = std::min(list.find(',', at), list.size());
@@ -119,7 +119,8 @@ int run_verify(const VerifyOptions& o) {
                          kExitUsage);
     }
   }
-  // verify() needs no base URL (it mints nothing), but create() requires one; any valid one will do.
+  // verify() needs no base URL (this signer mints nothing), but create() requires one: without
+  // --base-url, a host under the reserved .invalid TLD (RFC 2606), which can never resolve.
   signer_options.base_url = o.base_url.empty() ? "https://unused.invalid" : o.base_url;
   auto signer = LinkSigner::create(*keys, signer_options);
   if (!signer) return print_error(signer.status(), kExitUsage);
