@@ -38,7 +38,9 @@ enum class StatusCode {
 
 // Thread safety: a plain value, like std::string: const methods may be called from any number of
 // threads at once; modifying one while another thread reads it needs the caller's own locking.
-class [[nodiscard]] REFERKIT_EXPORT Status {
+// REFERKIT_EXPORT is on the one out-of-line member rather than the class: GCC does not accept a
+// GNU visibility attribute next to [[nodiscard]] in a class head (the shared build broke on it).
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -47,7 +49,7 @@ class [[nodiscard]] REFERKIT_EXPORT Status {
   [[nodiscard]] StatusCode code() const noexcept { return code_; }
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
   // "bad_signature: tag does not match" (or "ok").
-  [[nodiscard]] std::string to_string() const;
+  [[nodiscard]] REFERKIT_EXPORT std::string to_string() const;
 
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_;
