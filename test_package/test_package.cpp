@@ -8,12 +8,14 @@ int main() {
   std::printf("referkit %s\n", REFERKIT_VERSION_STRING);
   auto keys = referkit::Keyring::parse("k1:00112233445566778899aabbccddeeff");
   if (!keys) return 1;
-  auto signer = referkit::LinkSigner::create(*keys);
+  referkit::LinkSignerOptions options;
+  options.base_url = "https://refer.example";  // required: where the share links point
+  auto signer = referkit::LinkSigner::create(*keys, options);
   if (!signer) return 1;
   referkit::LinkRequest request;
   request.campaign = "bf";
   request.referrer = "cust-1";
-  auto link = signer->create(request);
+  auto link = signer->mint(request);
   if (!link) return 1;
   const referkit::LinkVerification verification = signer->verify(link->url);
   return verification.ok() && verification.claims && verification.claims->referrer == "cust-1" ? 0 : 1;

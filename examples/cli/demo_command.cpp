@@ -99,7 +99,7 @@ int run_demo(bool keep_running) {
   std::vector<Link> links;
   for (const Customer& c : kReferrers) {
     LinkRequest request{kCampaign, c.id, c.name, now, now + std::chrono::hours(24 * 30), {{"utm_source", "email"}}};
-    auto link = signer->create(request);
+    auto link = signer->mint(request);
     if (!link) return print_error(link.status(), kExitFailure);
     std::cout << "   " << c.name << ": " << link->share_code << "  " << link->url << "\n";
     journey.track(ReferralLinkCreated{{c.id, ""}, link->share_code, kCampaign, link->url});

@@ -6,23 +6,24 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "links/link_text.hpp"
 
 namespace referkit::cli {
 namespace {
 
 struct CreateOptions {
   std::string campaign, referrer, name, ttl, expires_at, issued_at, keys_file;
-  std::string base_url = LinkSignerOptions{}.base_url;
+  std::string base_url;  // required (or REFERKIT_BASE_URL): no placeholder host
   std::vector<std::string> utm;
 };
 
 struct VerifyOptions {
-  std::string input, now, keys_file;
+  std::string input, now, keys_file, base_url;
   std::vector<std::string> share_hosts;
   bool any_host = false;
 };
 
-// The host (and port) of a base URL: "https://refer.example/invite" -> "refer.example".
+// The host (and port) of a base URL: "https://refer.shop.example/invite" -> "refer.shop.example".
 std::string host_of(std::string_view base_url) {
   if (auto scheme = base_url.find("://"); scheme != std::string_view::npos) base_url.remove_prefix(scheme + 3);
   return std::string(base_url.substr(0, base_url.find('/')));
@@ -75,7 +76,7 @@ int run_create(const CreateOptions& o) {
     if (key.rfind("utm_", 0) != 0) key = "utm_" + key;  // --utm source=email means utm_source
     request.utm.emplace_back(std::move(key), kv.substr(eq + 1));
   }
-  auto link = signer->create(request);
+  auto link = signer->mint(request);
   if (!link) return print_error(link.status(), kExitRejected);
 
   std::string out;
@@ -100,7 +101,7 @@ int run_verify(const VerifyOptions& o) {
   LinkSignerOptions signer_options;
   if (!o.any_host) {
     // Only links a merchant actually issues verify: a pasted javascript:// or look-alike URL
-    // with a valid token is refused. The default share host is the default --base-url's.
+    // with a valid token is refused. The default share host is the host of --base-url.
     for (const std::string& list : o.share_hosts) {
       for (std::size_t at = 0; at <= list.size();) {  // REFERKIT_SHARE_HOSTS is comma-separated
         const std::size_t comma = std::min(list.find(',', at), list.size());
@@ -108,8 +109,19 @@ int run_verify(const VerifyOptions& o) {
         at = comma + 1;
       }
     }
-    if (signer_options.share_hosts.empty()) signer_options.share_hosts.push_back(host_of(LinkSignerOptions{}.base_url));
+    if (signer_options.share_hosts.empty() && !o.base_url.empty()) signer_options.share_hosts.push_back(host_of(o.base_url));
+    // With no share host at all the library would accept any host; a full URL then needs an
+    // explicit choice. Bare tokens and share codes carry no host, so they need none.
+    auto pasted = detail::parse_pasted_link(o.input);
+    if (signer_options.share_hosts.empty() && pasted && !pasted->scheme.empty()) {
+      return print_error(Status(StatusCode::kInvalidArgument,
+                                "a full URL needs --share-host HOST (or REFERKIT_SHARE_HOSTS, or --base-url), or --any-host"),
+                         kExitUsage);
+    }
   }
+  // verify() needs no base URL (this signer mints nothing), but create() requires one: without
+  // --base-url, a host under the reserved .invalid TLD (RFC 2606), which can never resolve.
+  signer_options.base_url = o.base_url.empty() ? "https://unused.invalid" : o.base_url;
   auto signer = LinkSigner::create(*keys, signer_options);
   if (!signer) return print_error(signer.status(), kExitUsage);
   TimePoint now = now_ms();
@@ -152,7 +164,10 @@ void add_link_commands(CLI::App& app, int& exit_code) {
   create->add_option("--expires-at", create_opts->expires_at, "Absolute expiry, RFC 3339 (instead of --ttl)");
   create->add_option("--issued-at", create_opts->issued_at,
                      "Issue time, RFC 3339 (default now); fix it to re-issue byte-identical links");
-  create->add_option("--base-url", create_opts->base_url, "Share host the link points to")->capture_default_str();
+  create->add_option("--base-url", create_opts->base_url,
+                     "Scheme and host (and optional path) of the share links, e.g. https://refer.yourshop.com")
+      ->envname("REFERKIT_BASE_URL")
+      ->required();
   create->add_option("--utm", create_opts->utm, "UTM parameter key=value appended to the URL (repeatable; utm_ is implied)");
   create->add_option("--keys", create_opts->keys_file, "Key file (default: REFERKIT_LINK_KEYS)");
   create->callback([create_opts, &exit_code] { exit_code = run_create(*create_opts); });
@@ -166,9 +181,11 @@ void add_link_commands(CLI::App& app, int& exit_code) {
   verify->add_option("--keys", verify_opts->keys_file, "Key file (default: REFERKIT_LINK_KEYS)");
   verify->add_option("--share-host", verify_opts->share_hosts,
                      "A host (with :port if any) that full URLs must point to, over https; repeatable, or "
-                     "comma-separated in REFERKIT_SHARE_HOSTS (default: refer.example, the default --base-url's). Bare "
-                     "tokens and share codes are not affected")
+                     "comma-separated in REFERKIT_SHARE_HOSTS (default: the host of --base-url). A full URL needs "
+                     "one of them or --any-host; bare tokens and share codes are not affected")
       ->envname("REFERKIT_SHARE_HOSTS");
+  verify->add_option("--base-url", verify_opts->base_url, "The share links' base URL; its host is the default --share-host")
+      ->envname("REFERKIT_BASE_URL");
   verify->add_flag("--any-host", verify_opts->any_host, "Accept a URL with any scheme and host (no share-host check)");
   verify->callback([verify_opts, &exit_code] { exit_code = run_verify(*verify_opts); });
 }

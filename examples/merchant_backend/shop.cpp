@@ -160,7 +160,7 @@ Result<Link> Shop::customer_link(const CustomerRecord& customer) const {
   request.referrer = customer.id;
   request.name = customer.name;
   request.issued_at = customer.created_at;
-  return links_.create(request);
+  return links_.mint(request);
 }
 
 // ---- Touch point 1: landing.

@@ -10,9 +10,6 @@
 // of the attribution window and, for token links, a 96-bit keyed hash of the referrer id for the
 // self-referral guard. No PII and no raw referrer id. The tag is a 128-bit HMAC-SHA256 under a
 // key derived from the link keyring for this purpose only, so keys rotate as links do.
-//
-// Thread-safety: an Attributor is immutable after create(); every method is const and may be
-// called from any number of threads at once.
 #ifndef REFERKIT_ATTRIBUTION_HPP
 #define REFERKIT_ATTRIBUTION_HPP
 
@@ -61,6 +58,8 @@ struct Customer {
   std::string_view email;
 };
 
+// Thread safety: immutable after create() (it holds no caches or counters); every method is const
+// and may be called from any number of threads at once, with the same or different LinkSigners.
 class REFERKIT_EXPORT Attributor {
  public:
   // Fails (kInvalidArgument) on an empty keyring, a window outside 1 hour to 400 days, or a bad
@@ -81,11 +80,11 @@ class REFERKIT_EXPORT Attributor {
                                  std::string_view existing_cookie, TimePoint now = now_ms()) const;
 
   // The cookie value for an attribution, signed with the primary key.
-  std::string cookie_value(const Attribution& attribution) const;
+  [[nodiscard]] std::string cookie_value(const Attribution& attribution) const;
 
   // A whole Set-Cookie header value: `<name>=<value>; Max-Age=<seconds left in the window>;
   // Path=/; Secure; HttpOnly; SameSite=Lax`.
-  std::string set_cookie_header(const Attribution& attribution, TimePoint now = now_ms()) const;
+  [[nodiscard]] std::string set_cookie_header(const Attribution& attribution, TimePoint now = now_ms()) const;
 
   // Signup and checkout: the attribution a cookie value carries, or why it does not count:
   // kMalformed (not a cookie of ours, or damaged), kBadSignature (tampered), kUnknownKey (signed
@@ -97,10 +96,10 @@ class REFERKIT_EXPORT Attributor {
   // keyed hash in the cookie), or, when the merchant knows the referrer's email (from the
   // referral code, in its own records), the same normalized email. Compared as keyed hashes in
   // constant time; the referrer's email is never stored in the cookie.
-  bool is_self_referral(const Attribution& attribution, const Customer& buyer,
+  [[nodiscard]] bool is_self_referral(const Attribution& attribution, const Customer& buyer,
                         std::string_view referrer_email = {}) const;
 
-  const AttributionOptions& options() const noexcept;
+  [[nodiscard]] const AttributionOptions& options() const noexcept;
 
  private:
   struct Impl;

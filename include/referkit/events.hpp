@@ -22,6 +22,10 @@ inline namespace v1 {
 // A JSON value for properties, traits and context. Numbers are exact: integers, or decimals
 // kept as their text ("19.99"), never a double. Objects keep insertion order; setting an
 // existing key replaces its value.
+//
+// Thread safety: a plain value, like std::string: const methods may be called from any number of
+// threads at once; set(), push() and reserve() must not run while another thread reads the same
+// Value.
 class REFERKIT_EXPORT Value {
  public:
   enum class Kind { kNull, kBool, kInteger, kDecimal, kString, kArray, kObject };
@@ -36,8 +40,8 @@ class REFERKIT_EXPORT Value {
   Value(std::string s) : kind_(Kind::kString), text_(std::move(s)) {}              // NOLINT
   Value(std::string_view s) : kind_(Kind::kString), text_(s) {}                    // NOLINT
 
-  static Value object() { return Value(Kind::kObject); }
-  static Value array() { return Value(Kind::kArray); }
+  [[nodiscard]] static Value object() { return Value(Kind::kObject); }
+  [[nodiscard]] static Value array() { return Value(Kind::kArray); }
   // "-12.50", "0.001", "42": an optional minus, digits, an optional fraction. At most 40 chars;
   // without a fraction, within -2^63..2^64-1 (larger integers make common JSON parsers, such as
   // simdjson's DOM, refuse the whole batch).
@@ -51,17 +55,17 @@ class REFERKIT_EXPORT Value {
   // object of n keys built with it costs n^2/2 comparisons (a 100,000-key line took seconds). A
   // repeated key keeps its first position and its last value, as with set(). Extra keys or values
   // (sizes differ) are ignored.
-  static Value object_from(std::vector<std::string> keys, std::vector<Value> values);
+  [[nodiscard]] static Value object_from(std::vector<std::string> keys, std::vector<Value> values);
   // Objects and arrays: room for n members without reallocating (a hint; other kinds ignore it).
   Value& reserve(std::size_t n);
 
-  Kind kind() const noexcept { return kind_; }
-  bool as_bool() const noexcept { return integer_ != 0; }
-  std::int64_t as_integer() const noexcept { return integer_; }
-  const std::string& text() const noexcept { return text_; }  // string or decimal text
-  const std::vector<Value>& items() const noexcept { return items_; }      // array items, object values
-  const std::vector<std::string>& keys() const noexcept { return keys_; }  // object keys
-  const Value* find(std::string_view key) const noexcept;                  // object member or null
+  [[nodiscard]] Kind kind() const noexcept { return kind_; }
+  [[nodiscard]] bool as_bool() const noexcept { return integer_ != 0; }
+  [[nodiscard]] std::int64_t as_integer() const noexcept { return integer_; }
+  [[nodiscard]] const std::string& text() const noexcept { return text_; }  // string or decimal text
+  [[nodiscard]] const std::vector<Value>& items() const noexcept { return items_; }      // array items, object values
+  [[nodiscard]] const std::vector<std::string>& keys() const noexcept { return keys_; }  // object keys
+  [[nodiscard]] const Value* find(std::string_view key) const noexcept;                  // object member or null
 
  private:
   explicit Value(Kind kind) : kind_(kind) {}
@@ -86,7 +90,7 @@ REFERKIT_EXPORT Result<int> currency_exponent(std::string_view currency);
 REFERKIT_EXPORT Result<std::string> format_money(const Money& money);
 
 // Lowercase hex SHA-256 of the trimmed, lowercased address (the ad platforms' convention).
-REFERKIT_EXPORT std::string email_sha256(std::string_view email);
+[[nodiscard]] REFERKIT_EXPORT std::string email_sha256(std::string_view email);
 
 // How the client IP of an event's context (context.ip) is sent: TrackerOptions::ip_policy.
 enum class IpPolicy {

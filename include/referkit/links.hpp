@@ -35,6 +35,11 @@ inline namespace v1 {
 // Text format (files and REFERKIT_LINK_KEYS): `key_id:secret` entries separated by newlines or
 // commas; `#` starts a comment; blanks are ignored. A key id is 1-16 characters of [A-Za-z0-9._-];
 // a secret is hex, 32-128 digits (128 to 512 bits).
+//
+// Thread safety: a plain value. Const methods may be called from any number of threads at once;
+// add(), add_hex() and set_primary() must not run while another thread uses the same Keyring.
+// LinkSigner and Attributor copy what they need at create(), so a Keyring may change or go away
+// afterwards without affecting them.
 class REFERKIT_EXPORT Keyring {
  public:
   struct Key {
@@ -53,9 +58,9 @@ class REFERKIT_EXPORT Keyring {
   Status add_hex(std::string id, std::string_view hex_secret);
   Status set_primary(std::string_view id);
 
-  bool empty() const noexcept { return keys_.empty(); }
-  const std::vector<Key>& keys() const noexcept { return keys_; }  // the primary first
-  const Key* find(std::string_view id) const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
+  [[nodiscard]] const std::vector<Key>& keys() const noexcept { return keys_; }  // the primary first
+  [[nodiscard]] const Key* find(std::string_view id) const noexcept;
 
  private:
   std::vector<Key> keys_;
@@ -100,15 +105,17 @@ struct LinkClaims {
 
 // The outcome of verify(). status is OK, or kMalformed, kBadSignature, kUnknownKey or kExpired.
 // claims is set when OK, and also when expired (the claims are then authentic but stale).
-struct LinkVerification {
+struct [[nodiscard]] LinkVerification {
   Status status;
   std::optional<LinkClaims> claims;
-  bool ok() const noexcept { return status.ok(); }
+  [[nodiscard]] bool ok() const noexcept { return status.ok(); }
 };
 
 struct LinkSignerOptions {
-  // Scheme and host (and optional path prefix) of the share links; "/r/<token>" is appended.
-  std::string base_url = "https://refer.example";
+  // Required: scheme and host (and optional path prefix) of the share links, e.g.
+  // "https://refer.yourshop.com"; "/r/<token>" is appended. No default: a placeholder host would
+  // mint links that look fine and lead nowhere.
+  std::string base_url;
   // Longest share-code name prefix, in letters (0 disables prefixes).
   std::size_t max_name_prefix = 8;
   // Extra words (ASCII letters, at least three) refused in share codes, on top of the built-in list.
@@ -120,10 +127,12 @@ struct LinkSignerOptions {
   std::vector<std::string> share_hosts;
 };
 
+// Thread safety: immutable after create() (it holds no caches or counters); every method is const
+// and may be called from any number of threads at once. Share one instance per process.
 class REFERKIT_EXPORT LinkSigner {
  public:
-  // Fails on an empty keyring, a base_url that is not http(s)://host[...], or a share_hosts entry
-  // that is not host[:port].
+  // Fails (kInvalidArgument) on an empty keyring, a missing base_url or one that is not
+  // http(s)://host[...], or a share_hosts entry that is not host[:port].
   static Result<LinkSigner> create(const Keyring& keys, LinkSignerOptions options = {});
 
   LinkSigner(LinkSigner&&) noexcept;
@@ -134,7 +143,8 @@ class REFERKIT_EXPORT LinkSigner {
 
   // Mints a link with the primary key. Fails (kInvalidArgument) on a missing or oversized
   // campaign or referrer, invalid UTF-8, an expiry not after the issue time, or bad UTM pairs.
-  Result<Link> create(const LinkRequest& request) const;
+  // (Named mint, not create: create() is the factory, as for every public class.)
+  Result<Link> mint(const LinkRequest& request) const;
 
   // Accepts a full URL (any host unless options.share_hosts is set, /r/<token-or-code>, any
   // query), a bare token or a share code,
@@ -144,7 +154,7 @@ class REFERKIT_EXPORT LinkSigner {
 
   // Whether `code` (any accepted spelling, with the prefix it carries) is the share code of this
   // referral under any key of the keyring. Constant-time in the compared hash.
-  bool share_code_matches(std::string_view code, std::string_view campaign,
+  [[nodiscard]] bool share_code_matches(std::string_view code, std::string_view campaign,
                           std::string_view referrer) const;
 
  private:

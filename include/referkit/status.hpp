@@ -1,5 +1,6 @@
 // Errors as values: no referkit function throws across the API. A call that can fail returns a
 // Status, or a Result<T> that holds either a T or the Status that explains why there is none.
+// Both are [[nodiscard]]: an unchecked error is how an event or a link goes missing silently.
 #ifndef REFERKIT_STATUS_HPP
 #define REFERKIT_STATUS_HPP
 
@@ -33,18 +34,22 @@ enum class StatusCode {
 };
 
 // The stable lowercase name of a code ("bad_signature"), as printed by the CLI.
-REFERKIT_EXPORT std::string_view to_string(StatusCode code) noexcept;
+[[nodiscard]] REFERKIT_EXPORT std::string_view to_string(StatusCode code) noexcept;
 
-class REFERKIT_EXPORT Status {
+// Thread safety: a plain value, like std::string: const methods may be called from any number of
+// threads at once; modifying one while another thread reads it needs the caller's own locking.
+// REFERKIT_EXPORT is on the one out-of-line member rather than the class: GCC does not accept a
+// GNU visibility attribute next to [[nodiscard]] in a class head (the shared build broke on it).
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
-  bool ok() const noexcept { return code_ == StatusCode::kOk; }
-  StatusCode code() const noexcept { return code_; }
-  const std::string& message() const noexcept { return message_; }
+  [[nodiscard]] bool ok() const noexcept { return code_ == StatusCode::kOk; }
+  [[nodiscard]] StatusCode code() const noexcept { return code_; }
+  [[nodiscard]] const std::string& message() const noexcept { return message_; }
   // "bad_signature: tag does not match" (or "ok").
-  std::string to_string() const;
+  [[nodiscard]] REFERKIT_EXPORT std::string to_string() const;
 
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_;
@@ -58,17 +63,19 @@ class REFERKIT_EXPORT Status {
 
 // Either a value or the non-OK Status explaining its absence. Accessing the value of a failed
 // Result is a programming error and aborts (the library is built to be usable without exceptions).
+// Thread safety: a plain value, like std::optional<T>: const methods may be called from any number
+// of threads at once (as far as T allows); modifying one while another thread reads it does not.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design, like StatusOr
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     if (status_.ok()) status_ = Status(StatusCode::kInternal, "Result built from an OK status");
   }
 
-  bool ok() const noexcept { return value_.has_value(); }
+  [[nodiscard]] bool ok() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
-  const Status& status() const noexcept { return status_; }
+  [[nodiscard]] const Status& status() const noexcept { return status_; }
 
   T& value() & { check(); return *value_; }
   const T& value() const& { check(); return *value_; }

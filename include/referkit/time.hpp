@@ -16,10 +16,10 @@ using Clock = std::chrono::system_clock;
 using TimePoint = std::chrono::time_point<Clock, std::chrono::milliseconds>;
 
 // Now, truncated to milliseconds (the wire precision).
-REFERKIT_EXPORT TimePoint now_ms() noexcept;
+[[nodiscard]] REFERKIT_EXPORT TimePoint now_ms() noexcept;
 
 // "2026-11-27T09:30:00.123Z". Years 0000-9999 only; other times are clamped to that range.
-REFERKIT_EXPORT std::string format_rfc3339(TimePoint t);
+[[nodiscard]] REFERKIT_EXPORT std::string format_rfc3339(TimePoint t);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)", 't'/'z' and a space separator too.
 // Fractions beyond milliseconds are truncated. Leap second 60 is refused.

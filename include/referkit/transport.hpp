@@ -37,12 +37,15 @@ struct HttpResponse {
   std::optional<std::string> retry_after;  // the Retry-After header, verbatim but trimmed
 };
 
+// Thread safety (a contract for implementations): send() is called from one thread at a time,
+// cancel() and reset_cancel() from any thread, also while send() runs; nothing else is shared.
+// The libcurl transport meets it; one instance must not be given to two trackers.
 class REFERKIT_EXPORT Transport {
  public:
   virtual ~Transport() = default;
   // Performs one request; called from one thread at a time. Must return within the transport's
   // own timeouts, whatever the server does.
-  virtual HttpResponse send(const HttpRequest& request) = 0;
+  [[nodiscard]] virtual HttpResponse send(const HttpRequest& request) = 0;
   // Makes a send() in progress on another thread return promptly (bounded shutdown); safe to
   // call from any thread. Later sends are cancelled too until reset_cancel().
   virtual void cancel() {}

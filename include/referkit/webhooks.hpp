@@ -23,8 +23,8 @@ inline constexpr std::string_view kSignatureHeader = "X-Referkit-Signature";
 // The header value for body signed at unix_seconds (>= 0): "t=1764400000,v1=5f2c...".
 // Receivers read it as comma-separated key=value items (spaces around an item ignored, unknown
 // keys skipped); an empty item anywhere (",,", a leading or a trailing comma) makes it malformed.
-REFERKIT_EXPORT std::string sign_payload(std::string_view secret, std::int64_t unix_seconds,
-                                         std::string_view body);
+[[nodiscard]] REFERKIT_EXPORT std::string sign_payload(std::string_view secret, std::int64_t unix_seconds,
+                                                       std::string_view body);
 
 struct WebhookVerifierOptions {
   // How far the signed timestamp may be from now, either way, before the payload counts as
@@ -32,6 +32,8 @@ struct WebhookVerifierOptions {
   std::chrono::seconds tolerance{300};
 };
 
+// Thread safety: immutable after create(); verify() is const and may be called from any number of
+// threads at once.
 class REFERKIT_EXPORT WebhookVerifier {
  public:
   // Every secret verifies (rotation). Secrets are used as raw bytes, at least 16 of them.

@@ -121,6 +121,9 @@ LinkSigner::~LinkSigner() = default;
 
 Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions options) {
   if (keys.empty()) return invalid("the keyring is empty");
+  if (options.base_url.empty()) {
+    return invalid("base_url is required: the scheme and host of your share links, e.g. https://refer.yourshop.com");
+  }
   if (!valid_base_url(options.base_url)) {
     return invalid("base_url must be http(s)://host[/path] without query or spaces, got \"" +
                    detail::printable_excerpt(options.base_url) + "\"");
@@ -149,7 +152,7 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
   return LinkSigner(std::make_unique<Impl>(Impl{std::move(derived), std::move(options), std::move(blocklist)}));
 }
 
-Result<Link> LinkSigner::create(const LinkRequest& request) const {
+Result<Link> LinkSigner::mint(const LinkRequest& request) const {
   if (Status s = check_text_field("campaign", request.campaign, detail::kMaxCampaignBytes); !s.ok()) return s;
   if (Status s = check_text_field("referrer", request.referrer, detail::kMaxReferrerBytes); !s.ok()) return s;
   if (request.utm.size() > kMaxUtmParams) return invalid("at most 16 UTM parameters");

@@ -40,16 +40,27 @@ const std::string kOtherKeys = "other:" + kOtherKeyHex;
 constexpr std::string_view kBase64UrlAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-// The child never sees the developer's own REFERKIT_LINK_KEYS: each test says what it wants.
+// The child never sees the developer's own REFERKIT_LINK_KEYS or REFERKIT_BASE_URL: each test
+// says what it wants. The links of these tests point at https://refer.example (--base-url has no
+// default: a placeholder host would mint dead links).
 Environment with_keys(const std::string& keys) {
   Environment env;
-  env.set = {{"REFERKIT_LINK_KEYS", keys}};
+  env.set = {{"REFERKIT_LINK_KEYS", keys}, {"REFERKIT_BASE_URL", "https://refer.example"}};
   return env;
 }
 
 Environment without_keys() {
   Environment env;
+  env.set = {{"REFERKIT_BASE_URL", "https://refer.example"}};
   env.unset = {"REFERKIT_LINK_KEYS"};
+  return env;
+}
+
+// Keys, but no base URL and no share hosts.
+Environment without_base_url() {
+  Environment env;
+  env.set = {{"REFERKIT_LINK_KEYS", kKeys}};
+  env.unset = {"REFERKIT_BASE_URL", "REFERKIT_SHARE_HOSTS"};
   return env;
 }
 
@@ -242,7 +253,7 @@ TEST_CASE("--keys refuses /dev/zero, a directory and an oversized file, without 
 TEST_CASE("link verify accepts full URLs only over https to the share hosts") {
   CreatedLink link = create_link({"--campaign", "c", "--referrer", "r"}, with_keys(kKeys));
   const std::string token = link.token;
-  // The default share host is the default --base-url's.
+  // The default share host is the host of --base-url (REFERKIT_BASE_URL here).
   CHECK(verify(link.url, with_keys(kKeys)).exit_code() == 0);
   CHECK(verify(token, with_keys(kKeys)).exit_code() == 0);
   for (const std::string& hostile : {"javascript://x/r/" + token, "http://refer.example/r/" + token,
@@ -413,6 +424,37 @@ TEST_CASE("bad create options are usage errors") {
   RunResult bad_utm = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--utm", "=x"}, env);
   CHECK(bad_utm.exit_code() == 2);
   CHECK(json_str(json_line(bad_utm), "/error") == "invalid_argument");
+}
+
+TEST_CASE("link create requires --base-url (or REFERKIT_BASE_URL)") {
+  RunResult missing = cli({"link", "create", "--campaign", "c", "--referrer", "r"}, without_base_url());
+  INFO(missing.describe());
+  CHECK(missing.exit_code() == 2);
+  CHECK(json_str(json_line(missing), "/error") == "usage");
+  CHECK(json_str(json_line(missing), "/message").find("--base-url") != std::string::npos);
+
+  for (const char* bad : {"", "refer.example", "ftp://refer.example"}) {
+    CAPTURE(bad);
+    RunResult r = cli({"link", "create", "--campaign", "c", "--referrer", "r", "--base-url", bad}, without_base_url());
+    INFO(r.describe());
+    CHECK(r.exit_code() == 2);
+    CHECK(json_str(json_line(r), "/error") == "invalid_argument");
+    CHECK(json_str(json_line(r), "/message").find("base_url") != std::string::npos);
+  }
+}
+
+TEST_CASE("link verify of a full URL needs a share host, a base URL or --any-host") {
+  CreatedLink link = create_link({"--campaign", "c", "--referrer", "r"}, with_keys(kKeys));
+  RunResult url = verify(link.url, without_base_url());
+  INFO(url.describe());
+  CHECK(url.exit_code() == 2);
+  CHECK(json_str(json_line(url), "/message").find("--share-host") != std::string::npos);
+  // Bare tokens and share codes carry no host, so they need none.
+  CHECK(verify(link.token, without_base_url()).exit_code() == 0);
+  CHECK(verify(link.share_code, without_base_url()).exit_code() == 0);
+  CHECK(cli({"link", "verify", link.url, "--base-url", "https://refer.example/"}, without_base_url()).exit_code() == 0);
+  CHECK(cli({"link", "verify", link.url, "--share-host", "refer.example"}, without_base_url()).exit_code() == 0);
+  CHECK(cli({"link", "verify", link.url, "--any-host"}, without_base_url()).exit_code() == 0);
 }
 
 TEST_CASE("link create --help mentions every flag") {

@@ -27,14 +27,16 @@ int main() {
   auto keys = referkit::Keyring::parse("k1:00112233445566778899aabbccddeeff");
   if (!keys) return fail("Keyring::parse", keys.status());
 
-  auto signer = referkit::LinkSigner::create(*keys);
+  referkit::LinkSignerOptions options;
+  options.base_url = "https://refer.example";  // required: where the share links point
+  auto signer = referkit::LinkSigner::create(*keys, options);
   if (!signer) return fail("LinkSigner::create", signer.status());
 
   referkit::LinkRequest request;
   request.campaign = "bf";
   request.referrer = "cust-1";
-  auto link = signer->create(request);
-  if (!link) return fail("LinkSigner::create(request)", link.status());
+  auto link = signer->mint(request);
+  if (!link) return fail("LinkSigner::mint", link.status());
 
   const referkit::LinkVerification verification = signer->verify(link->url);
   if (!verification.ok()) return fail("LinkSigner::verify", verification.status);

@@ -24,7 +24,9 @@ Keyring ring(const char* keys) {
 }
 
 LinkSigner signer_for(const Keyring& keys) {
-  auto s = LinkSigner::create(keys);
+  LinkSignerOptions options;
+  options.base_url = "https://refer.example";
+  auto s = LinkSigner::create(keys, options);
   REQUIRE(s.ok());
   return std::move(*s);
 }
@@ -42,7 +44,7 @@ Link mint(const LinkSigner& s, const std::string& referrer, std::optional<TimePo
   r.name = "Jane";
   r.issued_at = kClick - 24h;
   r.expires_at = expires;
-  auto link = s.create(r);
+  auto link = s.mint(r);
   REQUIRE(link.ok());
   return std::move(*link);
 }

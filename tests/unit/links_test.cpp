@@ -19,7 +19,14 @@ constexpr const char* kKeyB = "k2:f0e0d0c0b0a090807060504030201000f0e0d0c0b0a090
 
 const TimePoint kIssued = parse_rfc3339("2026-11-27T09:00:00Z").value();
 
-LinkSigner make_signer(const char* keys = kKeyA, LinkSignerOptions options = {}) {
+// base_url has no default (a placeholder host would mint dead links), so every signer here names one.
+LinkSignerOptions share_links() {
+  LinkSignerOptions options;
+  options.base_url = "https://refer.example";
+  return options;
+}
+
+LinkSigner make_signer(const char* keys = kKeyA, LinkSignerOptions options = share_links()) {
   auto ring = Keyring::parse(keys);
   REQUIRE(ring.ok());
   auto signer = LinkSigner::create(*ring, std::move(options));
@@ -36,8 +43,8 @@ LinkRequest request(std::string referrer = "cust-42", std::string campaign = "bf
   return r;
 }
 
-Link create(const LinkSigner& s, const LinkRequest& r) {
-  auto link = s.create(r);
+Link mint(const LinkSigner& s, const LinkRequest& r) {
+  auto link = s.mint(r);
   REQUIRE_MESSAGE(link.ok(), link.status().to_string());
   return std::move(*link);
 }
@@ -49,7 +56,7 @@ TEST_CASE("a link verifies and recovers every claim") {
   LinkRequest r = request();
   r.expires_at = kIssued + 24h;
   r.utm = {{"utm_source", "email"}, {"utm_campaign", "black friday"}};
-  Link link = create(signer, r);
+  Link link = mint(signer, r);
   CHECK(link.url.rfind("https://refer.example/r/" + link.token + "?", 0) == 0);
   CHECK(link.url.find("utm_campaign=black%20friday") != std::string::npos);
   CHECK(link.key_id == "k1");
@@ -73,7 +80,7 @@ TEST_CASE("known inputs give known links, tokens and share codes") {
   LinkRequest r = request();
   r.expires_at = kIssued + 24h;
   r.utm = {{"utm_source", "email"}, {"utm_campaign", "black friday/\xc3\xbc"}};
-  Link link = create(make_signer(), r);
+  Link link = mint(make_signer(), r);
   CHECK(link.token == "AQECazEHYmYtMjAyNgBrCUaQAGsKmBAHrL5fnY8xF4qM10rsh4i7obQm7w");
   CHECK(link.url == "https://refer.example/r/" + link.token +
                         "?utm_source=email&utm_campaign=black%20friday%2F%C3%BC");
@@ -82,14 +89,14 @@ TEST_CASE("known inputs give known links, tokens and share codes") {
   // Several keystream blocks, a 24-byte key, UTF-8 everywhere and a base URL with a path.
   LinkRequest big = request("\xe9\xa1\xa7\xe5\xae\xa2-" + std::string(120, 'z'), "\xc3\xa9t\xc3\xa9-2026");
   big.name = "Zo\xc3\xab \xc3\x91\xc3\xba\xc3\xb1" "ez";
-  Link other = create(make_signer(kKeyB, LinkSignerOptions{"http://share.example/path/", 8, {}, {}}), big);
+  Link other = mint(make_signer(kKeyB, LinkSignerOptions{"http://share.example/path/", 8, {}, {}}), big);
   CHECK(other.token ==
         "AQACazIKw6l0w6ktMjAyNgBrCUaQf-5cRO9OueAy0iw2BG4EzO8sE_2J04e6A9KvKuPfNXO4A00wyDg1A_jQrvAAvsJHNvkxIcoXSo9wQ77"
         "Bh2cO4BXbszjKMnjtAsaxJ76AzEhMSr_kWh9g1QI2XdBLk5FlC3q39FNKzwjXydg_wbfLpI_Z0_FWpJh4Su3SNfMiem_lbAqPieWIciJSWFo");
   CHECK(other.url == "http://share.example/path/r/" + other.token);
   CHECK(other.share_code == "ZOE-V6JT-0W0J2");
 
-  Link bare = create(make_signer(), LinkRequest{"c", "r147", "", kIssued, std::nullopt, {}});
+  Link bare = mint(make_signer(), LinkRequest{"c", "r147", "", kIssued, std::nullopt, {}});
   CHECK(bare.token == "AQACazEBYwBrCUaQBGWHNqce8vYA8C_akDOdxuY");
   CHECK(bare.share_code == "5B72-G4JK9");
 
@@ -101,7 +108,7 @@ TEST_CASE("known inputs give known links, tokens and share codes") {
 
 TEST_CASE("the token never shows the referrer in clear") {
   LinkSigner signer = make_signer();
-  Link link = create(signer, request("alice@example.com"));
+  Link link = mint(signer, request("alice@example.com"));
   std::string raw = detail::base64url_decode(link.token).value();
   CHECK(raw.find("alice") == std::string::npos);
   CHECK(link.url.find("alice") == std::string::npos);
@@ -114,8 +121,8 @@ TEST_CASE("the token never shows the referrer in clear") {
 
 TEST_CASE("links are deterministic and distinct per input") {
   LinkSigner signer = make_signer();
-  Link a = create(signer, request());
-  Link b = create(make_signer(), request());
+  Link a = mint(signer, request());
+  Link b = mint(make_signer(), request());
   CHECK(a.url == b.url);
   CHECK(a.token == b.token);
   CHECK(a.share_code == b.share_code);
@@ -123,7 +130,7 @@ TEST_CASE("links are deterministic and distinct per input") {
   std::set<std::string> tokens;
   std::set<std::string> codes;
   for (int i = 0; i < 200; ++i) {
-    Link l = create(signer, request("cust-" + std::to_string(i)));
+    Link l = mint(signer, request("cust-" + std::to_string(i)));
     tokens.insert(l.token);
     codes.insert(l.share_code);
   }
@@ -131,17 +138,17 @@ TEST_CASE("links are deterministic and distinct per input") {
   CHECK(codes.size() == 200);
   LinkRequest other_campaign = request();
   other_campaign.campaign = "spring";
-  CHECK(create(signer, other_campaign).token != a.token);
+  CHECK(mint(signer, other_campaign).token != a.token);
   LinkRequest later = request();
   later.issued_at = kIssued + 1s;
-  CHECK(create(signer, later).token != a.token);
+  CHECK(mint(signer, later).token != a.token);
 }
 
 TEST_CASE("verify tells apart malformed, bad signature, unknown key and expired") {
   LinkSigner signer = make_signer();
   LinkRequest r = request();
   r.expires_at = kIssued + 1h;
-  Link link = create(signer, r);
+  Link link = mint(signer, r);
 
   SUBCASE("malformed") {
     for (const char* bad : {"", "   ", "not a token!", "https://refer.example/", "https://refer.example/x/abc",
@@ -179,27 +186,27 @@ TEST_CASE("expiry boundaries are exact to the second") {
   LinkSigner signer = make_signer();
   LinkRequest r = request();
   r.expires_at = kIssued + 10s;
-  Link link = create(signer, r);
+  Link link = mint(signer, r);
   CHECK(signer.verify(link.token, kIssued + 10s - 1ms).ok());
   CHECK(signer.verify(link.token, kIssued + 10s).status.code() == StatusCode::kExpired);
   CHECK(signer.verify(link.token, kIssued - 24h).ok());  // clock skew: issued "in the future" is fine
 
   LinkRequest forever = request();
-  Link no_expiry = create(signer, forever);
+  Link no_expiry = mint(signer, forever);
   CHECK(!no_expiry.expires_at);
   CHECK(signer.verify(no_expiry.token, kIssued + 24h * 365 * 50).ok());
   // Sub-second issue times are truncated, so they cannot make a link that expires immediately.
   LinkRequest too_short = request();
   too_short.expires_at = kIssued + 999ms;
-  CHECK(signer.create(too_short).status().code() == StatusCode::kInvalidArgument);
+  CHECK(signer.mint(too_short).status().code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("key rotation: new links use the primary, old ones still verify") {
   LinkSigner old_signer = make_signer(kKeyA);
-  Link old_link = create(old_signer, request());
+  Link old_link = mint(old_signer, request());
   std::string both = std::string(kKeyB) + "\n" + kKeyA;
   LinkSigner rotated = make_signer(both.c_str());
-  Link new_link = create(rotated, request());
+  Link new_link = mint(rotated, request());
   CHECK(new_link.key_id == "k2");
   CHECK(rotated.verify(old_link.url, kIssued).ok());
   CHECK(rotated.verify(new_link.url, kIssued).ok());
@@ -211,7 +218,7 @@ TEST_CASE("key rotation: new links use the primary, old ones still verify") {
 
 TEST_CASE("verify trims what users paste and accepts any host") {
   LinkSigner signer = make_signer();
-  Link link = create(signer, request());
+  Link link = mint(signer, request());
   for (std::string pasted : {link.url, "  " + link.url + "\n", link.token, link.token + "/", "\t" + link.token + " ",
                              "http://other.host/some/prefix/r/" + link.token + "/?utm_medium=sms#frag",
                              "https://refer.example/r/" + link.token + "?ref=1&utm_term=a%2Bb+c"}) {
@@ -226,10 +233,10 @@ TEST_CASE("verify trims what users paste and accepts any host") {
 }
 
 TEST_CASE("with share_hosts set, verify accepts only https links to those hosts") {
-  LinkSignerOptions options;
+  LinkSignerOptions options = share_links();
   options.share_hosts = {"refer.example", "go.shop.example:8443"};
   LinkSigner signer = make_signer(kKeyA, options);
-  Link link = create(signer, request());
+  Link link = mint(signer, request());
   for (std::string ok : {link.url, "HTTPS://Refer.Example/r/" + link.token, "https://go.shop.example:8443/x/r/" + link.token,
                          link.token, link.share_code}) {
     CHECK_MESSAGE(signer.verify(ok, kIssued).ok(), ok);
@@ -243,7 +250,7 @@ TEST_CASE("with share_hosts set, verify accepts only https links to those hosts"
   }
   CHECK(signer.verify("javascript://x/r/" + link.token, kIssued).status.message().find("https") != std::string::npos);
   for (const char* bad : {"", "refer.example/r", "user@refer.example", "refer example"}) {
-    LinkSignerOptions wrong;
+    LinkSignerOptions wrong = share_links();  // only the share host is wrong
     wrong.share_hosts = {"refer.example", bad};
     CHECK_MESSAGE(LinkSigner::create(Keyring::parse(kKeyA).value(), wrong).status().code() ==
                       StatusCode::kInvalidArgument,
@@ -260,7 +267,7 @@ TEST_CASE("every single changed character of a token is rejected") {
   for (int n = 0; n < 20; ++n) {
     LinkRequest r = request("referrer-" + std::to_string(n));
     if (n % 2) r.expires_at = kIssued + 48h;
-    Link link = create(signer, r);
+    Link link = mint(signer, r);
     REQUIRE(signer.verify(link.token, kIssued).ok());
     for (std::size_t i = 0; i < link.token.size(); ++i) {
       for (int k = 0; k < 3; ++k) {
@@ -277,7 +284,7 @@ TEST_CASE("every single changed character of a token is rejected") {
 
 TEST_CASE("hostile tokens never crash and are rejected as malformed or bad signature") {
   LinkSigner signer = make_signer();
-  Link link = create(signer, request());
+  Link link = mint(signer, request());
   std::string raw = detail::base64url_decode(link.token).value();
   // Every truncation of the raw bytes.
   for (std::size_t len = 0; len < raw.size(); ++len) {
@@ -315,7 +322,7 @@ TEST_CASE("hostile tokens never crash and are rejected as malformed or bad signa
 TEST_CASE("create refuses bad requests with a clear error") {
   LinkSigner signer = make_signer();
   auto refused = [&](LinkRequest r, const char* mentions) {
-    auto link = signer.create(r);
+    auto link = signer.mint(r);
     CHECK(link.status().code() == StatusCode::kInvalidArgument);
     CHECK_MESSAGE(link.status().message().find(mentions) != std::string::npos, link.status().message());
   };
@@ -335,7 +342,7 @@ TEST_CASE("create refuses bad requests with a clear error") {
   r.utm = {{"utm_source", "a\tb"}};
   refused(r, "UTM");
 
-  CHECK(LinkSigner::create(Keyring{}).status().code() == StatusCode::kInvalidArgument);
+  CHECK(LinkSigner::create(Keyring{}, share_links()).status().code() == StatusCode::kInvalidArgument);
   auto ring = Keyring::parse(kKeyA).value();
   for (const char* url : {"ftp://x", "refer.example", "https://", "https://a b", "https://x/?q=1"}) {
     CHECK_MESSAGE(LinkSigner::create(ring, LinkSignerOptions{url, 8, {}, {}}).status().code() ==
@@ -347,20 +354,20 @@ TEST_CASE("UTF-8 campaigns, referrers and names round-trip") {
   LinkSigner signer = make_signer();
   LinkRequest r = request("顧客-42", "été-2026");
   r.name = "Zoë Ñúñez";
-  Link link = create(signer, r);
+  Link link = mint(signer, r);
   CHECK(link.share_code.rfind("ZOE-", 0) == 0);
   LinkVerification v = signer.verify(link.url, kIssued);
   REQUIRE(v.ok());
   CHECK(v.claims->referrer == "顧客-42");
   CHECK(v.claims->campaign == "été-2026");
   // A referrer of the maximum size needs several keystream blocks.
-  Link big = create(signer, request(std::string(128, 'z')));
+  Link big = mint(signer, request(std::string(128, 'z')));
   CHECK(signer.verify(big.token, kIssued).claims->referrer == std::string(128, 'z'));
 }
 
 TEST_CASE("share codes verify offline and match only their referral") {
   LinkSigner signer = make_signer();
-  Link link = create(signer, request());
+  Link link = mint(signer, request());
   CHECK(link.share_code.rfind("JANE-", 0) == 0);
   LinkVerification v = signer.verify(link.share_code, kIssued);
   REQUIRE(v.ok());
@@ -385,7 +392,7 @@ TEST_CASE("every single changed character of a share code is rejected") {
   for (int n = 0; n < 60; ++n) {
     LinkRequest r = request("cust-" + std::to_string(n));
     r.name = n % 3 == 0 ? "" : (n % 3 == 1 ? "Al" : "Maximilian");
-    Link link = create(signer, r);
+    Link link = mint(signer, r);
     const std::string& code = link.share_code;
     REQUIRE(signer.verify(code, kIssued).ok());
     for (std::size_t i = 0; i < code.size(); ++i) {
@@ -417,4 +424,34 @@ TEST_CASE("is_printable agrees with is_printable_utf8 for every byte at every po
   CHECK(detail::is_printable("caf\xc3\xa9 au lait, 12 \xe2\x82\xac"));
   CHECK(!detail::is_printable("caf\xc3\xa9 au lait\x7f"));
   CHECK(!detail::is_printable("caf\xc3\xa9 \xc2\x85 lait"));  // U+0085, a C1 control
+}
+
+TEST_CASE("LinkSigner::create requires base_url and names it") {
+  auto ring = Keyring::parse(kKeyA).value();
+  // No default any more: a placeholder host would mint links that look right and lead nowhere.
+  for (LinkSignerOptions options : {LinkSignerOptions{}, LinkSignerOptions{"", 8, {}, {}}}) {
+    auto signer = LinkSigner::create(ring, options);
+    REQUIRE_FALSE(signer.ok());
+    CHECK(signer.status().code() == StatusCode::kInvalidArgument);
+    CHECK(signer.status().message().find("base_url is required") != std::string::npos);
+  }
+  auto invalid = LinkSigner::create(ring, LinkSignerOptions{"refer.example", 8, {}, {}});
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.status().message().find("base_url") != std::string::npos);
+}
+
+TEST_CASE("mint gives the link create(LinkRequest) gave before the rename") {
+  // Known answer, taken from the release before LinkSigner::create(LinkRequest) became mint():
+  // the same inputs and key must keep giving byte-identical links, or re-issued links would change.
+  LinkRequest r = request();
+  r.expires_at = kIssued + 24h;
+  r.utm = {{"utm_source", "email"}};
+  Link link = mint(make_signer(), r);
+  const std::string token = "AQECazEHYmYtMjAyNgBrCUaQAGsKmBAHrL5fnY8xF4qM10rsh4i7obQm7w";
+  CHECK(link.token == token);
+  CHECK(link.url == "https://refer.example/r/" + token + "?utm_source=email");
+  CHECK(link.share_code == "JANE-GS7Z-0TX3X");
+  CHECK(link.key_id == "k1");
+  CHECK(link.issued_at == kIssued);
+  CHECK(link.expires_at == kIssued + 24h);
 }
