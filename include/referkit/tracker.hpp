@@ -44,11 +44,13 @@ enum class DropReason {
 REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
 
 // One lane's share of the queue (memory mode) and of the spool (durable mode).
+// Thread safety: a plain value, with no synchronization of its own.
 struct LaneBudget {
   std::size_t max_queue_bytes = 16u << 20;       // serialized events held in memory, in flight included
   std::uint64_t max_spool_bytes = 512ull << 20;  // segments holding events; plus one prepared spare
 };
 
+// Thread safety: a plain value, with no synchronization of its own.
 struct RetryPolicy {
   // Backoff before retry n is uniform in [0, min(max_backoff, initial_backoff * 2^n)] (full
   // jitter), and never less than a server's Retry-After (clamped to max_retry_after).
@@ -64,6 +66,7 @@ struct RetryPolicy {
 };
 
 // One lane's share of the figures (see Lane).
+// Thread safety: a plain value, with no synchronization of its own.
 struct LaneStats {
   std::uint64_t tracked = 0;       // accepted by track()
   std::uint64_t queued = 0;        // waiting or in flight, not yet resolved
@@ -76,6 +79,7 @@ struct LaneStats {
   bool paused = false;
 };
 
+// Thread safety: a plain value, with no synchronization of its own.
 struct TrackerStats {
   std::uint64_t tracked = 0;       // accepted by track()
   std::uint64_t queued = 0;        // waiting or in flight, not yet resolved
@@ -114,6 +118,7 @@ struct TrackerStats {
 };
 
 // One per request that got a 2xx.
+// Thread safety: a plain value, with no synchronization of its own.
 struct DeliveryReport {
   std::string batch_id;
   std::size_t events = 0;
@@ -123,6 +128,7 @@ struct DeliveryReport {
 };
 
 // An event the server refused, with its reason; it is counted and not retried.
+// Thread safety: a plain value, with no synchronization of its own.
 struct DeadLetter {
   std::string message_id;
   std::string reason;
@@ -130,6 +136,7 @@ struct DeadLetter {
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
+// Thread safety: a plain value, with no synchronization of its own.
 struct TrackerOptions {
   std::string endpoint;        // "https://ingest.example.com": requests go to {endpoint}/v1/batch
   std::string write_key;       // sent as HTTP Basic user name
@@ -192,6 +199,7 @@ struct TrackerOptions {
 };
 
 // What shutdown() could not deliver.
+// Thread safety: a plain value, with no synchronization of its own.
 struct ShutdownReport {
   Status status;  // OK when everything tracked was delivered or dead-lettered
   std::uint64_t undelivered = 0;
