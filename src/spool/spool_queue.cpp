@@ -266,8 +266,13 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   }
   if (!out.empty()) {
     out.back().segment_end = static_cast<std::uint32_t>(seg->read_pos);  // trailing skipped records too
-  } else {
+    inflight_ += out.size();
+  } else if (inflight_ == 0) {
     reclaim(seg->number, seg->read_pos);  // everything passed over is resolved already
+  } else {
+    // Batches taken before are still in flight: reclaiming now would pass over them (a crash
+    // would then lose them). Once they are resolved, in order, this stretch goes too.
+    deferred_reclaim_ = Reclaim{seg->number, seg->read_pos};
   }
 }
 
@@ -294,6 +299,11 @@ void SpoolQueue::materialize(std::vector<QueuedEvent>& taken) {
 void SpoolQueue::resolved(const std::vector<QueuedEvent>& done) {
   if (done.empty() || closed_) return;
   reclaim(done.back().segment, done.back().segment_end);
+  inflight_ -= std::min(inflight_, done.size());
+  if (inflight_ == 0 && deferred_reclaim_) {
+    reclaim(deferred_reclaim_->number, deferred_reclaim_->end);
+    deferred_reclaim_.reset();
+  }
 }
 
 void SpoolQueue::remove_front_segment() {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,13 @@ class SpoolQueue final : public PendingEvents {
   PendingRecovery recovery_;
   std::unique_ptr<SpoolCommitter> committer_;
   bool closed_ = false;
+  // Events taken and not yet resolved, and a reclaim that waits for them (see take()).
+  struct Reclaim {
+    std::uint32_t number = 0;
+    std::size_t end = 0;
+  };
+  std::size_t inflight_ = 0;
+  std::optional<Reclaim> deferred_reclaim_;
   // Worker only: the text of the events take() found, copied out by materialize().
   std::vector<std::string_view> staged_;
   std::shared_ptr<MappedFile> staged_map_;

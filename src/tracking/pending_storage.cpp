@@ -85,6 +85,12 @@ void Tracker::Impl::abandon_lanes_after_fork() {
     slot.inflight_count = 0;
     slot.inflight_min_seq = 0;
     if (!slot.events) continue;
+    // A spool this process's worker was opening when the fork came is the parent's too.
+    std::unique_ptr<detail::PendingEvents>& half_open = opening[static_cast<std::size_t>(lane)];
+    if (half_open) {
+      half_open->abandon_after_fork();
+      (void)half_open.release();
+    }
     const bool durable = slot.events->keeps_undelivered() || slot.staged;
     slot.events->abandon_after_fork();  // the memory queue is then empty and ready for the child
     if (durable && !lanes_closed) {
@@ -100,48 +106,65 @@ void Tracker::Impl::abandon_lanes_after_fork() {
 
 void Tracker::Impl::open_staged_lanes() {
   for (Lane lane : detail::Lanes::kByPriority) {
-    std::unique_ptr<detail::PendingEvents> spool;
+    const auto i = static_cast<std::size_t>(lane);
     {
       std::lock_guard<std::mutex> lk(mu);
       if (!lanes[lane].staged) continue;
     }
     // The file work happens here, on the worker, without the mutex: track() never waits for it.
-    for (int attempt = 0;; ++attempt) {
-      detail::SpoolOpenForkGuard no_fork_meanwhile;
-      // Numbered from 1: the child's own events are numbered from kChildFirstSeq (see
-      // after_fork_child), so what the spool recovers comes before them, as it does on disk.
-      auto opened = open_spool(options, seams, lane, batch_event_bytes, 1);
-      if (opened) {
-        spool = std::move(*opened);
-        break;
-      }
-      reporter.log(LogLevel::kError, fmt::format("forked child: cannot open its spool ({}); events tracked "
-                                                 "since the fork wait in memory; retrying in 1 s",
-                                                 opened.status().to_string()));
-      std::unique_lock<std::mutex> lk(mu);
-      reporter.set_last_error(opened.status().to_string());
-      if (work_cv->wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) return;
-    }
-    std::unique_lock<std::mutex> lk(mu);
-    // What it finds there belongs to processes that died; the child delivers it too, first.
-    detail::LaneSlot& slot = lanes[lane];
-    const detail::PendingRecovery& found = spool->recovery();
-    reporter.recovered(found);
-    // Move what was tracked meanwhile into the spool, oldest first, keeping its numbers.
-    std::vector<detail::QueuedEvent> staged;
-    detail::TakeReport ignored;
-    while (!slot.events->empty()) {
-      slot.events->take(staged, ignored);
-      for (detail::QueuedEvent& e : staged) {
-        if (Status s = spool->push(std::move(e)); !s.ok()) {
-          reporter.queue_full(lane, 1);
-          reporter.log(LogLevel::kError, fmt::format("forked child: event lost moving into the spool: {}", s.to_string()));
+    for (;;) {
+      Status failed;
+      {
+        // A fork meanwhile waits; the spool is kept where after_fork_child finds it (`opening`).
+        detail::SpoolOpenForkGuard no_fork_meanwhile;
+        // Numbered from 1: the child's own events are numbered from kChildFirstSeq (see
+        // after_fork_child), so what the spool recovers comes before them, as it does on disk.
+        auto opened = open_spool(options, seams, lane, batch_event_bytes, 1);
+        if (opened) {
+          opening[i] = std::move(*opened);
+        } else {
+          failed = opened.status();
         }
       }
-      slot.events->resolved(staged);
+      if (failed.ok()) break;
+      reporter.log(LogLevel::kError, fmt::format("forked child: cannot open its spool ({}); events tracked "
+                                                 "since the fork wait in memory; retrying in 1 s",
+                                                 failed.to_string()));
+      std::unique_lock<std::mutex> lk(mu);
+      reporter.set_last_error(failed.to_string());
+      if (work_cv->wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) return;
     }
-    slot.events = std::move(spool);
-    slot.staged = false;
+    std::vector<std::string> lost;
+    {
+      std::unique_lock<std::mutex> lk(mu);
+      detail::SpoolOpenForkGuard no_fork_meanwhile;  // after mu: the order fork's prepare takes them in
+      std::unique_ptr<detail::PendingEvents> spool = std::move(opening[i]);
+      // What it finds there belongs to processes that died; the child delivers it too, first.
+      detail::LaneSlot& slot = lanes[lane];
+      reporter.recovered(spool->recovery());
+      // Move what was tracked meanwhile into the spool, oldest first, keeping its numbers. They
+      // were accepted already: they go in even past the lane's spool budget.
+      std::vector<detail::QueuedEvent> staged;
+      detail::TakeReport ignored;
+      while (!slot.events->empty()) {
+        slot.events->take(staged, ignored);
+        for (detail::QueuedEvent& e : staged) {
+          if (Status s = spool->push(std::move(e)); !s.ok()) {
+            (void)reporter.queue_full(lane, 1);
+            lost.push_back(s.to_string());
+          }
+        }
+        slot.events->resolved(staged);
+      }
+      // Not destroyed: flush() may be committing it right now, without the mutex.
+      retired.push_back(std::move(slot.events));
+      slot.events = std::move(spool);
+      slot.staged = false;
+    }
+    space_cv->notify_all();
+    for (const std::string& why : lost) {
+      reporter.log(LogLevel::kError, fmt::format("forked child: event lost moving into the spool: {}", why));
+    }
   }
 }
 

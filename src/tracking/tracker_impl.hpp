@@ -61,6 +61,11 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::unique_ptr<std::condition_variable> done_cv;   // flush() and shutdown() waiters
   detail::Lanes lanes;
   detail::Reporter reporter;
+  // A forked child's worker: a spool just opened for a staged lane, until it takes the lane's
+  // place. Guarded by the no-fork guard (common/fork_registry.hpp), not by mu.
+  std::unique_ptr<detail::PendingEvents> opening[kLaneCount];
+  // Storage replaced while flush() may still hold it (a child's staged queues): freed with us.
+  std::vector<std::unique_ptr<detail::PendingEvents>> retired;
   detail::LaneSeqs flush_through{};  // send events up to these without waiting for a full batch
   int reports_pending = 0;          // drop reports the worker is passing to on_drop right now
   int blocked_producers = 0;

@@ -55,9 +55,11 @@ void Tracker::Impl::run_worker() {
       }
       const detail::TakeReport report = source.take(lanes, *lane, batch);
       if (!report.error.ok()) {
+        reporter.set_last_error(report.error.to_string());
+        lk.unlock();  // the logger may call stats()
         reporter.log(LogLevel::kError,
                      fmt::format("cannot read the spool: {}; retrying in 1 s", report.error.to_string()));
-        reporter.set_last_error(report.error.to_string());
+        lk.lock();
         work_cv->wait_for(lk, std::chrono::seconds(1));
         continue;
       }
