@@ -52,6 +52,9 @@ class Lanes {
  public:
   static constexpr std::array<Lane, kLaneCount> kByPriority{Lane::kConversions, Lane::kEngagement};
 
+  // Whether `a` goes before `b` when both have a batch due.
+  static bool outranks(Lane a, Lane b) { return static_cast<int>(a) < static_cast<int>(b); }
+
   LaneSlot& operator[](Lane lane) { return slots_[static_cast<std::size_t>(lane)]; }
   const LaneSlot& operator[](Lane lane) const { return slots_[static_cast<std::size_t>(lane)]; }
 

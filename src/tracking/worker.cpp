@@ -26,6 +26,7 @@ void Tracker::Impl::run_worker() {
   open_staged_lanes();
   detail::Uploader uploader(options, seams, seams.transport);
   detail::BatchSource source(options, seams);
+  std::optional<Batch> held;  // taken ahead, waiting for its lane's turn (see below)
   std::unique_lock<std::mutex> lk(mu);
   for (;;) {
     if (reporter.has_queue_full()) {
@@ -35,16 +36,30 @@ void Tracker::Impl::run_worker() {
       lk.lock();
       continue;
     }
-    Batch batch;
     if (source.has_ahead()) {
-      if (past_stop_deadline()) break;  // its events still count in flight: reported at shutdown
       lk.unlock();
-      batch = source.finish_ahead();
-    } else {
+      held = source.finish_ahead();
+      lk.lock();
+    }
+    Batch batch;
+    bool have = false;
+    const detail::SteadyTime now = seams.steady_clock();
+    const std::optional<Lane> due = lanes.due(now, due_policy());
+    if (held) {
+      if (past_stop_deadline()) break;  // its events still count in flight: reported at shutdown
+      // Taken ahead, it still waits while its lane is paused, or while a lane before it has a
+      // batch due: priority and pause hold until the moment a batch is sent.
+      const bool outranked = due && detail::Lanes::outranks(*due, held->lane);
+      if (!lanes[held->lane].paused && !outranked) {
+        batch = std::move(*held);
+        held.reset();
+        have = true;
+        lk.unlock();
+      }
+    }
+    if (!have) {
       if (stopping && (lanes.idle() || past_stop_deadline())) break;
-      const detail::SteadyTime now = seams.steady_clock();
-      const std::optional<Lane> lane = lanes.due(now, due_policy());
-      if (!lane) {
+      if (!due) {
         const std::optional<detail::SteadyTime> next = lanes.next_due(due_policy());
         if (next) {
           work_cv->wait_for(lk, *next - now);
@@ -53,7 +68,7 @@ void Tracker::Impl::run_worker() {
         }
         continue;
       }
-      const detail::TakeReport report = source.take(lanes, *lane, batch);
+      const detail::TakeReport report = source.take(lanes, *due, batch);
       if (!report.error.ok()) {
         reporter.set_last_error(report.error.to_string());
         lk.unlock();  // the logger may call stats()
@@ -63,16 +78,18 @@ void Tracker::Impl::run_worker() {
         work_cv->wait_for(lk, std::chrono::seconds(1));
         continue;
       }
-      report_passed_over(lk, *lane, report);
+      report_passed_over(lk, *due, report);
       if (batch.events.empty()) continue;
-      detail::PendingEvents& storage = *lanes[*lane].events;
+      detail::PendingEvents& storage = *lanes[*due].events;
       lk.unlock();
       detail::BatchSource::materialize(storage, batch);
     }
-    // The next batch is taken and encoded on the side while this one is in flight.
-    if (!source.has_ahead()) look_ahead(source);
+    // The next batch is taken and encoded on the side while this one is in flight (one aside at
+    // most: none while a batch is held back).
+    if (!source.has_ahead() && !held) look_ahead(source);
     std::optional<detail::InFlight> ahead;
     if (source.has_ahead()) ahead = detail::InFlight{source.ahead_lane(), source.ahead_first_seq()};
+    if (held) ahead = detail::InFlight{held->lane, held->events.front().seq};
     const bool resolved = deliver(std::move(batch), uploader, ahead);
     lk.lock();
     if (!resolved) break;  // the shutdown deadline: shutdown() counts what is left

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <thread>
 
@@ -301,6 +303,81 @@ TEST_CASE("a spool written before lanes is refused with what to do, never silent
   auto info = inspect_spool(root);
   REQUIRE(info.ok());
   CHECK(info->lanes.empty());
+}
+
+}  // TEST_SUITE
+
+namespace {
+
+// Holds the first request until open() is called; answers every other at once.
+struct FirstRequestGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool opened = false;
+  int seen = 0;
+  FakeTransport::Handler handler() {
+    return [this](const RecordedRequest&) {
+      std::unique_lock<std::mutex> lk(mu);
+      if (++seen == 1) cv.wait(lk, [&] { return opened; });
+      return FakeTransport::reply(200);
+    };
+  }
+  void open() {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      opened = true;
+    }
+    cv.notify_all();
+  }
+};
+
+std::string first_event_name(const RecordedRequest& r) {
+  const std::size_t at = r.json.find("\"event\":\"") + 9;
+  return r.json.substr(at, r.json.find('"', at) - at);
+}
+
+}  // namespace
+
+TEST_SUITE("lanes") {
+
+TEST_CASE("a batch taken ahead still waits for its turn: pause and priority hold until it is sent") {
+  TrackerHarness h;
+  h.options.max_batch_events = 10;
+  FirstRequestGate gate;
+  h.fake->set_handler(gate.handler());
+  Tracker t = h.open();
+  t.pause(Lane::kEngagement);  // 20 clicks in the queue before any is taken
+  for (int i = 0; i < 20; ++i) REQUIRE(t.track(click(i)).ok());
+  t.resume(Lane::kEngagement);  // clicks 0-9 go, 10-19 are taken ahead
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  SUBCASE("a lane paused meanwhile: its batch taken ahead is not sent") {
+    t.pause(Lane::kEngagement);
+    gate.open();
+    // The batch in flight finishes (polled, bounded); the one taken ahead must not follow it.
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (t.stats().lane(Lane::kEngagement).acknowledged < 10 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(1ms);
+    }
+    REQUIRE(t.stats().lane(Lane::kEngagement).acknowledged == 10);
+    const Status flushed = t.flush(10s);
+    INFO(flushed.to_string());
+    CHECK(flushed.code() == StatusCode::kFailedPrecondition);
+    CHECK(flushed.message().find("its 10 events") != std::string::npos);
+    CHECK(h.fake->request_count() == 1);
+    t.resume(Lane::kEngagement);
+    REQUIRE(t.flush(10s).ok());
+    CHECK(h.fake->request_count() == 2);
+  }
+  SUBCASE("orders tracked meanwhile go before it") {
+    for (int i = 0; i < 10; ++i) REQUIRE(t.track(order(i)).ok());  // a full conversions batch
+    gate.open();
+    REQUIRE(t.flush(10s).ok());
+    const auto requests = h.fake->requests();
+    REQUIRE(requests.size() == 3);
+    CHECK(first_event_name(requests[0]) == "Referral Link Clicked");
+    CHECK(first_event_name(requests[1]) == "Order Completed");
+    CHECK(first_event_name(requests[2]) == "Referral Link Clicked");
+  }
 }
 
 }  // TEST_SUITE
