@@ -346,9 +346,9 @@ TEST_CASE("a batch taken ahead still waits for its turn: pause and priority hold
   FirstRequestGate gate;
   h.fake->set_handler(gate.handler());
   Tracker t = h.open();
-  t.pause(Lane::kEngagement);  // 20 clicks in the queue before any is taken
-  for (int i = 0; i < 20; ++i) REQUIRE(t.track(click(i)).ok());
-  t.resume(Lane::kEngagement);  // clicks 0-9 go, 10-19 are taken ahead
+  t.pause(Lane::kEngagement);  // 30 clicks in the queue before any is taken
+  for (int i = 0; i < 30; ++i) REQUIRE(t.track(click(i)).ok());
+  t.resume(Lane::kEngagement);  // clicks 0-9 go, 10-19 (a full batch) are taken ahead, 20-29 wait
   REQUIRE(h.fake->wait_for_requests(1, 10s));
   SUBCASE("a lane paused meanwhile: its batch taken ahead is not sent") {
     t.pause(Lane::kEngagement);
@@ -362,21 +362,22 @@ TEST_CASE("a batch taken ahead still waits for its turn: pause and priority hold
     const Status flushed = t.flush(10s);
     INFO(flushed.to_string());
     CHECK(flushed.code() == StatusCode::kFailedPrecondition);
-    CHECK(flushed.message().find("its 10 events") != std::string::npos);
+    CHECK(flushed.message().find("its 20 events") != std::string::npos);
     CHECK(h.fake->request_count() == 1);
     t.resume(Lane::kEngagement);
     REQUIRE(t.flush(10s).ok());
-    CHECK(h.fake->request_count() == 2);
+    CHECK(h.fake->request_count() == 3);
+    CHECK(h.fake->delivered().size() == 30);
   }
   SUBCASE("orders tracked meanwhile go before it") {
-    for (int i = 0; i < 10; ++i) REQUIRE(t.track(order(i)).ok());  // a full conversions batch
+    for (int i = 0; i < 11; ++i) REQUIRE(t.track(order(i)).ok());  // a full conversions batch, and one
     gate.open();
     REQUIRE(t.flush(10s).ok());
     const auto requests = h.fake->requests();
-    REQUIRE(requests.size() == 3);
+    REQUIRE(requests.size() == 5);
     CHECK(first_event_name(requests[0]) == "Referral Link Clicked");
-    CHECK(first_event_name(requests[1]) == "Order Completed");
-    CHECK(first_event_name(requests[2]) == "Referral Link Clicked");
+    CHECK(first_event_name(requests[1]) == "Order Completed");  // before the clicks taken ahead
+    CHECK(h.fake->delivered().size() == 41);
   }
 }
 
