@@ -172,11 +172,13 @@ std::uint64_t Tracker::Impl::count_left_at_shutdown() {
   if (lanes_closed) return 0;
   lanes_closed = true;  // from here on nothing is resolved any more: the counts are final
   std::uint64_t dropped = 0;
+  kept_at_close = true;
   for (Lane lane : detail::Lanes::kByPriority) {
     const detail::LaneSlot& slot = lanes[lane];
     const std::uint64_t left = slot.inflight_count + slot.events->size();
     undelivered_at_close += left;
     if (!slot.events->keeps_undelivered()) {
+      kept_at_close = false;  // a forked child's lane whose spool never opened, or memory mode
       reporter.dropped_at_shutdown(lane, left);
       dropped += left;
     }
@@ -202,7 +204,7 @@ void Tracker::Impl::release_lanes(std::unique_lock<std::mutex>& lk) {
 
 Status Tracker::Impl::shutdown_status() const {
   if (undelivered_at_close == 0) return {};
-  const bool kept = lanes[Lane::kConversions].events->keeps_undelivered();
+  const bool kept = kept_at_close;
   return Status(StatusCode::kDeadlineExceeded,
                 fmt::format("{} events undelivered at shutdown{}{}{}{}", undelivered_at_close,
                             kept ? "; kept in the spool " : "", kept ? options.spool_dir : std::string(),
@@ -250,7 +252,7 @@ ShutdownReport Tracker::shutdown(std::chrono::milliseconds timeout) {
   }
   ShutdownReport report;
   report.undelivered = s.undelivered_at_close;
-  report.kept_in_spool = s.lanes[Lane::kConversions].events->keeps_undelivered();
+  report.kept_in_spool = s.kept_at_close;
   report.status = s.shutdown_status();
   s.shutdown_report = report;
   lk.unlock();

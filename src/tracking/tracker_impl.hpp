@@ -78,6 +78,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   bool lanes_closed = false;    // shutdown counted what is left: nothing is resolved any more
   bool lanes_released = false;  // and let go of the storage
   std::uint64_t undelivered_at_close = 0;
+  bool kept_at_close = false;  // every lane keeps what is left (durable mode)
   std::unique_ptr<std::thread> worker;
   std::atomic<bool> needs_worker{false};  // a forked child starts its worker on first track()
 
