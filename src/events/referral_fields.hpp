@@ -148,6 +148,15 @@ constexpr Lane lane_of(const OrderCompleted&) { return Lane::kConversions; }
 constexpr Lane lane_of(const OrderRefunded&) { return Lane::kConversions; }
 constexpr Lane lane_of(const OrderCancelled&) { return Lane::kConversions; }
 constexpr Lane lane_of(const RewardIssued&) { return Lane::kConversions; }
+// An event known only by its name (JSON from another language or a file): the names the typed
+// conversions above are sent with are conversions, every other name engagement. A test holds the
+// two lists together (events_referral_test).
+inline Lane lane_of_name(std::string_view name) {
+  return name == "Referee Signed Up" || name == "Order Completed" || name == "Order Refunded" ||
+                 name == "Order Cancelled" || name == "Reward Issued"
+             ? Lane::kConversions
+             : Lane::kEngagement;
+}
 
 template <typename Out>
 Status describe(const ReferralLinkCreated& in, Out& out) {

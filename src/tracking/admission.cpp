@@ -3,6 +3,7 @@
 // numbered. No file I/O and no network here: the spool's append is a copy into a mapped page.
 #include <fmt/format.h>
 
+#include "events/json_event.hpp"
 #include "tracking/tracker_impl.hpp"
 
 namespace referkit {
@@ -59,6 +60,13 @@ Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialize
   lk.unlock();
   if (wake) work_cv->notify_one();
   return {};
+}
+
+Status Tracker::Impl::admit_json(std::string_view json, std::optional<Lane> lane) {
+  auto event = detail::serialize_json_event(json, seams.wall_clock(), &detail::write_uuid_v7, options.ip_policy);
+  if (!event) return admit(lane.value_or(Lane::kEngagement), event.status());
+  const Lane chosen = lane.value_or(event->lane);
+  return admit(chosen, std::move(event->serialized));
 }
 
 }  // namespace v1

@@ -98,6 +98,11 @@ Status Tracker::track(const Event& event) {
                                               impl_->options.ip_policy));
 }
 
+Status Tracker::track_json(std::string_view json) { return impl_ ? impl_->admit_json(json, std::nullopt) : moved_from(); }
+Status Tracker::track_json(std::string_view json, Lane lane) {
+  return impl_ ? impl_->admit_json(json, lane) : moved_from();
+}
+
 Status Tracker::track(const ReferralLinkCreated& e) { return impl_ ? impl_->track_typed(e) : moved_from(); }
 Status Tracker::track(const ReferralLinkShared& e) { return impl_ ? impl_->track_typed(e) : moved_from(); }
 Status Tracker::track(const ReferralLinkClicked& e) { return impl_ ? impl_->track_typed(e) : moved_from(); }

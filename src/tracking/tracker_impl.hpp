@@ -97,6 +97,8 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   // What track() does once the event is serialized: checks, applies the overflow policy, and
   // stores it in its lane; or says why not.
   Status admit(Lane lane, Result<detail::SerializedEvent> serialized);
+  // track_json(): the event's own lane (by its name) unless `lane` is given.
+  Status admit_json(std::string_view json, std::optional<Lane> lane);
   template <typename Typed>
   Status track_typed(const Typed& event) {
     return admit(detail::lane_of(event),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events/event_serializer.hpp"
+#include "events/referral_fields.hpp"
 #include "referkit/events.hpp"
 
 using namespace referkit;
@@ -283,6 +284,30 @@ TEST_CASE("builders leave timestamp and message id to track()") {
   CHECK_FALSE(e->timestamp.has_value());
   CHECK(e->message_id.empty());
   CHECK(e->type == EventType::kTrack);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("events") {
+
+TEST_CASE("an event known only by its name gets the lane its typed event has") {
+  // lane_of_name() lists the names by hand: this holds it to the typed events' own lanes.
+  auto same_lane = [](const auto& typed) {
+    const Event e = to_event(typed).value();
+    INFO(e.name);
+    CHECK(detail::lane_of_name(e.name) == detail::lane_of(typed));
+    CHECK(e.lane == detail::lane_of(typed));
+  };
+  same_lane(ReferralLinkCreated{user("alice"), "ALICE-7K2M", "bf-2026", ""});
+  same_lane(ReferralLinkShared{user("a"), "ALICE-7K2M", "whatsapp"});
+  same_lane(ReferralLinkClicked{Identity{"", "v"}, "ALICE-7K2M", "https://shop.example/"});
+  same_lane(RefereeSignedUp{user("bob"), "ALICE-7K2M", ""});
+  same_lane(full_order());
+  same_lane(OrderRefunded{user("c"), "ord-1001", Money{2'550, "USD"}, ""});
+  same_lane(OrderCancelled{user("c"), "ord-1001", ""});
+  same_lane(RewardIssued{user("alice"), "rw-1", "credit", {}, ""});
+  CHECK(detail::lane_of_name("Wishlist Shared") == Lane::kEngagement);
+  CHECK(detail::lane_of_name("order completed") == Lane::kEngagement);  // names match exactly
 }
 
 }  // TEST_SUITE

@@ -545,3 +545,32 @@ TEST_CASE("a forked child tracks on its own and never resends the parent's event
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("tracker") {
+
+TEST_CASE("track_json sends the event's own bytes, in the lane its name gives or the one asked for") {
+  Harness h;
+  Tracker t = h.open();
+  const std::string order =
+      R"({"type":"track","event":"Order Completed","messageId":"json-1","timestamp":"2026-11-27T09:00:00Z",)"
+      R"("userId":"u1","properties":{"total":104.990,"sku_count":3},"integrations":{"All":true}})";
+  REQUIRE(t.track_json(order).ok());
+  REQUIRE(t.track_json(R"({"event":"Wishlist Shared","anonymousId":"v1"})").ok());
+  REQUIRE(t.track_json(R"({"event":"Invoice Paid","userId":"u1","messageId":"json-3"})", Lane::kConversions).ok());
+  CHECK(t.track_json(R"({"event":"Order Completed"})").code() == StatusCode::kInvalidArgument);
+  CHECK(t.track_json("{oops").code() == StatusCode::kMalformed);
+  REQUIRE(t.flush(10s).ok());
+  const TrackerStats s = t.stats();
+  CHECK(s.lane(Lane::kConversions).acknowledged == 2);
+  CHECK(s.lane(Lane::kEngagement).acknowledged == 1);
+  std::string sent;
+  for (const RecordedRequest& r : h.fake->requests()) sent += r.json;
+  CHECK(sent.find(order) != std::string::npos);  // byte for byte, numbers and unknown members included
+  CHECK(h.fake->delivered().count("json-1") == 1);
+  CHECK(h.fake->delivered().count("json-3") == 1);
+  CHECK(h.fake->delivered().size() == 3);  // the second got an id of its own
+  Tracker moved = std::move(t);
+  CHECK(t.track_json(order).code() == StatusCode::kFailedPrecondition);  // NOLINT(bugprone-use-after-move)
+}
+
+}  // TEST_SUITE
