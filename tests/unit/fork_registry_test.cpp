@@ -56,14 +56,21 @@ TEST_CASE("fork() waits for a NoForkGuard to be released") {
   install_fork_hooks();
   std::atomic<bool> holding{false};
   std::atomic<bool> released{false};
+  std::atomic<bool> forked{false};
   std::thread holder([&] {
-    NoForkGuard guard;
-    holding = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    released = true;
+    {
+      NoForkGuard guard;
+      holding = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      released = true;
+    }
+    // Alive until the fork is over: a thread that had finished, unjoined, at the fork is a
+    // "thread leak" to ThreadSanitizer in the child.
+    while (!forked) std::this_thread::yield();
   });
   while (!holding) std::this_thread::yield();
   const int child_status = in_child([&] { return released ? 0 : 1; });
+  forked = true;
   CHECK(released);
   CHECK(child_status == 0);
   holder.join();
