@@ -163,11 +163,18 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
       if (!v.is_object()) s = invalid(fmt::format("{} must be an object", key));
       if (s.ok() && key == "context") {
         ++seen_context;
-        std::string_view text;
-        if (!v["ip"].get_string().get(text)) {  // only a string is an address: anything else goes as it is
-          has_ip = true;
-          ip.assign(text);
+        int ips = 0;
+        for (auto [member, value] : simdjson::dom::object(v)) {
+          if (member != "ip") continue;
+          ++ips;
+          std::string_view text;
+          if (!value.get_string().get(text)) {  // only a string is an address: anything else goes as it is
+            has_ip = true;
+            ip.assign(text);
+          }
         }
+        // Which one would the IP policy apply to? Neither guess is safe to send.
+        if (ips > 1) s = invalid(fmt::format("context.ip appears {} times", ips));
       }
     }
     if (!s.ok()) return s;

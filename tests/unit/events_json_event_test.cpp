@@ -90,6 +90,8 @@ TEST_CASE("track_json: context.ip follows the IP policy, and nothing else moves"
   CHECK(ok(head + R"("context":{"ip":"::1"}})", IpPolicy::kDrop).serialized.json == head + R"("context":{}})");
   CHECK(ok(head + R"("context":{"ip":42}})").serialized.json == head + R"("context":{"ip":42}})");
   CHECK(refused(head + R"("context":{"ip":"not an address"}})").find("context.ip: ") == 0);
+  // Found by the fuzzer: two ips, the policy applied to one and the other sent whole.
+  CHECK(refused(head + R"("context":{"ip":"203.0.113.7","ip":{"x":1}}})") == "context.ip appears 2 times");
   // The id's position still points at the id after an edit before it.
   const auto e = ok(R"({"context":{"ip":"2001:db8:aaaa:bbbb::1"},"userId":"u","event":"E","messageId":"id-9"})");
   CHECK(e.serialized.message_id() == "id-9");
