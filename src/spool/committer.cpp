@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace referkit::detail {
 
 SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval)
@@ -71,11 +73,18 @@ void SpoolCommitter::stop() {
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
+  // In steps, making a spare asked for in between: the disk takes 50-150 ms to write a whole
+  // segment (measured with perf trace on the 2-core machine), and a producer tracking flat out
+  // fills the next one in 10.
+  constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
     const std::size_t end = d.segment->data_end();
-    if (end <= d.synced) continue;
-    if (Status s = d.map->sync(d.synced, end); !s.ok()) return s;
-    d.synced = end;
+    while (d.synced < end) {
+      const std::size_t step_end = std::min(end, d.synced + kStep);
+      if (Status s = d.map->sync(d.synced, step_end); !s.ok()) return s;
+      d.synced = step_end;
+      make_spare_if_wanted();
+    }
   }
   // New and deleted segment names must survive power loss too.
   return dir_dirty ? dir_.sync() : Status();
@@ -86,6 +95,15 @@ void SpoolCommitter::run() {
   for (;;) {
     wake_.wait_for(lk, interval_, [&] { return stop_ || requested_ > committed_ || work_; });
     work_ = false;
+    // The spare first, when the queue has just taken it: the next roll needs it, and a sync of
+    // the segment just filled can take tens of milliseconds. Were the spare made after the sync
+    // (as it was), a producer tracking flat out filled the new segment first, and then made its
+    // next segment itself: an fallocate and an mmap on track()'s path, the mmap waiting behind
+    // this thread's prefault for the process's memory-map lock (a 1-10 ms stall each time,
+    // found with perf's sched_switch stacks; docs/performance.md).
+    lk.unlock();
+    make_spare_if_wanted();
+    lk.lock();
     const bool stopping = stop_;
     const std::uint64_t seq = appended_.load(std::memory_order_acquire);
     std::vector<Dirty> dirty = std::move(dirty_);
@@ -121,25 +139,29 @@ void SpoolCommitter::run() {
       to_prefault = dirty_.back().map;
       from = dirty_.back().segment->data_end();
     }
-    const bool make_spare = want_spare_ && !spare_ && !stop_;
     lk.unlock();
     // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
     if (to_prefault) to_prefault->prefault(from, to_prefault->size());
-    std::optional<MappedFile> spare;
-    if (make_spare) {
-      ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
-      if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
-        created->prefault(0, created->size());
-        spare = std::move(*created);
-      }
-    }
+    make_spare_if_wanted();
     lk.lock();
-    if (make_spare) {
-      // Without one (a full disk), the next roll creates its segment itself and says why it failed.
-      want_spare_ = false;
-      spare_ = std::move(spare);
-    }
   }
+}
+
+void SpoolCommitter::make_spare_if_wanted() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!want_spare_ || spare_ || stop_) return;
+  }
+  std::optional<MappedFile> spare;
+  ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
+  if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
+    created->prefault(0, created->size());
+    spare = std::move(*created);
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  // Without one (a full disk), the next roll creates its segment itself and says why it failed.
+  want_spare_ = false;
+  spare_ = std::move(spare);
 }
 
 }  // namespace referkit::detail

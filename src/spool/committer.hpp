@@ -61,6 +61,8 @@ class SpoolCommitter {
     bool prefaulted = false;
   };
   void run();
+  // Creates and prefaults the spare when take_spare() asked for one. Called without mu_.
+  void make_spare_if_wanted();
   Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
 
   SpoolDir& dir_;  // the lock file is restored from the committer thread

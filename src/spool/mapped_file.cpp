@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sys/file.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -134,7 +135,13 @@ void MappedFile::prefault(std::size_t from, std::size_t to) const noexcept {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t start = from / page * page;
   const std::size_t end = std::min(size_, to);
-  if (data_ != nullptr && start < end) (void)::madvise(data_ + start, end - start, MADV_POPULATE_WRITE);
+  // In steps of 64 KiB: the kernel holds the process's memory-map lock for the whole of one
+  // call, and an mmap or munmap elsewhere (a segment mapped for reading, malloc) queues behind
+  // it, and every page fault of every thread, track()'s included, behind that.
+  constexpr std::size_t kStep = std::size_t{64} << 10;
+  for (std::size_t at = start; data_ != nullptr && at < end; at += kStep) {
+    (void)::madvise(data_ + at, std::min(kStep, end - at), MADV_POPULATE_WRITE);
+  }
 #else
   (void)from;
   (void)to;

@@ -1,0 +1,46 @@
+// A loopback HTTP server that reads each request whole and answers 200 at once, so that an end
+// to end figure measures the SDK (batching, gzip, curl, the spool) and not a server's storage.
+// It parses request heads with the project's one HTTP parser (examples/shared/http) and counts
+// what it received, so a run that lost events reports no figure.
+#ifndef REFERKIT_TESTS_BENCH_DISCARD_SERVER_HPP
+#define REFERKIT_TESTS_BENCH_DISCARD_SERVER_HPP
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace referkit::bench {
+
+class DiscardServer {
+ public:
+  // Listens on 127.0.0.1, port 0; nullptr when the socket cannot be made.
+  static std::unique_ptr<DiscardServer> start();
+  ~DiscardServer();
+  DiscardServer(const DiscardServer&) = delete;
+  DiscardServer& operator=(const DiscardServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Requests answered so far, and the body bytes they carried (compressed as sent).
+  std::uint64_t requests() const { return requests_.load(); }
+  std::uint64_t body_bytes() const { return body_bytes_.load(); }
+
+ private:
+  DiscardServer() = default;
+  void accept_loop();
+  void serve(int fd);
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> body_bytes_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> connections_;  // only the acceptor touches it until the destructor
+};
+
+}  // namespace referkit::bench
+
+#endif  // REFERKIT_TESTS_BENCH_DISCARD_SERVER_HPP
