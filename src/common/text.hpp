@@ -37,6 +37,8 @@ std::string_view trim(std::string_view s, std::string_view chars = kAsciiWhitesp
 int hex_value(char c);
 // Two lowercase digits per byte.
 std::string hex_encode(std::string_view bytes);
+// The same into `out`, which has room for 2 * bytes.size() characters (no allocation).
+void hex_encode_to(char* out, std::string_view bytes);
 // Lower- or upper-case hex of even length; nullopt on anything else.
 std::optional<std::string> hex_decode(std::string_view text);
 // v as exactly 16 lowercase digits (fixed-width names that sort like the numbers).

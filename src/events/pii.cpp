@@ -8,27 +8,15 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/hmac_sha256.hpp"
+#include "events/pii.hpp"
 #include "referkit/events.hpp"
 
 namespace referkit {
 inline namespace v1 {
-namespace {
-
-bool is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-}  // namespace
-
 std::string email_sha256(std::string_view email) {
-  while (!email.empty() && is_ascii_space(email.front())) email.remove_prefix(1);
-  while (!email.empty() && is_ascii_space(email.back())) email.remove_suffix(1);
-  // ASCII-only lowercasing is the ad platforms' convention (their matching hashes the same way);
-  // a locale-aware fold would give hashes nobody else can match.
-  std::string folded(email);
-  for (char& c : folded) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  const detail::Sha256Digest digest = detail::sha256(folded);
-  return detail::hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  std::string hex(detail::kEmailSha256Chars, '\0');
+  detail::write_email_sha256(hex.data(), email);
+  return hex;
 }
 
 Result<std::string> truncate_ip(std::string_view ip) {
@@ -57,3 +45,27 @@ Result<std::string> truncate_ip(std::string_view ip) {
 
 }  // namespace v1
 }  // namespace referkit
+
+namespace referkit::detail {
+
+void write_email_sha256(char* out, std::string_view email) {
+  email = trim(email);  // the six ASCII spaces
+  // ASCII-only lowercasing is the ad platforms' convention (their matching hashes the same way);
+  // a locale-aware fold would give hashes nobody else can match. Folded on the stack when it
+  // fits (an address has at most 254 bytes): this runs inside track() for every order.
+  char stack[256];
+  std::string heap;
+  char* folded = stack;
+  if (email.size() > sizeof stack) {
+    heap.resize(email.size());
+    folded = heap.data();
+  }
+  for (std::size_t i = 0; i < email.size(); ++i) {
+    const char c = email[i];
+    folded[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const Sha256Digest digest = sha256(std::string_view(folded, email.size()));
+  hex_encode_to(out, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+}  // namespace referkit::detail

@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "events/pii.hpp"
 #include "referkit/events.hpp"
 
 namespace referkit::detail {
@@ -51,6 +52,14 @@ inline bool has_email(const std::string& email) {
 }
 
 template <typename Out>
+void email_hash_if(Out& out, const std::string& email) {
+  if (!has_email(email)) return;
+  char hex[kEmailSha256Chars];
+  write_email_sha256(hex, email);
+  out.text("email_sha256", std::string_view(hex, sizeof hex));
+}
+
+template <typename Out>
 void text_if(Out& out, const char* key, const std::string& text) {
   if (!text.empty()) out.text(key, text);
 }
@@ -64,6 +73,11 @@ inline Status check_length(std::string_view field, const std::string& value, std
 // ---- The request context, in every typed event: Segment's context.ip, userAgent, locale, page.
 
 inline Status check_context(const RequestContext& c) {
+  // The common case (every member within its limit) without making five Statuses.
+  if (c.ip.size() <= 64 && c.user_agent.size() <= 1024 && c.locale.size() <= 35 && c.page_url.size() <= 2048 &&
+      c.referrer_url.size() <= 2048) {
+    return Status();
+  }
   for (Status s : {check_length("context.ip", c.ip, 64), check_length("context.user_agent", c.user_agent, 1024),
                    check_length("context.locale", c.locale, 35), check_length("context.page_url", c.page_url, 2048),
                    check_length("context.referrer_url", c.referrer_url, 2048)}) {
@@ -205,7 +219,7 @@ Status describe(const RefereeSignedUp& in, Out& out) {
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Referee Signed Up", in.referee, 2);
   out.text("referral_code", in.referral_code);
-  if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  email_hash_if(out, in.email);
   write_context(out, in.context);
   return out.end();
 }
@@ -238,7 +252,7 @@ Status describe(const OrderCompleted& in, Out& out) {
   text_if(out, "coupon", in.coupon);
   out.boolean("new_customer", in.new_customer);
   text_if(out, "referral_code", in.referral_code);
-  if (has_email(in.email)) out.text("email_sha256", email_sha256(in.email));
+  email_hash_if(out, in.email);
   write_products(out, in.products, *prices);
   write_context(out, in.context);
   return out.end();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "events/json_event.hpp"
+#include "time/coarse_clock.hpp"
 #include "tracking/tracker_impl.hpp"
 
 namespace referkit {
@@ -23,7 +24,7 @@ Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialize
   q.json = std::move(serialized->json);
   q.id_offset = static_cast<std::uint32_t>(serialized->message_id_at);
   q.id_size = static_cast<std::uint32_t>(serialized->message_id_size);
-  q.enqueued = seams.steady_clock();
+  q.enqueued = coarse_enqueue_clock ? detail::coarse_steady_now() : seams.steady_clock();
 
   std::unique_lock<std::mutex> lk(mu);
   if (!accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");

@@ -40,7 +40,10 @@ Tracker::Impl::Impl(TrackerOptions opts, testing::TrackerSeams seams_in)
       done_cv(std::make_unique<std::condition_variable>()),
       reporter(options) {
   if (!seams.wall_clock) seams.wall_clock = now_ms;
-  if (!seams.steady_clock) seams.steady_clock = [] { return SteadyClock::now(); };
+  if (!seams.steady_clock) {
+    seams.steady_clock = [] { return SteadyClock::now(); };
+    coarse_enqueue_clock = true;
+  }
   detail::register_fork_aware(this);
 }
 

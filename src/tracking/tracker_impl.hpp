@@ -50,6 +50,10 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
 
   // ---- fixed at open()
   TrackerOptions options;
+  // admit() stamps each event with the coarse clock (time/coarse_clock.hpp) unless a test set
+  // the steady clock: the stamp only measures how long an event has waited (flush_interval,
+  // max_event_age), where a few milliseconds do not matter, and it is read for every event.
+  bool coarse_enqueue_clock = false;
   testing::TrackerSeams seams;  // every clock, the sleeper, the seed and the transport, filled in
   std::size_t batch_event_bytes;  // max_batch_bytes less the envelope
 
