@@ -20,8 +20,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
-#include "event_json.hpp"
-#include "events/uuid.hpp"
+#include "accepted_id.hpp"
 #include "line_reader.hpp"
 #include "stop_request.hpp"
 #include "referkit/tracker.hpp"
@@ -215,14 +214,13 @@ int run_track(const TrackOptions& o) {
       continue;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto event = parse_event_json(parser, line);
-    // The log needs the id the event is sent with, so it is made here when the line has none.
-    if (event && accepted_log.enabled() && event->message_id.empty()) event->message_id = detail::make_uuid_v7(now_ms());
-    if (event) event->lane = lane;
-    Status s = event ? tracker->track(*event) : event.status();
+    // The line goes as it is, byte for byte, with a messageId and timestamp added when missing.
+    std::optional<std::string> id;
+    if (accepted_log.enabled()) id = message_id_for_log(parser, line);
+    Status s = tracker->track_json(line, lane);
     if (s.ok()) {
       ++accepted;
-      if (accepted_log.enabled()) accepted_log.append(event->message_id);
+      if (id) accepted_log.append(*id);
     } else if (s.code() == StatusCode::kResourceExhausted) {
       // The endpoint made no room for a whole --flush-timeout: waiting that long again for every
       // remaining line could take hours, so stop here and say where.

@@ -5,12 +5,15 @@
 // counts are checked, so a figure is only reported for a run that lost nothing.
 #include <simdjson.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
 #include "bench_harness.hpp"
 #include "discard_server.hpp"
+#include "events/event_serializer.hpp"
 #include "support/temp_dir.hpp"
 #include "local_ingest.hpp"
 #include "referkit/tracker.hpp"
@@ -88,6 +91,47 @@ double discard_events_per_s(const std::vector<OrderCompleted>& events, bool dura
   return static_cast<double>(events.size()) / seconds;
 }
 
+// `referkit track`, the CLI's bulk path: lines per second from a JSON Lines file into the discard
+// endpoint, the whole process timed (start, read, track_json, upload, exit after the flush). The
+// CLI is the `referkit` binary built next to this one; its summary must say every line went.
+double cli_lines_per_s(const std::vector<OrderCompleted>& events) {
+  auto server = DiscardServer::start();
+  if (!server) return -1;
+  test::TempDir tmp;
+  const std::string input = (tmp.path() / "events.jsonl").string();
+  {
+    std::FILE* out = std::fopen(input.c_str(), "w");
+    if (out == nullptr) return -1;
+    const TimePoint now = now_ms();
+    for (const OrderCompleted& e : events) {
+      std::string line = detail::serialize_event(to_event(e).value(), now).value().json;
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), out);
+    }
+    std::fclose(out);
+  }
+  char self[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return -1;
+  const std::string cli = std::string(self, static_cast<std::size_t>(n)).substr(0, std::string(self).rfind('/')) + "/referkit";
+  const std::string command = "'" + cli + "' track --endpoint " + server->url() +
+                              " --write-key bench --progress none --input '" + input + "'";
+  const auto start = std::chrono::steady_clock::now();
+  std::FILE* child = popen(command.c_str(), "r");
+  if (child == nullptr) return -1;
+  std::string summary;
+  char buf[4096];
+  while (std::size_t got = std::fread(buf, 1, sizeof buf, child)) summary.append(buf, got);
+  const int status = pclose(child);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string want = "\"delivered\":" + std::to_string(events.size());
+  if (status != 0 || summary.find(want) == std::string::npos) {
+    std::fprintf(stderr, "e2e cli: exit status %d, summary %s\n", status, summary.c_str());
+    return -1;
+  }
+  return static_cast<double>(events.size()) / seconds;
+}
+
 }  // namespace
 
 Figures e2e_benchmarks() {
@@ -100,6 +144,7 @@ Figures e2e_benchmarks() {
   f["e2e_no_gzip_events_per_s"] = events_per_s(events, false);
   f["e2e_discard_events_per_s"] = discard_events_per_s(events, false);
   f["e2e_discard_durable_events_per_s"] = discard_events_per_s(events, true);
+  f["cli_track_lines_per_s"] = cli_lines_per_s(events);
   return f;
 }
 
