@@ -58,6 +58,7 @@ class ReferkitConan(ConanFile):
         self.requires("libcurl/[>=7.78 <9]")
         self.requires("simdjson/[>=3 <5]")
         self.requires("zlib/[>=1.2.11 <2]")
+        self.requires("libdeflate/[>=1.14 <2]")
 
     def build_requirements(self):
         # CMakePresets.json and CMakeLists.txt need 3.25 (PROJECT_IS_TOP_LEVEL, cmake_path).
@@ -107,6 +108,7 @@ class ReferkitConan(ConanFile):
             "libcurl::libcurl",
             "simdjson::simdjson",
             "zlib::zlib",
+            "libdeflate::libdeflate",
         ]
         if self.settings.os in ("Linux", "FreeBSD"):
             self.cpp_info.system_libs = ["pthread"]

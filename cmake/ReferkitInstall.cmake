@@ -57,9 +57,12 @@ write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/referkitConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
   COMPATIBILITY SameMinorVersion)
+# The build-tree package (export() above) finds its find modules next to its config file too.
+configure_file("${PROJECT_SOURCE_DIR}/cmake/FindLibdeflate.cmake" "${PROJECT_BINARY_DIR}/FindLibdeflate.cmake" COPYONLY)
 install(FILES
     "${PROJECT_BINARY_DIR}/referkitConfig.cmake"
     "${PROJECT_BINARY_DIR}/referkitConfigVersion.cmake"
+    "${PROJECT_SOURCE_DIR}/cmake/FindLibdeflate.cmake"
   DESTINATION "${REFERKIT_CMAKE_DIR}")
 
 # --- pkg-config -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include <libdeflate.h>
+
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
@@ -15,7 +17,6 @@ namespace referkit::detail {
 namespace {
 
 constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window; +16 selects the gzip wrapper only
-constexpr int kMemLevel = 8;              // zlib's default
 
 // zlib counts bytes in uInt (32 bits), so larger buffers are fed in pieces.
 uInt chunk(std::size_t n) { return static_cast<uInt>(std::min<std::size_t>(n, UINT_MAX)); }
@@ -33,51 +34,33 @@ struct InflateGuard {
 
 }  // namespace
 
-// Heap-allocated and never moved: zlib's state points back at its z_stream and checks it.
+// libdeflate compresses a whole buffer in one call, which is all a batch needs, at twice zlib's
+// speed at level 1 with a slightly better ratio (measured on the bench's batches: 430 against
+// 200 MB/s, 7.4 against 6.5; docs/performance.md). At 600,000 events a second zlib alone would
+// need more than the worker's core. zlib stays for decompression, which must stream with a bound.
 struct GzipCompressor::Stream {
-  z_stream z{};
-  explicit Stream(int level) {
-    if (deflateInit2(&z, level, Z_DEFLATED, kGzipWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) != Z_OK) {
-      throw std::bad_alloc();  // with valid parameters the only failure is Z_MEM_ERROR
-    }
+  libdeflate_compressor* c;
+  explicit Stream(int level) : c(libdeflate_alloc_compressor(level)) {
+    if (c == nullptr) throw std::bad_alloc();  // with a valid level the only failure is memory
   }
-  ~Stream() { deflateEnd(&z); }
+  ~Stream() { libdeflate_free_compressor(c); }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 };
 
 GzipCompressor::GzipCompressor(int level)
     : level_(std::clamp(level, Z_DEFAULT_COMPRESSION, Z_BEST_COMPRESSION)) {
-  stream_ = std::make_unique<Stream>(level_);
+  stream_ = std::make_unique<Stream>(level_ == Z_DEFAULT_COMPRESSION ? 6 : level_);
 }
 GzipCompressor::~GzipCompressor() = default;
 GzipCompressor::GzipCompressor(GzipCompressor&&) noexcept = default;
 GzipCompressor& GzipCompressor::operator=(GzipCompressor&&) noexcept = default;
 
 void GzipCompressor::compress(std::string_view data, std::string& out) {
-  z_stream& z = stream_->z;
-  // deflateReset keeps the window and hash allocations; it fails only on a corrupted stream.
-  if (deflateReset(&z) != Z_OK) std::abort();
-  // With Z_FINISH and deflateBound's size, one deflate() call finishes (zlib's documented
-  // guarantee), so the loop runs once; it only iterates for inputs past zlib's 32-bit counters.
-  const auto bound_input = static_cast<uLong>(std::min<std::size_t>(data.size(), ULONG_MAX));
-  out.resize(std::max<std::size_t>(deflateBound(&z, bound_input), 64));
-  z.next_in = in_bytes(data.data());
-  std::size_t in_left = data.size();
-  std::size_t produced = 0;
-  for (;;) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    const uInt in_chunk = chunk(in_left);
-    const uInt out_chunk = chunk(out.size() - produced);
-    z.avail_in = in_chunk;
-    z.next_out = out_bytes(out, produced);
-    z.avail_out = out_chunk;
-    const int rc = deflate(&z, in_chunk == in_left ? Z_FINISH : Z_NO_FLUSH);
-    in_left -= in_chunk - z.avail_in;
-    produced += out_chunk - z.avail_out;
-    if (rc == Z_STREAM_END) break;
-    if (rc != Z_OK && rc != Z_BUF_ERROR) std::abort();  // Z_STREAM_ERROR: a bug, not bad input
-  }
+  // The bound is exact enough that compressing never fails for lack of room.
+  out.resize(std::max<std::size_t>(libdeflate_gzip_compress_bound(stream_->c, data.size()), 64));
+  const std::size_t produced = libdeflate_gzip_compress(stream_->c, data.data(), data.size(), out.data(), out.size());
+  if (produced == 0) std::abort();  // cannot happen with a buffer of the bound's size
   out.resize(produced);
 }
 

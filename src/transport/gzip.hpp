@@ -2,7 +2,7 @@
 // batch; decompression runs on the server side (the reference ingest server, the test server),
 // where the input is untrusted, so it is bounded and strict.
 //
-// zlib stays out of this header so that code including it (tests, tools) needs no zlib headers.
+// zlib and libdeflate stay out of this header, so code including it needs neither header.
 #ifndef REFERKIT_SRC_TRANSPORT_GZIP_HPP
 #define REFERKIT_SRC_TRANSPORT_GZIP_HPP
 
@@ -15,13 +15,13 @@
 
 namespace referkit::detail {
 
-// Compresses whole buffers into single gzip members. It keeps one zlib stream and resets it
-// between calls, which saves deflateInit2's ~270 KB allocation per batch; not thread-safe, one
-// per worker. Allocation failure throws std::bad_alloc, like any std::string growth would.
+// Compresses whole buffers into single gzip members (with libdeflate). It keeps one compressor
+// between calls, which saves its allocation per batch; not thread-safe, one per worker.
+// Allocation failure throws std::bad_alloc, like any std::string growth would.
 class GzipCompressor {
  public:
-  // level: zlib's 1 (fastest) to 9 (smallest), 0 stores, -1 is zlib's default (6). Values out of
-  // range are clamped.
+  // level: 1 (fastest) to 9 (smallest), 0 stores, -1 is zlib's default (6). Values out of range
+  // are clamped.
   explicit GzipCompressor(int level);
   ~GzipCompressor();
   GzipCompressor(GzipCompressor&&) noexcept;
@@ -45,7 +45,7 @@ class GzipCompressor {
   int level_;
 };
 
-// One-shot form of GzipCompressor (sets up a fresh zlib stream each call).
+// One-shot form of GzipCompressor (sets up a fresh compressor each call).
 std::string gzip_compress(std::string_view data, int level);
 
 // Decompresses a gzip body of one or more members (RFC 1952 allows concatenation). Stops with
