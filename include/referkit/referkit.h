@@ -116,6 +116,17 @@ RK_API rk_status rk_tracker_options_set_logger(rk_tracker_options* options, rk_l
  * except rk_tracker_close, which must be the last call on the handle. */
 RK_API rk_status rk_tracker_open(const rk_tracker_options* options, rk_tracker** out);
 
+/* The process's shared tracker for these options, for runtimes whose objects do not outlive a
+ * request (PHP-FPM, CGI-style handlers): the first call in a process opens it; later calls with
+ * the same endpoint, write key and spool directory (from any thread, in later requests) return
+ * the same handle, and their other options are ignored. The library owns it: it is shut down
+ * at process exit (atexit, waiting up to exit_timeout_ms as the first call gave it), so events
+ * tracked in the last request are still sent when a worker stops. Never rk_tracker_close it
+ * (RK_FAILED_PRECONDITION, and the handle stays valid). A forked child keeps a working tracker
+ * that does not resend the parent's events, and shuts it down at its own exit. */
+RK_API rk_status rk_tracker_open_shared(const rk_tracker_options* options, uint32_t exit_timeout_ms,
+                                        rk_tracker** out);
+
 /* One Segment-style event as JSON text, validated exactly as referkit::Tracker::track_json
  * validates it (one object, UTF-8, "type" track or identify, userId or anonymousId, the event
  * name, the 32 KiB limit) and enqueued; never does network I/O. RK_MALFORMED for text that is not

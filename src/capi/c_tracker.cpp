@@ -3,7 +3,9 @@
 // path validates and delivers exactly as the C++ one does.
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "capi/boundary.hpp"
@@ -57,6 +59,30 @@ std::string stats_json(const referkit::TrackerStats& s) {
   w.end_object();
   w.end_object();
   return out;
+}
+
+// The shared trackers (rk_tracker_open_shared), by endpoint, write key and spool directory.
+// Leaked on purpose: they are shut down by the atexit handler, and must outlive every static
+// destructor that might still track.
+struct SharedTrackers {
+  std::mutex mu;
+  std::map<std::string, rk_tracker*> by_key;
+  std::uint32_t exit_timeout_ms = 0;
+};
+SharedTrackers& shared_trackers() {
+  static SharedTrackers* all = new SharedTrackers();
+  return *all;
+}
+
+void close_shared_trackers() {
+  SharedTrackers& all = shared_trackers();
+  std::lock_guard<std::mutex> lock(all.mu);
+  for (auto& entry : all.by_key) {
+    try {
+      (void)entry.second->tracker.shutdown(std::chrono::milliseconds(all.exit_timeout_ms));  // nobody to tell at exit
+    } catch (...) {
+    }
+  }
 }
 
 }  // namespace
@@ -118,6 +144,36 @@ rk_status rk_tracker_open(const rk_tracker_options* options, rk_tracker** out) {
   });
 }
 
+rk_status rk_tracker_open_shared(const rk_tracker_options* options, uint32_t exit_timeout_ms, rk_tracker** out) {
+  return guarded([&] {
+    if (out == nullptr) return capi::null_handle("out");
+    *out = nullptr;
+    if (options == nullptr) return capi::null_handle("options");
+    const referkit::TrackerOptions& o = options->options;
+    // NUL separates the parts: none of them can hold one and pass validation.
+    std::string key = o.endpoint + '\0' + o.write_key + '\0' + o.spool_dir;
+    SharedTrackers& all = shared_trackers();
+    std::lock_guard<std::mutex> lock(all.mu);
+    auto found = all.by_key.find(key);
+    if (found != all.by_key.end()) {
+      *out = found->second;
+      return RK_OK;
+    }
+    auto tracker = referkit::Tracker::open(o);
+    if (!tracker.ok()) return capi::fail(tracker.status());
+    if (all.by_key.empty()) {
+      all.exit_timeout_ms = exit_timeout_ms;
+      if (std::atexit(close_shared_trackers) != 0) {
+        return capi::fail(RK_INTERNAL, "cannot register the exit handler that closes shared trackers");
+      }
+    }
+    auto* handle = new rk_tracker{std::move(*tracker), true};
+    all.by_key.emplace(std::move(key), handle);
+    *out = handle;
+    return RK_OK;
+  });
+}
+
 rk_status rk_tracker_track_json(rk_tracker* t, const char* json, size_t len) {
   return guarded([&] {
     if (t == nullptr) return capi::null_handle("tracker");
@@ -138,6 +194,7 @@ rk_status rk_tracker_flush(rk_tracker* t, uint32_t timeout_ms) {
 
 rk_status rk_tracker_close(rk_tracker* t, uint32_t timeout_ms) {
   if (t == nullptr) return RK_OK;
+  if (t->shared) return capi::fail(RK_FAILED_PRECONDITION, "a shared tracker is closed at process exit, not by rk_tracker_close");
   // The handle is freed whatever happens: a caller that got an error back must not be left
   // with a tracker it can neither use nor release.
   std::unique_ptr<rk_tracker> owned(t);

@@ -10,6 +10,7 @@ struct rk_tracker_options {
 
 struct rk_tracker {
   referkit::Tracker tracker;
+  bool shared = false;  // opened by rk_tracker_open_shared: the library closes it at exit
 };
 
 #endif  // REFERKIT_SRC_CAPI_C_TRACKER_HPP

@@ -334,3 +334,26 @@ TEST_CASE("capi: durable mode keeps what close() could not send; the logger gets
   CHECK(stats(t).find("\"recovered\":1") != std::string::npos);
   (void)rk_tracker_close(t, 0);
 }
+
+TEST_CASE("capi: a shared tracker is one per process and options, and is not closed by rk_tracker_close") {
+  rk_tracker_options* o = nullptr;
+  REQUIRE(rk_tracker_options_new(&o) == RK_OK);
+  REQUIRE(set(rk_tracker_options_set_endpoint, o, kDeadEndpoint) == RK_OK);
+  REQUIRE(set(rk_tracker_options_set_write_key, o, "wk-shared") == RK_OK);
+  rk_tracker* a = nullptr;
+  rk_tracker* b = nullptr;
+  REQUIRE(rk_tracker_open_shared(o, 0, &a) == RK_OK);
+  REQUIRE(rk_tracker_open_shared(o, 0, &b) == RK_OK);
+  CHECK(a == b);
+  REQUIRE(set(rk_tracker_options_set_write_key, o, "wk-shared-2") == RK_OK);
+  rk_tracker* c = nullptr;
+  REQUIRE(rk_tracker_open_shared(o, 0, &c) == RK_OK);
+  CHECK(c != a);
+  REQUIRE(set(rk_tracker_options_set_write_key, o, "") == RK_OK);
+  rk_tracker* bad = nullptr;
+  CHECK(rk_tracker_open_shared(o, 0, &bad) == RK_INVALID_ARGUMENT);  // validated like open()
+  CHECK(bad == nullptr);
+  rk_tracker_options_free(o);
+  CHECK(rk_tracker_close(a, 0) == RK_FAILED_PRECONDITION);
+  CHECK(stats(a).find("\"tracked\":0") != std::string::npos);  // still valid
+}

@@ -70,6 +70,16 @@ static void test_tracker(void) {
   CHECK(rk_tracker_flush(t, 50) == RK_DEADLINE_EXCEEDED);
   CHECK(rk_tracker_close(t, 0) != RK_OK); /* two events could not be delivered */
   CHECK(rk_tracker_close(NULL, 0) == RK_OK);
+
+  rk_tracker* shared = NULL;
+  rk_tracker* again = NULL;
+  CHECK(rk_tracker_options_new(&o) == RK_OK);
+  CHECK(rk_tracker_options_set_endpoint(o, S("http://127.0.0.1:1")) == RK_OK);
+  CHECK(rk_tracker_options_set_write_key(o, S("wk")) == RK_OK);
+  CHECK(rk_tracker_open_shared(o, 0, &shared) == RK_OK);
+  CHECK(rk_tracker_open_shared(o, 0, &again) == RK_OK && again == shared);
+  rk_tracker_options_free(o);
+  CHECK(rk_tracker_close(shared, 0) == RK_FAILED_PRECONDITION); /* closed at exit instead */
 }
 
 static void test_links(void) {
