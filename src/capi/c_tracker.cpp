@@ -11,6 +11,8 @@
 #include "capi/boundary.hpp"
 #include "capi/c_tracker.hpp"
 #include "json/json_writer.hpp"
+#include "referkit/webhooks.hpp"
+#include "tracking/batch.hpp"
 
 namespace capi = referkit::capi;
 using capi::guarded;
@@ -83,6 +85,18 @@ void close_shared_trackers() {
     } catch (...) {
     }
   }
+}
+
+// Exit handlers run in the reverse order of their registration, and so do the destructors of
+// function-local statics, which register when first used. Whatever the worker uses at shutdown
+// must therefore be initialized before close_shared_trackers is registered, or it is torn down
+// first (seen: simdjson's implementation singleton, first used to read the server's reply, was
+// gone when the handler's shutdown read one: "pure virtual method called"). curl is initialized
+// by Tracker::open; this covers the JSON reply parser and OpenSSL (which registers its own
+// cleanup handler on first use).
+void initialize_what_shutdown_uses() {
+  (void)referkit::detail::parse_rejections(R"({"rejected":[]})");
+  (void)referkit::sign_payload("0123456789abcdef", 0, "");
 }
 
 }  // namespace
@@ -163,6 +177,7 @@ rk_status rk_tracker_open_shared(const rk_tracker_options* options, uint32_t exi
     if (!tracker.ok()) return capi::fail(tracker.status());
     if (all.by_key.empty()) {
       all.exit_timeout_ms = exit_timeout_ms;
+      initialize_what_shutdown_uses();
       if (std::atexit(close_shared_trackers) != 0) {
         return capi::fail(RK_INTERNAL, "cannot register the exit handler that closes shared trackers");
       }

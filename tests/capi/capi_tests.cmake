@@ -29,3 +29,19 @@ add_test(NAME bindings.python
 set_tests_properties(bindings.python PROPERTIES
   ENVIRONMENT "${referkit_binding_env};PYTHONPATH=${PROJECT_SOURCE_DIR}/bindings/python:${PROJECT_SOURCE_DIR}/bindings/python/tests;PYTHONDONTWRITEBYTECODE=1"
   SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS bindings)
+
+# Debian 12's php8.2-cli (FFI is in php8.2-common; pcntl in the CLI).
+set(referkit_php_check "command -v php >/dev/null || { echo 'SKIPPED: php (php8.2-cli) is needed'; exit 77; }")
+foreach(referkit_php_test IN ITEMS tracker fork)
+  add_test(NAME bindings.php_${referkit_php_test}
+    COMMAND bash -c "${referkit_php_check}; exec php -d ffi.enable=true \"$1\"" _
+            "${PROJECT_SOURCE_DIR}/bindings/php/tests/${referkit_php_test}_test.php")
+  set_tests_properties(bindings.php_${referkit_php_test} PROPERTIES
+    ENVIRONMENT "${referkit_binding_env}" SKIP_RETURN_CODE 77 TIMEOUT 180 LABELS bindings)
+endforeach()
+# PHP-FPM's way: ffi.enable=preload and the scope registered by ffi.preload at start-up.
+add_test(NAME bindings.php_preload
+  COMMAND bash -c "${referkit_php_check}; php \"$1/make_ffi_header.php\" > \"$2\" && exec php -d ffi.enable=preload -d \"ffi.preload=$2\" \"$1/tests/preload_test.php\"" _
+          "${PROJECT_SOURCE_DIR}/bindings/php" "${CMAKE_CURRENT_BINARY_DIR}/referkit-ffi.h")
+set_tests_properties(bindings.php_preload PROPERTIES
+  ENVIRONMENT "${referkit_binding_env}" SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS bindings)
