@@ -127,6 +127,15 @@ if(TARGET referkit_c)
     DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 endif()
 
+# The bindings, next to the library they load: each finds lib*/libreferkit_c.so and
+# include/referkit/referkit.h from its own place under the prefix (docs/bindings.md).
+if(TARGET referkit_c)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/bindings/python/referkit"
+    DESTINATION "${CMAKE_INSTALL_DATADIR}/referkit/python" FILES_MATCHING PATTERN "*.py")
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/bindings/php/"
+    DESTINATION "${CMAKE_INSTALL_DATADIR}/referkit/php" FILES_MATCHING PATTERN "*.php" PATTERN "tests" EXCLUDE)
+endif()
+
 # CMAKE_INSTALL_DOCDIR is share/doc/referkit by default.
 if(EXISTS "${PROJECT_SOURCE_DIR}/LICENSE")
   install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
