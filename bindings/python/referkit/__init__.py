@@ -74,6 +74,11 @@ _EVENT_KINDS = {
 }
 
 
+# One encoder for every track(dict): json.dumps with arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_track_json = lib.rk_tracker_track_json
+
+
 def _ms(seconds: float) -> int:
     return max(0, min(int(seconds * 1000), 0xFFFFFFFF))
 
@@ -111,11 +116,16 @@ class Tracker:
         "track", written out because Segment-style collectors (referkit-ingest too) require it."""
         if "type" not in event:
             event = {"type": "track", **event}
-        self.track_json(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+        self.track_json(_ENCODER.encode(event))
 
     def track_json(self, text) -> None:
         """Tracks one event given as JSON text (str or UTF-8 bytes)."""
-        _check(lib.rk_tracker_track_json(self._live(), *arg(text)))
+        # The hot path, kept to one ctypes call and no helper calls.
+        if isinstance(text, str):
+            text = text.encode("utf-8", "surrogatepass")
+        status = _track_json(self._handle or self._live(), text, len(text))
+        if status:
+            _check(status)
 
     def track_event(self, kind: str, **fields) -> None:
         """A typed referral event by kind ("order_completed"...) and fields: str fields by name,
