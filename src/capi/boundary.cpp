@@ -63,9 +63,10 @@ using referkit::capi::guarded;
 extern "C" {
 
 const char* rk_status_name(rk_status status) {
-  if (status < RK_OK || status > RK_INTERNAL) return "unknown";
+  const int code = referkit::capi::enum_arg(status);
+  if (code < RK_OK || code > RK_INTERNAL) return "unknown";
   // to_string() returns views of string literals, so data() is NUL-terminated and static.
-  return referkit::to_string(static_cast<referkit::StatusCode>(static_cast<int>(status))).data();
+  return referkit::to_string(static_cast<referkit::StatusCode>(code)).data();
 }
 
 const char* rk_last_error_message(size_t* len) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -29,6 +30,17 @@ rk_status text_arg(const char* ptr, std::size_t len, std::string_view what, std:
 
 // The NULL-handle refusal, naming the function's handle argument.
 rk_status null_handle(std::string_view what);
+
+// The int a caller passed for a C enum parameter. C allows any int there, but in C++ loading a
+// value outside the enumerators' range is undefined (UBSan: "not a valid value for type"), so
+// the value is read as bytes and checked as an int.
+template <typename Enum>
+int enum_arg(const Enum& e) noexcept {
+  static_assert(sizeof(Enum) == sizeof(int), "the C enums are int-sized");
+  int v = 0;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 // 0 means now; anything else is Unix milliseconds.
 inline TimePoint time_arg(std::int64_t ms) {

@@ -137,11 +137,12 @@ rk_status rk_event_new(rk_event_kind kind, rk_event** out) {
   return guarded([&] {
     if (out == nullptr) return capi::null_handle("out");
     *out = nullptr;
-    if (kind < RK_EVENT_REFERRAL_LINK_CREATED || kind > RK_EVENT_REWARD_ISSUED) {
+    const int k = capi::enum_arg(kind);
+    if (k < RK_EVENT_REFERRAL_LINK_CREATED || k > RK_EVENT_REWARD_ISSUED) {
       return capi::fail(RK_INVALID_ARGUMENT, "kind: not an rk_event_kind");
     }
     *out = new rk_event{};
-    (*out)->kind = kind;
+    (*out)->kind = static_cast<rk_event_kind>(k);
     return RK_OK;
   });
 }

@@ -126,7 +126,7 @@ void rk_link_free(rk_link* link) { delete link; }
 
 rk_status rk_link_get(const rk_link* link, rk_link_field field, const char** ptr, size_t* len) {
   if (link == nullptr) return capi::null_handle("link");
-  switch (field) {
+  switch (capi::enum_arg(field)) {
     case RK_LINK_URL: return out_string(link->link.url, ptr, len);
     case RK_LINK_TOKEN: return out_string(link->link.token, ptr, len);
     case RK_LINK_SHARE_CODE: return out_string(link->link.share_code, ptr, len);
@@ -158,7 +158,7 @@ rk_status rk_link_claims_get(const rk_link_claims* claims, rk_claims_field field
   if (claims == nullptr) return capi::null_handle("claims");
   static const std::string kToken = "token", kShareCode = "share_code";
   const referkit::LinkClaims& c = claims->claims;
-  switch (field) {
+  switch (capi::enum_arg(field)) {
     case RK_CLAIMS_KIND:
       return out_string(c.kind == referkit::LinkClaims::Kind::kToken ? kToken : kShareCode, ptr, len);
     case RK_CLAIMS_KEY_ID: return out_string(c.key_id, ptr, len);

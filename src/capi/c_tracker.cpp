@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "capi/boundary.hpp"
@@ -28,7 +29,12 @@ rk_status set_text(rk_tracker_options* o, std::string referkit::TrackerOptions::
   return RK_OK;
 }
 
-bool valid_lane(rk_lane lane) { return lane == RK_LANE_CONVERSIONS || lane == RK_LANE_ENGAGEMENT; }
+// The lane a caller passed, or nullopt for a value that is not one.
+std::optional<referkit::Lane> lane_arg(const rk_lane& lane) {
+  const int v = capi::enum_arg(lane);
+  if (v != RK_LANE_CONVERSIONS && v != RK_LANE_ENGAGEMENT) return std::nullopt;
+  return static_cast<referkit::Lane>(v);
+}
 
 void write_lane(referkit::detail::JsonWriter& w, const referkit::LaneStats& s) {
   w.begin_object();
@@ -139,7 +145,7 @@ rk_status rk_tracker_options_set_logger(rk_tracker_options* o, rk_log_fn fn, voi
       o->options.logger = nullptr;
     } else {
       o->options.logger = [fn, user_data](referkit::LogLevel level, std::string_view message) {
-        fn(user_data, static_cast<rk_log_level>(static_cast<int>(level)), message.data(), message.size());
+        fn(user_data, static_cast<rk_log_level>(level), message.data(), message.size());
       };
     }
     return RK_OK;
@@ -222,8 +228,9 @@ rk_status rk_tracker_close(rk_tracker* t, uint32_t timeout_ms) {
 rk_status rk_tracker_pause(rk_tracker* t, rk_lane lane) {
   return guarded([&] {
     if (t == nullptr) return capi::null_handle("tracker");
-    if (!valid_lane(lane)) return capi::fail(RK_INVALID_ARGUMENT, "lane: not RK_LANE_CONVERSIONS or RK_LANE_ENGAGEMENT");
-    t->tracker.pause(static_cast<referkit::Lane>(lane));
+    const auto l = lane_arg(lane);
+    if (!l) return capi::fail(RK_INVALID_ARGUMENT, "lane: not RK_LANE_CONVERSIONS or RK_LANE_ENGAGEMENT");
+    t->tracker.pause(*l);
     return RK_OK;
   });
 }
@@ -231,8 +238,9 @@ rk_status rk_tracker_pause(rk_tracker* t, rk_lane lane) {
 rk_status rk_tracker_resume(rk_tracker* t, rk_lane lane) {
   return guarded([&] {
     if (t == nullptr) return capi::null_handle("tracker");
-    if (!valid_lane(lane)) return capi::fail(RK_INVALID_ARGUMENT, "lane: not RK_LANE_CONVERSIONS or RK_LANE_ENGAGEMENT");
-    t->tracker.resume(static_cast<referkit::Lane>(lane));
+    const auto l = lane_arg(lane);
+    if (!l) return capi::fail(RK_INVALID_ARGUMENT, "lane: not RK_LANE_CONVERSIONS or RK_LANE_ENGAGEMENT");
+    t->tracker.resume(*l);
     return RK_OK;
   });
 }
