@@ -123,7 +123,9 @@ RK_API rk_status rk_tracker_open(const rk_tracker_options* options, rk_tracker**
  * at process exit (atexit, waiting up to exit_timeout_ms as the first call gave it), so events
  * tracked in the last request are still sent when a worker stops. Never rk_tracker_close it
  * (RK_FAILED_PRECONDITION, and the handle stays valid). A forked child keeps a working tracker
- * that does not resend the parent's events, and shuts it down at its own exit. */
+ * that does not resend the parent's events, and shuts it down at its own exit. Do not fork
+ * while another thread is inside this call (its registry's lock would stay taken in the child);
+ * prefork servers call it in a request, or before they start threads. */
 RK_API rk_status rk_tracker_open_shared(const rk_tracker_options* options, uint32_t exit_timeout_ms,
                                         rk_tracker** out);
 
