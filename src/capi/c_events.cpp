@@ -86,13 +86,13 @@ rk_status no_such_field(std::string_view name, std::string_view type) {
                                       std::string(name) + "'");
 }
 
-// Each kind's C++ event from the draft; the Money a kind requires is taken empty when unset, so
-// that to_event()'s own check names the missing field.
 template <typename Typed>
 rk_status track_typed(rk_tracker* t, const Typed& e) {
   return capi::to_rk(t->tracker.track(e));
 }
 
+// Each kind's C++ event from the draft; the Money a kind requires is taken empty when unset, so
+// that the C++ check names the missing field.
 rk_status track_draft(rk_tracker* t, const rk_event& d) {
   switch (d.kind) {
     case RK_EVENT_REFERRAL_LINK_CREATED:
