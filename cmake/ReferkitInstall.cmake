@@ -13,7 +13,11 @@ include(CMakePackageConfigHelpers)
 
 set(REFERKIT_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/referkit")
 
-install(TARGETS referkit EXPORT referkitTargets
+set(referkit_install_targets referkit)
+if(TARGET referkit_c)
+  list(APPEND referkit_install_targets referkit_c)  # the C ABI alone: referkit::referkit_c
+endif()
+install(TARGETS ${referkit_install_targets} EXPORT referkitTargets
   RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"   # DLLs on Windows
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")  # static libs and import libs
@@ -24,7 +28,7 @@ install(TARGETS referkit EXPORT referkitTargets
 # the build configuration and therefore live in the binary dir.
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/referkit"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-  FILES_MATCHING PATTERN "*.hpp")
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")  # referkit.h: the C ABI
 install(DIRECTORY "${PROJECT_BINARY_DIR}/include/referkit"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.hpp")
@@ -116,6 +120,24 @@ configure_file("${PROJECT_SOURCE_DIR}/cmake/referkit.pc.in"
   "${PROJECT_BINARY_DIR}/referkit.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/referkit.pc"
   DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+
+# referkit_c.pc: the C ABI's shared library, for C programs and FFI loaders that ask pkg-config.
+# It needs no Requires.private: a shared library brings its dependencies itself.
+if(TARGET referkit_c)
+  configure_file("${PROJECT_SOURCE_DIR}/cmake/referkit_c.pc.in"
+    "${PROJECT_BINARY_DIR}/referkit_c.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/referkit_c.pc"
+    DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endif()
+
+# The bindings, next to the library they load: each finds lib*/libreferkit_c.so and
+# include/referkit/referkit.h from its own place under the prefix (docs/bindings.md).
+if(TARGET referkit_c)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/bindings/python/referkit"
+    DESTINATION "${CMAKE_INSTALL_DATADIR}/referkit/python" FILES_MATCHING PATTERN "*.py")
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/bindings/php/"
+    DESTINATION "${CMAKE_INSTALL_DATADIR}/referkit/php" FILES_MATCHING PATTERN "*.php" PATTERN "tests" EXCLUDE)
+endif()
 
 # CMAKE_INSTALL_DOCDIR is share/doc/referkit by default.
 if(EXISTS "${PROJECT_SOURCE_DIR}/LICENSE")

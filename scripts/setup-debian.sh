@@ -11,6 +11,9 @@ packages=(
   libcpp-httplib-dev
   # The shop's browser test (tests/browser): headless chromium driven over the DevTools protocol.
   chromium python3-websocket
+  # The bindings' tests (tests/capi): PHP 8.2 with FFI (in php8.2-common) and pcntl; Python is
+  # Debian's python3 (3.11), standard library only.
+  php8.2-cli python3
 )
 
 missing=()

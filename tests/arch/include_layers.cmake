@@ -15,6 +15,7 @@ set(layer_webhooks 2)
 set(layer_attribution 3)
 set(layer_spool 3)
 set(layer_tracking 4)
+set(layer_capi 5)         # the C ABI wraps everything; nothing includes it
 
 file(GLOB folders LIST_DIRECTORIES true RELATIVE "${SOURCE_DIR}/src" "${SOURCE_DIR}/src/*")
 set(errors "")

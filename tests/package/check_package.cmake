@@ -134,6 +134,21 @@ check_consumer(pkgconfig -DCONSUMER_USE_PKGCONFIG=ON "-DCONSUMER_PKGCONFIG_STATI
 expect_cache_value(pkgconfig REFERKIT_PREFIX "${moved_prefix}")
 set(ENV{PKG_CONFIG_PATH} "${saved_pkg_config_path}")
 
+# The C ABI from C11 (tests/package/c): through the CMake package, linking libreferkit_c or the
+# C++ library (which holds the same rk_* functions), and through referkit_c.pc.
+function(check_c_consumer name)
+  set(dir "${WORK_DIR}/c-consumer-${name}")
+  run("configure C consumer (${name})" "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/package/c" -B "${dir}"
+    ${common_args} -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON ${ARGN})
+  run("build C consumer (${name})" "${CMAKE_COMMAND}" --build "${dir}" --config "${BUILD_TYPE}")
+  run("run C consumer (${name})" "${CMAKE_CTEST_COMMAND}" --test-dir "${dir}" -C "${BUILD_TYPE}" --verbose)
+endfunction()
+check_c_consumer(cmake-referkit_c "-DCMAKE_PREFIX_PATH=${moved_prefix}" -DCONSUMER_LINK=referkit_c)
+check_c_consumer(cmake-referkit "-DCMAKE_PREFIX_PATH=${moved_prefix}" -DCONSUMER_LINK=referkit)
+set(ENV{PKG_CONFIG_PATH} "${moved_prefix}/lib/pkgconfig")
+check_c_consumer(pkgconfig -DCONSUMER_USE_PKGCONFIG=ON)
+set(ENV{PKG_CONFIG_PATH} "${saved_pkg_config_path}")
+
 # The build tree's export() must work too, for projects that build referkit next to themselves.
 check_consumer(buildtree "-Dreferkit_DIR=${build_dir}")
 expect_cache_value(buildtree referkit_DIR "${build_dir}")
