@@ -165,7 +165,7 @@ struct TrackerOptions {
   // max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there, because
   // the spool never discards an accepted event to make room.
   std::string spool_dir;
-  std::size_t spool_segment_bytes = 8u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
+  std::size_t spool_segment_bytes = 4u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
   // How often appended events are made durable against power loss (fsync), at most.
   std::chrono::milliseconds spool_commit_interval{50};
   // Events older than this when their turn comes are dropped (DropReason::kExpired). Zero: never.

@@ -1,8 +1,11 @@
 #include "spool/committer.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <string>
 
 namespace referkit::detail {
 
@@ -43,6 +46,13 @@ void SpoolCommitter::remove_later(std::shared_ptr<Segment> segment) {
   wake_.notify_one();
 }
 
+void SpoolCommitter::unmap_later(std::shared_ptr<MappedFile> map) {
+  std::lock_guard<std::mutex> lk(mu_);
+  to_unmap_.push_back(std::move(map));
+  work_ = true;
+  wake_.notify_one();
+}
+
 Status SpoolCommitter::commit(std::chrono::steady_clock::time_point deadline) {
   const std::uint64_t target = appended_.load(std::memory_order_acquire);
   std::unique_lock<std::mutex> lk(mu_);
@@ -66,6 +76,7 @@ void SpoolCommitter::stop() {
   std::lock_guard<std::mutex> lk(mu_);
   // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
   dirty_.clear();
+  to_unmap_.clear();
   if (spare_) {
     ::unlink(spare_->path().c_str());
     spare_.reset();
@@ -73,18 +84,29 @@ void SpoolCommitter::stop() {
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
-  // In steps, making a spare asked for in between: the disk takes 50-150 ms to write a whole
-  // segment (measured with perf trace on the 2-core machine), and a producer tracking flat out
-  // fills the next one in 10.
+  // The data in steps, with housekeeping in between (a spare asked for, full segments to unmap):
+  // the disk takes 50-150 ms to write a whole segment (measured with perf trace on the 2-core
+  // machine), and a producer tracking flat out fills the next one in 10. Then fdatasync makes it
+  // durable: the written extents' metadata, and the disk's write cache.
   constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
     const std::size_t end = d.segment->data_end();
+    if (end <= d.synced) continue;
+    const int fd = d.segment->file.get();
+    const std::string path = dir_.segment_path(d.segment->number);
     while (d.synced < end) {
       const std::size_t step_end = std::min(end, d.synced + kStep);
-      if (Status s = d.map->sync(d.synced, step_end); !s.ok()) return s;
+      if (::sync_file_range(fd, static_cast<off_t>(d.synced), static_cast<off_t>(step_end - d.synced),
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+        return file_error("cannot write back", path, errno);
+      }
+      // Written back, so no longer worth this process's memory: an outage's backlog is on disk
+      // and in the page cache, not in the resident set (the reader maps again what it reads).
+      if (d.map) d.map->release(d.synced, step_end);
       d.synced = step_end;
-      make_spare_if_wanted();
+      housekeeping();
     }
+    if (::fdatasync(fd) != 0) return file_error("cannot sync", path, errno);
   }
   // New and deleted segment names must survive power loss too.
   return dir_dirty ? dir_.sync() : Status();
@@ -102,7 +124,7 @@ void SpoolCommitter::run() {
     // this thread's prefault for the process's memory-map lock (a 1-10 ms stall each time,
     // found with perf's sched_switch stacks; docs/performance.md).
     lk.unlock();
-    make_spare_if_wanted();
+    housekeeping();
     lk.lock();
     const bool stopping = stop_;
     const std::uint64_t seq = appended_.load(std::memory_order_acquire);
@@ -142,9 +164,20 @@ void SpoolCommitter::run() {
     lk.unlock();
     // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
     if (to_prefault) to_prefault->prefault(from, to_prefault->size());
-    make_spare_if_wanted();
+    to_prefault.reset();
+    housekeeping();
     lk.lock();
   }
+}
+
+void SpoolCommitter::housekeeping() {
+  std::vector<std::shared_ptr<MappedFile>> unmap;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    unmap.swap(to_unmap_);
+  }
+  unmap.clear();  // the last reference, unless a batch being read still holds one
+  make_spare_if_wanted();
 }
 
 void SpoolCommitter::make_spare_if_wanted() {

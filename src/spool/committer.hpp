@@ -48,21 +48,29 @@ class SpoolCommitter {
   std::optional<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
   // Deletes the segment's file, then lets go of it (and of its lock).
   void remove_later(std::shared_ptr<Segment> segment);
+  // Unmaps a full segment on this thread soon: an munmap of a segment's dirty pages takes
+  // 0.5-1 ms (and a TLB shootdown on every core), too long for track()'s thread.
+  void unmap_later(std::shared_ptr<MappedFile> map);
   // A last commit and the pending deletions, then the thread ends; removes an unused spare.
   void stop();
   // In a forked child: the thread does not exist here and its mutex may be held.
   void abandon_after_fork() noexcept { (void)thread_.release(); }
 
  private:
+  // A segment with appends not yet on disk. It is synced through its descriptor, and what is
+  // synced is released from the mapping, so a backlog holds page cache, not this process's
+  // memory (outage RSS). Holding `map` here also means the committer, not track(), unmaps it.
   struct Dirty {
     std::shared_ptr<Segment> segment;
-    std::shared_ptr<MappedFile> map;  // held here, so the queue may unmap before the last sync
+    std::shared_ptr<MappedFile> map;  // the queue's mapping: synced pages are released from it
     std::size_t synced = 0;
     bool prefaulted = false;
   };
   void run();
   // Creates and prefaults the spare when take_spare() asked for one. Called without mu_.
   void make_spare_if_wanted();
+  // Between sync steps: the unmaps asked for, then the spare. Called without mu_.
+  void housekeeping();
   Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
 
   SpoolDir& dir_;  // the lock file is restored from the committer thread
@@ -76,6 +84,7 @@ class SpoolCommitter {
   std::condition_variable done_;
   std::vector<Dirty> dirty_;  // the segment taking appends last
   std::vector<std::shared_ptr<Segment>> to_remove_;
+  std::vector<std::shared_ptr<MappedFile>> to_unmap_;
   std::optional<MappedFile> spare_;
   bool want_spare_ = false;
   bool dir_dirty_ = false;

@@ -148,6 +148,13 @@ void MappedFile::prefault(std::size_t from, std::size_t to) const noexcept {
 #endif
 }
 
+void MappedFile::release(std::size_t from, std::size_t to) const noexcept {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t start = (from + page - 1) / page * page;
+  const std::size_t end = std::min(size_, to) / page * page;
+  if (data_ != nullptr && start < end) (void)::madvise(data_ + start, end - start, MADV_DONTNEED);
+}
+
 Status MappedFile::sync(std::size_t from, std::size_t to) const {
   if (data_ == nullptr || from >= to) return {};
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

@@ -50,6 +50,10 @@ class MappedFile {
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
   // writer does not take a page fault per page. Best effort: a no-op where the kernel lacks it.
   void prefault(std::size_t from, std::size_t to) const noexcept;
+  // Drops this process's mapping of the whole pages in [from, to) (MADV_DONTNEED): they leave its
+  // resident memory but stay in the page cache, written or not, and a later access maps them
+  // again with the same bytes. Only for pages nobody is writing.
+  void release(std::size_t from, std::size_t to) const noexcept;
 
  private:
   void reset() noexcept;

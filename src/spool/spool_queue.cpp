@@ -128,8 +128,8 @@ Status SpoolQueue::roll() {
     Segment& full = *segments_.back();
     full.appendable = false;
     // Nobody reads the segment just filled yet: unmap it until its turn comes, so a long backlog
-    // costs disk, not memory.
-    if (full.taken == 0) full.map.reset();
+    // costs disk, not memory. The committer unmaps it, off track()'s thread.
+    if (full.taken == 0) committer_->unmap_later(std::move(full.map));
   }
   segments_.push_back(seg);
   disk_bytes_ += seg->capacity;
