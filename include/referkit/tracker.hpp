@@ -269,6 +269,12 @@ class REFERKIT_EXPORT Tracker {
   // are done, with kFailedPrecondition naming the paused lane and how many of its events wait.
   [[nodiscard]] Status flush(std::chrono::milliseconds timeout);
 
+  // Durable mode: waits until every event tracked before the call is on disk (the group commit
+  // that covers it has completed), so power loss cannot take it; delivery is not waited for.
+  // OK at once in memory mode. kDeadlineExceeded when the timeout passes first, kFailedPrecondition
+  // after shutdown, or the disk's error. The sidecar's --durable-ack answers only after it.
+  [[nodiscard]] Status commit(std::chrono::milliseconds timeout);
+
   // Stops (pause) and restarts (resume) the uploads of one lane, for an emergency on the
   // platform's side. A paused lane still accepts events into its budget (and its spool in
   // durable mode); a batch of it already in flight finishes. Both return at once.

@@ -1,16 +1,18 @@
-#include "listen_socket.hpp"
+#include "http/listen_socket.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
-namespace referkit::ingest {
+namespace referkit::http {
 namespace {
 
 struct AddrInfoDeleter {
@@ -36,9 +38,51 @@ std::string url_of(int fd) {
   return "http://" + std::string(host) + ":" + std::to_string(port);
 }
 
+bool is_loopback(const sockaddr* addr) {
+  if (addr->sa_family == AF_INET) {
+    const auto* a4 = reinterpret_cast<const sockaddr_in*>(addr);
+    return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (addr->sa_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    return IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) != 0;
+  }
+  return false;
+}
+
+// unix:PATH. The file mode is set on the socket before bind (umask 0117 for the call), so no
+// client outside the owner and group can connect even for an instant.
+Result<ListenSocket> open_unix_socket(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    return Status(StatusCode::kInvalidArgument, "--listen unix:PATH needs a path of 1-107 bytes");
+  }
+  struct stat st{};
+  if (::lstat(path.c_str(), &st) == 0) {
+    // A socket left by an earlier run that died; anything else is not ours to delete.
+    if (!S_ISSOCK(st.st_mode)) return Status(StatusCode::kUnavailable, path + " exists and is not a socket");
+    ::unlink(path.c_str());
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status(StatusCode::kUnavailable, std::string("socket: ") + std::strerror(errno));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  const mode_t old_mask = ::umask(0117);
+  const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  const int bind_errno = errno;
+  ::umask(old_mask);
+  if (bound != 0 || ::chmod(path.c_str(), 0660) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    const std::string why = std::strerror(bound != 0 ? bind_errno : errno);
+    ::close(fd);
+    return Status(StatusCode::kUnavailable, "cannot listen on " + path + ": " + why);
+  }
+  return ListenSocket{fd, "unix:" + path, true, path};
+}
+
 }  // namespace
 
-Result<ListenSocket> open_listen_socket(const std::string& address) {
+Result<ListenSocket> open_listen_socket(const std::string& address, Exposure exposure) {
+  if (address.rfind("unix:", 0) == 0) return open_unix_socket(address.substr(5));
   const std::size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size()) {
     return Status(StatusCode::kInvalidArgument, "--listen wants HOST:PORT, got \"" + address + "\"");
@@ -59,6 +103,10 @@ Result<ListenSocket> open_listen_socket(const std::string& address) {
   std::unique_ptr<addrinfo, AddrInfoDeleter> list(found);
   std::string last_error = "no usable address";
   for (const addrinfo* a = list.get(); a != nullptr; a = a->ai_next) {
+    if (exposure == Exposure::kLoopbackOnly && !is_loopback(a->ai_addr)) {
+      return Status(StatusCode::kPermissionDenied,
+                    "--listen " + address + " is not a loopback address; pass --allow-non-loopback to expose it");
+    }
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
       last_error = std::strerror(errno);
@@ -68,7 +116,7 @@ Result<ListenSocket> open_listen_socket(const std::string& address) {
     const int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
-      return ListenSocket{fd, url_of(fd)};
+      return ListenSocket{fd, url_of(fd), is_loopback(a->ai_addr), {}};
     }
     last_error = std::strerror(errno);
     ::close(fd);
@@ -76,4 +124,4 @@ Result<ListenSocket> open_listen_socket(const std::string& address) {
   return Status(StatusCode::kUnavailable, "cannot listen on " + address + ": " + last_error);
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http
