@@ -252,9 +252,9 @@ class REFERKIT_EXPORT Tracker {
 
   // One Segment-style event given as JSON text (from another language, a file, a Segment
   // library), validated as track(Event) validates it: one JSON object and nothing after it,
-  // UTF-8, "type" track (the default) or identify, the required fields and their limits, the
-  // 32 KiB limit. Sent byte for byte, except that a missing "messageId" and "timestamp" are added
-  // and context.ip follows ip_policy. kMalformed for text that is not JSON, kInvalidArgument
+  // UTF-8, "type" track (the default), identify, or Segment's page, screen, group and alias, the
+  // required fields and their limits, the 32 KiB limit. Sent byte for byte, except that a missing
+  // "messageId" and "timestamp" are added and context.ip follows ip_policy. kMalformed for text that is not JSON, kInvalidArgument
   // naming the field otherwise. Its lane is the one its name gives ("Order Completed" and the
   // other typed conversions' names are conversions, any other name engagement), or `lane`.
   [[nodiscard]] Status track_json(std::string_view json);
