@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "http/listen_socket.hpp"
 #include "http/server.hpp"
 #include "http/stop_signals.hpp"
+#include "keyed_endpoints.hpp"
 #include "sidecar_service.hpp"
 
 namespace referkit::cli {
@@ -37,6 +39,7 @@ struct ServeOptions {
   std::string write_key, write_key_file;
   std::string signing_secret, signing_secret_file;
   std::vector<std::string> accept_keys;
+  std::vector<std::string> webhook_secrets;
   std::string keys_file;
   std::string base_url;
   std::string ca_bundle;
@@ -72,10 +75,12 @@ int run_serve(const ServeOptions& o) {
       return print_error("usage", "an accept key must be non-empty and without ':'", kExitUsage);
     }
   }
-  // TODO(sidecar): links and webhook checks over HTTP (--keys) are not built yet.
-  const bool keyed = false;
+  std::optional<KeyedEndpoints> keyed;
   if (!o.keys_file.empty()) {
-    return print_error("usage", "--keys: the links and webhook endpoints are not implemented yet", kExitUsage);
+    keyed = KeyedEndpoints::create(o.keys_file, o.base_url, o.webhook_secrets, exit);
+    if (!keyed) return exit;
+  } else if (!o.webhook_secrets.empty()) {
+    return print_error("usage", "--webhook-secret needs --keys (the links and webhook endpoints come together)", kExitUsage);
   }
 
   // Before any thread exists (the tracker's, the server's), so every thread inherits them.
@@ -119,6 +124,7 @@ int run_serve(const ServeOptions& o) {
   config.accept_keys = http::WriteKeys(accept);
   config.durable_ack = o.durable_ack;
   config.retry_after = std::chrono::seconds(o.retry_after);
+  if (keyed) config.keyed = [&keyed](const http::Request& r) { return keyed->handle(r); };
   SidecarService service(std::move(config), *tracker, *last_success);
 
   http::ServerOptions server_options;
@@ -180,6 +186,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   serve->add_option("--keys", o->keys_file, std::string("Link keys file: enables the links and webhook endpoints. ") + kKeysHelp);
   serve->add_option("--base-url", o->base_url, "Share base URL of minted links (with --keys), e.g. https://refer.shop.example")
       ->envname("REFERKIT_BASE_URL");
+  serve->add_option("--webhook-secret", o->webhook_secrets,
+                    "With --keys: a webhook secret POST /v1/webhooks/verify checks against (repeatable, for rotation)")
+      ->envname("REFERKIT_WEBHOOK_SECRET");
   serve->add_option("--ca-bundle", o->ca_bundle, "PEM file of the CAs to trust for an https endpoint")
       ->check(CLI::ExistingFile);
   serve->add_flag("--durable-ack", o->durable_ack,

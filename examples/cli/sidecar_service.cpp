@@ -144,7 +144,7 @@ http::Response SidecarService::handle(http::Request& request) {
   if (path == "/v1/links" || path == "/v1/links/verify" || path == "/v1/webhooks/verify") {
     if (!config_.keyed) return http::Response::error(404, "links and webhook checks need `referkit serve --keys FILE`");
     if (request.method != "POST") return method_not_allowed("POST");
-    return config_.keyed(path, request.body);
+    return config_.keyed(request);
   }
   return http::Response::error(404, "no such endpoint; events go to POST /v1/batch");
 }

@@ -31,7 +31,7 @@ struct SidecarConfig {
   batch::BatchLimits batch;                 // the rules referkit-ingest applies: 2,500 events, 32 KiB each
   std::chrono::seconds retry_after{5};      // sent with 429 when a lane's spool budget is full
   // Links and webhook checks (--keys); unset: those paths answer 404.
-  std::function<http::Response(std::string_view path, const std::string& body)> keyed;
+  std::function<http::Response(const http::Request&)> keyed;
 };
 
 // Counters of the intake, for GET /metrics. Relaxed atomics: figures, not synchronization.

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "ingest_support.hpp"
+#include "referkit/time.hpp"
+#include "referkit/webhooks.hpp"
 #include "support/json_field.hpp"
 #include "support/loopback.hpp"
 #include "transport/gzip.hpp"
@@ -291,4 +294,54 @@ TEST_CASE("sidecar: listening beyond loopback needs --allow-non-loopback and the
   Agent agent(dir.file("spool"), "http://127.0.0.1:9", {"--allow-non-loopback"}, "0.0.0.0:0");
   CHECK(agent.url().rfind("http://0.0.0.0:", 0) == 0);
   CHECK(eventually([&] { return agent.process().stderr_text().find("WARNING") != std::string::npos; }, 5s));
+}
+
+TEST_CASE("sidecar: with --keys it mints and verifies links and checks webhook signatures like the CLI") {
+  TempDir dir;
+  const std::string keys = dir.file("keys");
+  {
+    std::ofstream(keys) << "k1:" << std::string(64, 'a') << "\n";
+  }
+  const std::string secret = "whsec-0123456789abcdef";
+  Agent agent(dir.file("spool"), "http://127.0.0.1:9",
+              {"--keys", keys, "--base-url", "https://refer.shop.test", "--webhook-secret", secret});
+
+  const RawReply minted = post(agent.port(), "/v1/links",
+                               R"({"campaign":"spring","referrer":"cust-42","name":"Ada","ttl":"30d","utm":{"source":"email"}})", "");
+  REQUIRE(minted.status == 200);
+  const Json link = parse_json(minted.body);
+  const std::string url = json_str(link, "/url");
+  CHECK(url.rfind("https://refer.shop.test/r/", 0) == 0);
+  CHECK(url.find("utm_source=email") != std::string::npos);
+  // The CLI mints the very same link from the same inputs and issue time.
+  const RunResult cli = run_process(REFERKIT_CLI_PATH, {"link", "create", "--keys", keys, "--base-url", "https://refer.shop.test",
+                                                        "--campaign", "spring", "--referrer", "cust-42", "--name", "Ada",
+                                                        "--issued-at", json_str(link, "/issued_at"), "--ttl", "30d", "--utm", "source=email"});
+  REQUIRE(cli.exit_code() == 0);
+  CHECK(json_str(json_line(cli), "/url") == url);
+
+  const RawReply verified = post(agent.port(), "/v1/links/verify", R"({"link":")" + url + R"("})", "");
+  CHECK(verified.status == 200);
+  CHECK(json_str(parse_json(verified.body), "/campaign") == "spring");
+  const RawReply code = post(agent.port(), "/v1/links/verify", R"({"link":")" + json_str(link, "/share_code") + R"("})", "");
+  CHECK(code.status == 200);
+  const RawReply forged = post(agent.port(), "/v1/links/verify", R"({"link":"https://refer.shop.test/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})", "");
+  CHECK(forged.status == 422);
+  CHECK(json_has(parse_json(forged.body), "/error"));
+  CHECK(post(agent.port(), "/v1/links", R"({"campaign":"spring","referrer":"x","ttl":"soon"})", "").status == 400);
+
+  const std::string hook = R"({"type":"reward.issued","id":"evt_1"})";
+  const std::int64_t t = std::chrono::duration_cast<std::chrono::seconds>(now_ms().time_since_epoch()).count();
+  const std::string good = "X-Referkit-Signature: " + sign_payload(secret, t, hook) + "\r\n";
+  CHECK(raw_exchange(agent.port(), request("POST", "/v1/webhooks/verify", hook, "", good)).status == 200);
+  const RawReply bad = raw_exchange(agent.port(), request("POST", "/v1/webhooks/verify", hook + " ", "", good));
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find("bad_signature") != std::string::npos);
+}
+
+TEST_CASE("sidecar: without --keys the links and webhook paths do not exist") {
+  TempDir dir;
+  Agent agent(dir.file("spool"), "http://127.0.0.1:9");
+  CHECK(post(agent.port(), "/v1/links", R"({"campaign":"c","referrer":"r"})").status == 404);
+  CHECK(post(agent.port(), "/v1/webhooks/verify", "{}").status == 404);
 }
