@@ -11,6 +11,9 @@ packages=(
   libcpp-httplib-dev
   # The shop's browser test (tests/browser): headless chromium driven over the DevTools protocol.
   chromium python3-websocket
+  # The sidecar's Node SDK test (tests/interop/sidecar_node_test.sh): curl polls the agent's
+  # /metrics, python3 reads the ingest database. Node.js itself is the machine's (skipped without).
+  curl python3
 )
 
 missing=()
