@@ -53,6 +53,7 @@ peak_rss_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 
+[[ ${SKIP_RAW:-0} == 1 ]] || {
 # 1. Throughput: the raw load loop, 8 connections, batches of 100, into the agent; the clock
 #    stops when referkit-ingest has stored every event (delivered, not only acknowledged).
 for mode in plain durable; do
@@ -79,6 +80,7 @@ start_agent lat-durable --durable-ack
 echo "  through the agent, --durable-ack: $(node "$here/sidecar_load.mjs" "$agent_url" ak 5000 20 1 lat-durable)"
 kill -TERM "$agent_pid"; wait "$agent_pid" || true
 
+}
 # 3. Segment's Node SDK into the agent (as an application would send), if it can be installed.
 sdk="$here/../../build/default/tests/sidecar-node"
 if [[ -d $sdk/node_modules/@segment/analytics-node ]] || (mkdir -p "$work/sdk" && cd "$work/sdk" &&
@@ -86,13 +88,19 @@ if [[ -d $sdk/node_modules/@segment/analytics-node ]] || (mkdir -p "$work/sdk" &
     timeout 180 npm install --no-audit --no-fund --loglevel=error @segment/analytics-node@2 >/dev/null 2>&1 && sdk="$work/sdk"); then
   [[ -d $sdk/node_modules ]] || sdk="$work/sdk"
   cp "$here/../interop/sidecar_node_send.mjs" "$sdk/"
-  n=$((events / 4))
+  n=20000  # the SDK part: a fixed size, as tests/interop sends
   start_ingest sdk
   start_agent sdk
   t0=$(date +%s.%N)
   (cd "$sdk" && node sidecar_node_send.mjs "$agent_url" ak "$n" "$work/acked.txt" >/dev/null)
   delivered=$(wait_stored "$ingest_url" "$n" "$t0")
   echo "Segment Node SDK: $n events stored in ${delivered}s = $(awk -v n="$n" -v s="$delivered" 'BEGIN { printf "%d", n / s }') events/s; agent peak RSS $(peak_rss_kib "$agent_pid") KiB"
+  # For reference: the same SDK straight into referkit-ingest (what the SDK itself manages here).
+  start_ingest sdk-direct
+  t0=$(date +%s.%N)
+  (cd "$sdk" && node sidecar_node_send.mjs "$ingest_url" wk "$n" "$work/acked-direct.txt" >/dev/null)
+  delivered=$(wait_stored "$ingest_url" "$n" "$t0")
+  echo "Segment Node SDK straight to referkit-ingest: $n events stored in ${delivered}s = $(awk -v n="$n" -v s="$delivered" 'BEGIN { printf "%d", n / s }') events/s"
 else
   echo "Segment Node SDK: skipped (npm could not install @segment/analytics-node)"
 fi

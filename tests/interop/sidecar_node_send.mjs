@@ -43,7 +43,10 @@ for (let i = 0; i < count; i += 1) {
     settle();
   });
 }
-await done;
-await analytics.closeAndFlush({ timeout: 30000 });
+// closeAndFlush waits for what is in flight; an event whose callback never came counts as failed
+// (a bounded wait, so that a lost callback fails the run instead of hanging it).
+await analytics.closeAndFlush({ timeout: 60000 });
+await Promise.race([done, sleep(5000)]);
+failed += count - settled;
 writeFileSync(ackedFile, acked.join('\n') + '\n');
 console.log(JSON.stringify({ sent: count, acknowledged: acked.length, failed, last_error: lastError }));
