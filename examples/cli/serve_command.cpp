@@ -145,7 +145,8 @@ int run_serve(const ServeOptions& o) {
   }
   if (!listener->unix_path.empty()) ::unlink(listener->unix_path.c_str());
 
-  // Deliver within what is left of the budget; whatever is not delivered stays in the spool.
+  // Deliver for three quarters of --shutdown-timeout, then shutdown() gets the rest to cancel what
+  // is in flight: the whole stays within the timeout, and what is not delivered stays in the spool.
   const auto flush_budget = *shutdown_timeout;
   const auto flush_start = Steady::now();
   (void)tracker->flush(flush_budget * 3 / 4);  // an outage is no error: the spool keeps the rest

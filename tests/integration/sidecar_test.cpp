@@ -273,6 +273,12 @@ TEST_CASE("sidecar: a Unix socket with mode 0660 serves intake and /healthz and 
   CHECK(S_ISSOCK(st.st_mode));
   CHECK((st.st_mode & 0777) == 0660);
 
+  // A second agent must not take a live socket away from the first.
+  const RunResult second = run_process(REFERKIT_CLI_PATH, {"serve", "--listen", "unix:" + path, "--spool", dir.file("spool2"),
+                                                           "--endpoint", ingest.url(), "--write-key", "wk"});
+  CHECK(second.exit_code() == 1);
+  CHECK(second.out.find("in use") != std::string::npos);
+
   const std::string reply = unix_exchange(path, request("POST", "/v1/batch", batch_json(events("unix-", 4))));
   CHECK(reply.rfind("HTTP/1.1 200 ", 0) == 0);
   CHECK(unix_exchange(path, request("GET", "/healthz", "", "")).find("\r\n\r\nok\n") != std::string::npos);

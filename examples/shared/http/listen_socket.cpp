@@ -57,16 +57,21 @@ Result<ListenSocket> open_unix_socket(const std::string& path) {
   if (path.empty() || path.size() >= sizeof addr.sun_path) {
     return Status(StatusCode::kInvalidArgument, "--listen unix:PATH needs a path of 1-107 bytes");
   }
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
   struct stat st{};
   if (::lstat(path.c_str(), &st) == 0) {
-    // A socket left by an earlier run that died; anything else is not ours to delete.
+    // A socket left by an earlier run that died may go; a live one (someone answers) or any
+    // other kind of file is not ours to delete.
     if (!S_ISSOCK(st.st_mode)) return Status(StatusCode::kUnavailable, path + " exists and is not a socket");
+    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live = probe >= 0 && ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    if (probe >= 0) ::close(probe);
+    if (live) return Status(StatusCode::kUnavailable, path + " is in use by a running server");
     ::unlink(path.c_str());
   }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status(StatusCode::kUnavailable, std::string("socket: ") + std::strerror(errno));
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
   const mode_t old_mask = ::umask(0117);
   const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   const int bind_errno = errno;

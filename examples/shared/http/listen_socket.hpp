@@ -22,7 +22,7 @@ enum class Exposure {
 };
 
 // "127.0.0.1:0", "0.0.0.0:8080", "[::1]:9000", "localhost:0", or "unix:/path/to.sock" (created
-// with mode 0660, replacing a stale socket file but never another kind of file). kInvalidArgument
+// with mode 0660, replacing a stale socket file, but never a live socket or another kind of file). kInvalidArgument
 // for an address that does not parse or resolve, kUnavailable when binding fails (port in use, no
 // permission), kPermissionDenied for a non-loopback address under kLoopbackOnly.
 Result<ListenSocket> open_listen_socket(const std::string& address, Exposure exposure = Exposure::kAny);
