@@ -76,7 +76,7 @@ port=${agent_url##*:}
 echo "agent at $agent_url"
 
 rate=0
-[[ $mode == kill ]] && rate=2000  # 10 s for 20,000: room for the kills while events flow
+[[ $mode == kill ]] && rate=800  # 25 s for 20,000: room for 6 kills while events flow, even on a loaded machine
 timeout 300 node sidecar_node_send.mjs "$agent_url" node-key "$count" "$run/acked.txt" "$rate" >"$run/node.out" 2>"$run/node.err" &
 node_pid=$!
 pids+=("$node_pid")
