@@ -12,8 +12,10 @@ packages=(
   # The shop's browser test (tests/browser): headless chromium driven over the DevTools protocol.
   chromium python3-websocket
   # The bindings' tests (tests/capi): PHP 8.2 with FFI (in php8.2-common) and pcntl; Python is
-  # Debian's python3 (3.11), standard library only.
-  php8.2-cli python3
+  # Debian's python3 (3.11), standard library only. The sidecar's Node SDK test
+  # (tests/interop/sidecar_node_test.sh): curl polls the agent's /metrics, python3 reads the
+  # ingest database. Node.js itself is the machine's (skipped without).
+  php8.2-cli python3 curl
 )
 
 missing=()

@@ -11,6 +11,7 @@ void add_webhook_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_track_command(CLI::App& app, int& exit_code);
 void add_spool_commands(CLI::App& app, int& exit_code);
+void add_serve_command(CLI::App& app, int& exit_code);
 
 // `track --spool` and `spool drain`: events were not all delivered, but every undelivered one is
 // safe in the spool directory (the other codes are in cli_common.hpp).

@@ -6,6 +6,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "link_actions.hpp"
 #include "links/link_text.hpp"
 
 namespace referkit::cli {
@@ -23,18 +24,6 @@ struct VerifyOptions {
   bool any_host = false;
 };
 
-// The host (and port) of a base URL: "https://refer.shop.example/invite" -> "refer.shop.example".
-std::string host_of(std::string_view base_url) {
-  if (auto scheme = base_url.find("://"); scheme != std::string_view::npos) base_url.remove_prefix(scheme + 3);
-  return std::string(base_url.substr(0, base_url.find('/')));
-}
-
-Result<TimePoint> time_option(const std::string& flag, const std::string& text) {
-  auto t = parse_rfc3339(text);
-  if (!t) return Status(StatusCode::kInvalidArgument, flag + ": " + t.status().message());
-  return t;
-}
-
 int run_create(const CreateOptions& o) {
   int exit = kExitOk;
   auto keys = load_keys(o.keys_file, exit);
@@ -44,53 +33,20 @@ int run_create(const CreateOptions& o) {
   auto signer = LinkSigner::create(*keys, signer_options);
   if (!signer) return print_error(signer.status(), kExitUsage);
 
-  LinkRequest request;
-  request.campaign = o.campaign;
-  request.referrer = o.referrer;
-  request.name = o.name;
-  request.issued_at = now_ms();
-  if (!o.issued_at.empty()) {
-    auto t = time_option("--issued-at", o.issued_at);
-    if (!t) return print_error(t.status(), kExitUsage);
-    request.issued_at = *t;
-  }
-  if (!o.ttl.empty() && !o.expires_at.empty()) {
-    return print_error(Status(StatusCode::kInvalidArgument, "give --ttl or --expires-at, not both"), kExitUsage);
-  }
-  if (!o.ttl.empty()) {
-    auto ttl = parse_duration(o.ttl);
-    if (!ttl) return print_error(Status(StatusCode::kInvalidArgument, "--ttl: expected e.g. 30d, 12h, 90m"), kExitUsage);
-    request.expires_at = *request.issued_at + *ttl;
-  }
-  if (!o.expires_at.empty()) {
-    auto t = time_option("--expires-at", o.expires_at);
-    if (!t) return print_error(t.status(), kExitUsage);
-    request.expires_at = *t;
-  }
-  for (const std::string& kv : o.utm) {
-    std::size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return print_error(Status(StatusCode::kInvalidArgument, "--utm: expected key=value, got " + kv), kExitUsage);
-    }
-    std::string key = kv.substr(0, eq);
-    if (key.rfind("utm_", 0) != 0) key = "utm_" + key;  // --utm source=email means utm_source
-    request.utm.emplace_back(std::move(key), kv.substr(eq + 1));
-  }
-  auto link = signer->mint(request);
+  LinkInputs in;
+  in.campaign = o.campaign;
+  in.referrer = o.referrer;
+  in.name = o.name;
+  in.ttl = o.ttl;
+  in.expires_at = o.expires_at;
+  in.issued_at = o.issued_at;
+  in.utm = o.utm;
+  auto request = make_link_request(in, "--");
+  if (!request) return print_error(request.status(), kExitUsage);
+  auto link = signer->mint(*request);
   if (!link) return print_error(link.status(), kExitRejected);
 
-  std::string out;
-  detail::JsonWriter w(out);
-  w.begin_object();
-  w.key("url").value(link->url);
-  w.key("token").value(link->token);
-  w.key("share_code").value(link->share_code);
-  w.key("key_id").value(link->key_id);
-  w.key("issued_at").value(format_rfc3339(link->issued_at));
-  w.key("expires_at");
-  if (link->expires_at) w.value(format_rfc3339(*link->expires_at)); else w.null();
-  w.end_object();
-  std::cout << out << '\n';
+  std::cout << link_json(*link) << '\n';
   return kExitOk;
 }
 
@@ -126,24 +82,12 @@ int run_verify(const VerifyOptions& o) {
   if (!signer) return print_error(signer.status(), kExitUsage);
   TimePoint now = now_ms();
   if (!o.now.empty()) {
-    auto t = time_option("--now", o.now);
-    if (!t) return print_error(t.status(), kExitUsage);
+    auto t = parse_rfc3339(o.now);
+    if (!t) return print_error(Status(StatusCode::kInvalidArgument, "--now: " + t.status().message()), kExitUsage);
     now = *t;
   }
   LinkVerification v = signer->verify(o.input, now);
-  std::string out;
-  detail::JsonWriter w(out);
-  if (v.ok()) {
-    write_claims(w, *v.claims);
-  } else {
-    w.begin_object().key("error").value(to_string(v.status.code())).key("message").value(v.status.message());
-    if (v.claims) {
-      w.key("claims");
-      write_claims(w, *v.claims);
-    }
-    w.end_object();
-  }
-  std::cout << out << '\n';
+  std::cout << verification_json(v) << '\n';
   return v.ok() ? kExitOk : kExitRejected;
 }
 

@@ -1,5 +1,6 @@
 // referkit: mint and verify referral links, verify webhooks, track events (optionally through a
-// durable spool, which `referkit spool` inspects and drains), and run the demo.
+// durable spool, which `referkit spool` inspects and drains), run the local sidecar agent
+// (`referkit serve`), and run the demo.
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     add_webhook_commands(app, exit_code);
     add_track_command(app, exit_code);
     add_spool_commands(app, exit_code);
+    add_serve_command(app, exit_code);
     add_demo_command(app, exit_code);
     try {
       app.parse(argc, argv);

@@ -3,12 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "stop_signals.hpp"
+#include "http/stop_signals.hpp"
 
 namespace referkit::cli {
 
 Result<StopRequest> StopRequest::install() {
-  auto fd = ingest::install_stop_signals();
+  auto fd = http::install_stop_signals();
   if (!fd) return fd.status();
   return StopRequest(*fd);
 }

@@ -1,5 +1,5 @@
 // SIGINT/SIGTERM during `referkit track` and `referkit spool drain`: the handlers (shared with
-// referkit-ingest, stop_signals.hpp) only write the signal number to a pipe; the commands poll it
+// examples/shared/http/stop_signals.hpp) only write the signal number to a pipe; the commands poll it
 // between lines and between flush slices, stop reading, flush what they accepted and print their
 // summary before exiting 128 + the signal number.
 #ifndef REFERKIT_EXAMPLES_CLI_STOP_REQUEST_HPP

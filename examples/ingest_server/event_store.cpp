@@ -175,7 +175,7 @@ Result<std::unique_ptr<EventStore>> EventStore::open(const std::string& path) {
   return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
 }
 
-Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, std::string_view received_at) {
+Result<StoreResult> EventStore::store(const std::vector<batch::AcceptedEvent>& events, std::string_view received_at) {
   Impl& d = *impl_;
   std::lock_guard<std::mutex> lock(d.write_mutex);
   if (d.closed) return Status(StatusCode::kFailedPrecondition, "the event store is closed");
@@ -185,7 +185,7 @@ Result<StoreResult> EventStore::store(const std::vector<AcceptedEvent>& events, 
   // holds few distinct names, so a short list beats a map.
   std::vector<std::pair<std::string_view, std::uint64_t>> added;
   sqlite3_stmt* insert = d.insert.get();
-  for (const AcceptedEvent& e : events) {
+  for (const batch::AcceptedEvent& e : events) {
     int rc = bind_text(insert, 1, e.message_id);
     if (rc == SQLITE_OK) rc = bind_text(insert, 2, e.type);
     if (rc == SQLITE_OK) rc = bind_optional(insert, 3, e.event);

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "batch_validator.hpp"
+#include "batch/batch_validator.hpp"
 #include "referkit/status.hpp"
 
 namespace referkit::ingest {
@@ -47,7 +47,7 @@ class EventStore {
 
   // Stores the events in one transaction, received_at on every row. All or nothing: on error
   // the transaction is rolled back and the caller answers 5xx so the client retries.
-  Result<StoreResult> store(const std::vector<AcceptedEvent>& events, std::string_view received_at);
+  Result<StoreResult> store(const std::vector<batch::AcceptedEvent>& events, std::string_view received_at);
 
   // Rows stored, in total and by event name (events without a name, like identify, count in the
   // total only). Never waits for a batch being written.

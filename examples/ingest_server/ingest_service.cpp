@@ -10,20 +10,20 @@
 namespace referkit::ingest {
 namespace {
 
-HttpResponse method_not_allowed(std::string_view allow) {
-  HttpResponse r = HttpResponse::error(405, "use " + std::string(allow));
+http::Response method_not_allowed(std::string_view allow) {
+  http::Response r = http::Response::error(405, "use " + std::string(allow));
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
 
-HttpResponse unauthorized(std::string_view reason) {
-  HttpResponse r = HttpResponse::error(401, reason);
+http::Response unauthorized(std::string_view reason) {
+  http::Response r = http::Response::error(401, reason);
   r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"referkit-ingest\"");
   return r;
 }
 
 // {"accepted":N,"duplicates":M,"rejected":[{"messageId":..,"reason":..}]}
-std::string batch_reply(const StoreResult& stored, const std::vector<EventRejection>& rejected) {
+std::string batch_reply(const StoreResult& stored, const std::vector<batch::EventRejection>& rejected) {
   std::string out;
   detail::JsonWriter w(out);
   w.begin_object();
@@ -31,7 +31,7 @@ std::string batch_reply(const StoreResult& stored, const std::vector<EventReject
   w.key("duplicates").value(stored.duplicates);
   w.key("rejected").begin_array();
   // messageIds come from validated JSON strings, so they are valid UTF-8 as the writer requires.
-  for (const EventRejection& r : rejected) {
+  for (const batch::EventRejection& r : rejected) {
     w.begin_object().key("messageId").value(r.message_id).key("reason").value(r.reason).end_object();
   }
   w.end_array();
@@ -58,7 +58,7 @@ std::string printable(std::string_view value) {
 IngestService::IngestService(IngestConfig config, EventStore& store)
     : config_(std::move(config)), store_(store), faults_(config_.faults) {}
 
-HttpResponse IngestService::handle(HttpRequest& request) {
+http::Response IngestService::handle(http::Request& request) {
   const std::string_view path = request.path();
   if (path == "/v1/batch") {
     if (request.method != "POST") return method_not_allowed("POST");
@@ -72,12 +72,12 @@ HttpResponse IngestService::handle(HttpRequest& request) {
     if (request.method != "GET") return method_not_allowed("GET");
     return page();
   }
-  return HttpResponse::error(404, "no such endpoint; the API is POST /v1/batch");
+  return http::Response::error(404, "no such endpoint; the API is POST /v1/batch");
 }
 
-std::optional<HttpResponse> IngestService::authenticate(const HttpRequest& request, bool& key_in_body) {
+std::optional<http::Response> IngestService::authenticate(const http::Request& request, bool& key_in_body) {
   const auto authorization = request.header("Authorization");
-  const auto user = authorization ? basic_auth_user(*authorization) : std::nullopt;
+  const auto user = authorization ? http::basic_auth_user(*authorization) : std::nullopt;
   const char* failure = nullptr;
   // Segment's newer SDKs send the write key in the body ("writeKey") instead of Basic
   // credentials; that is checked once the body is decoded.
@@ -104,29 +104,29 @@ std::optional<HttpResponse> IngestService::authenticate(const HttpRequest& reque
   return unauthorized(failure);
 }
 
-std::optional<HttpResponse> IngestService::decode(HttpRequest& request, std::string& json) {
+std::optional<http::Response> IngestService::decode(http::Request& request, std::string& json) {
   const std::string_view encoding = request.header("Content-Encoding").value_or("identity");
   if (detail::iequals(encoding, "gzip") || detail::iequals(encoding, "x-gzip")) {
     // Bounded: a few KB of gzip can claim gigabytes; inflation stops at the limit.
     auto inflated = detail::gzip_decompress(request.body, config_.max_decoded_bytes);
     if (!inflated) {
       const bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
-      return HttpResponse::error(too_big ? 413 : 400, inflated.status().message());
+      return http::Response::error(too_big ? 413 : 400, inflated.status().message());
     }
     json = std::move(*inflated);
     return std::nullopt;
   }
   if (!detail::iequals(encoding, "identity")) {
-    return HttpResponse::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
+    return http::Response::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
   }
   if (request.body.size() > config_.max_decoded_bytes) {
-    return HttpResponse::error(413, "the body exceeds " + std::to_string(config_.max_decoded_bytes) + " bytes");
+    return http::Response::error(413, "the body exceeds " + std::to_string(config_.max_decoded_bytes) + " bytes");
   }
   json = std::move(request.body);
   return std::nullopt;
 }
 
-std::optional<HttpResponse> IngestService::body_key_refusal(const std::string& json) {
+std::optional<http::Response> IngestService::body_key_refusal(const std::string& json) {
   simdjson::dom::parser& parser = thread_parser();
   std::string_view key;
   simdjson::dom::element root;
@@ -137,7 +137,7 @@ std::optional<HttpResponse> IngestService::body_key_refusal(const std::string& j
   return std::nullopt;
 }
 
-HttpResponse IngestService::batch(HttpRequest& request) {
+http::Response IngestService::batch(http::Request& request) {
   ++counters_.requests;
   bool key_in_body = false;
   if (auto refusal = authenticate(request, key_in_body)) return std::move(*refusal);
@@ -159,13 +159,13 @@ HttpResponse IngestService::batch(HttpRequest& request) {
   const FaultPlan plan = faults_.next();
   if (plan.throttle) {
     ++counters_.throttle_faults;
-    HttpResponse r = HttpResponse::error(429, "throttled (fault injection)");
+    http::Response r = http::Response::error(429, "throttled (fault injection)");
     r.headers.emplace_back("Retry-After", std::to_string(config_.faults.retry_after.count()));
     return r;
   }
   if (plan.fail) {
     ++counters_.fail_faults;
-    return HttpResponse::error(503, "unavailable (fault injection)");
+    return http::Response::error(503, "unavailable (fault injection)");
   }
 
   if (!decoded) {
@@ -174,21 +174,21 @@ HttpResponse IngestService::batch(HttpRequest& request) {
       return std::move(*refusal);
     }
   }
-  const BatchVerdict verdict = validate_batch(json, thread_parser(), config_.batch);
+  const batch::BatchVerdict verdict = batch::validate_batch(json, thread_parser(), config_.batch);
   if (verdict.refused()) {
     ++counters_.bad_requests;
-    return HttpResponse::error(400, verdict.error);
+    return http::Response::error(400, verdict.error);
   }
   auto stored = store_.store(verdict.accepted, format_rfc3339(now_ms()));
   if (!stored) {
     // 500 is retried by the SDK; the transaction was rolled back, so the retry loses nothing.
-    return HttpResponse::error(500, "could not store the batch: " + stored.status().message());
+    return http::Response::error(500, "could not store the batch: " + stored.status().message());
   }
   ++counters_.batches;
   counters_.duplicates += stored->duplicates;
   counters_.rejected += verdict.rejected.size();
 
-  HttpResponse response = HttpResponse::json(200, batch_reply(*stored, verdict.rejected));
+  http::Response response = http::Response::json(200, batch_reply(*stored, verdict.rejected));
   if (plan.drop) {
     ++counters_.drop_faults;
     response.drop_connection = true;  // stored, but the client never hears so and sends it again
@@ -197,14 +197,14 @@ HttpResponse IngestService::batch(HttpRequest& request) {
   return response;
 }
 
-HttpResponse IngestService::stats() {
-  HttpResponse r = HttpResponse::json(200, render_stats_json(counters(), store_.counts()));
+http::Response IngestService::stats() {
+  http::Response r = http::Response::json(200, render_stats_json(counters(), store_.counts()));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 
-HttpResponse IngestService::page() {
-  HttpResponse r;
+http::Response IngestService::page() {
+  http::Response r;
   r.status = 200;
   r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
   r.headers.emplace_back("Cache-Control", "no-store");

@@ -7,42 +7,42 @@
 #include <cstddef>
 #include <optional>
 
-#include "basic_auth.hpp"
-#include "batch_validator.hpp"
+#include "http/basic_auth.hpp"
+#include "batch/batch_validator.hpp"
 #include "event_store.hpp"
 #include "fault_injector.hpp"
-#include "http_message.hpp"
+#include "http/response.hpp"
 #include "ingest_stats.hpp"
 #include "referkit/webhooks.hpp"
 
 namespace referkit::ingest {
 
 struct IngestConfig {
-  WriteKeys write_keys{{}};
+  http::WriteKeys write_keys{{}};
   std::optional<WebhookVerifier> signature;  // set: every batch must carry a valid signature
   FaultOptions faults;
   std::size_t max_decoded_bytes = 500'000;  // the contract's 500 KB batch limit, after gunzip
-  BatchLimits batch;
+  batch::BatchLimits batch;
 };
 
 class IngestService {
  public:
   IngestService(IngestConfig config, EventStore& store);
 
-  HttpResponse handle(HttpRequest& request);
+  http::Response handle(http::Request& request);
 
   CounterSnapshot counters() const { return snapshot(counters_); }
 
  private:
-  HttpResponse batch(HttpRequest& request);
-  HttpResponse stats();
-  HttpResponse page();
+  http::Response batch(http::Request& request);
+  http::Response stats();
+  http::Response page();
   // Write key, then signature; nullopt when the request may go on. Without an Authorization
   // header, key_in_body is set: the key must then be the body's "writeKey" (body_key_refusal).
-  std::optional<HttpResponse> authenticate(const HttpRequest& request, bool& key_in_body);
-  std::optional<HttpResponse> body_key_refusal(const std::string& json);
+  std::optional<http::Response> authenticate(const http::Request& request, bool& key_in_body);
+  std::optional<http::Response> body_key_refusal(const std::string& json);
   // The body as JSON text (gunzipped if need be), or the refusal.
-  std::optional<HttpResponse> decode(HttpRequest& request, std::string& json);
+  std::optional<http::Response> decode(http::Request& request, std::string& json);
 
   IngestConfig config_;
   EventStore& store_;

@@ -10,15 +10,16 @@
 #include <thread>
 
 #include "event_store.hpp"
-#include "http_server.hpp"
+#include "http/server.hpp"
 #include "ingest_service.hpp"
-#include "listen_socket.hpp"
+#include "http/listen_socket.hpp"
 #include "referkit/version.hpp"
-#include "stop_signals.hpp"
+#include "http/stop_signals.hpp"
 
 namespace {
 
 using namespace referkit::ingest;
+namespace http = referkit::http;
 
 enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2 };
 
@@ -89,7 +90,7 @@ referkit::Result<IngestConfig> make_config(const CommandLine& c, bool seed_given
     }
   }
   IngestConfig config;
-  config.write_keys = WriteKeys(c.write_keys);
+  config.write_keys = http::WriteKeys(c.write_keys);
   if (!c.signing_secret.empty()) {
     auto verifier = referkit::WebhookVerifier::create({c.signing_secret});
     if (!verifier) return referkit::Status(referkit::StatusCode::kInvalidArgument, "--signing-secret: " + verifier.status().message());
@@ -106,7 +107,7 @@ referkit::Result<IngestConfig> make_config(const CommandLine& c, bool seed_given
 
 int serve(const CommandLine& c, IngestConfig config) {
   // Before any thread exists, so every thread inherits the dispositions.
-  auto stop_fd = install_stop_signals();
+  auto stop_fd = http::install_stop_signals();
   if (!stop_fd) {
     fmt::print(stderr, "referkit-ingest: {}\n", stop_fd.status().message());
     return kExitFailure;
@@ -116,20 +117,21 @@ int serve(const CommandLine& c, IngestConfig config) {
     fmt::print(stderr, "referkit-ingest: {}\n", store.status().message());
     return kExitFailure;
   }
-  auto listener = open_listen_socket(c.listen);
+  auto listener = http::open_listen_socket(c.listen);
   if (!listener) {
     fmt::print(stderr, "referkit-ingest: {}\n", listener.status().message());
     return kExitFailure;
   }
   IngestService service(std::move(config), **store);
-  HttpServerOptions options;
+  http::ServerOptions options;
   options.workers = c.workers;
   options.max_connections = c.max_connections;
   options.header_timeout = std::chrono::milliseconds(c.header_timeout_ms);
   options.body_timeout = std::chrono::milliseconds(c.body_timeout_ms);
   options.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
+  options.program = "referkit-ingest";
   {
-    HttpServer server(listener->fd, [&service](HttpRequest& r) { return service.handle(r); }, options);
+    http::Server server(listener->fd, [&service](http::Request& r) { return service.handle(r); }, options);
     // The socket is listening: connections queue in the backlog until the loop accepts them, so
     // a client may connect as soon as it reads this line. Scripts wait for it: flush now.
     fmt::print("listening on {}\n", listener->url);

@@ -252,9 +252,9 @@ class REFERKIT_EXPORT Tracker {
 
   // One Segment-style event given as JSON text (from another language, a file, a Segment
   // library), validated as track(Event) validates it: one JSON object and nothing after it,
-  // UTF-8, "type" track (the default) or identify, the required fields and their limits, the
-  // 32 KiB limit. Sent byte for byte, except that a missing "messageId" and "timestamp" are added
-  // and context.ip follows ip_policy. kMalformed for text that is not JSON, kInvalidArgument
+  // UTF-8, "type" track (the default), identify, or Segment's page, screen, group and alias, the
+  // required fields and their limits, the 32 KiB limit. Sent byte for byte, except that a missing
+  // "messageId" and "timestamp" are added and context.ip follows ip_policy. kMalformed for text that is not JSON, kInvalidArgument
   // naming the field otherwise. Its lane is the one its name gives ("Order Completed" and the
   // other typed conversions' names are conversions, any other name engagement), or `lane`.
   [[nodiscard]] Status track_json(std::string_view json);
@@ -268,6 +268,12 @@ class REFERKIT_EXPORT Tracker {
   // Events of a paused lane are not waited for: flush() then returns as soon as the other lanes
   // are done, with kFailedPrecondition naming the paused lane and how many of its events wait.
   [[nodiscard]] Status flush(std::chrono::milliseconds timeout);
+
+  // Durable mode: waits until every event tracked before the call is on disk (the group commit
+  // that covers it has completed), so power loss cannot take it; delivery is not waited for.
+  // OK at once in memory mode. kDeadlineExceeded when the timeout passes first, kFailedPrecondition
+  // after shutdown, or the disk's error. The sidecar's --durable-ack answers only after it.
+  [[nodiscard]] Status commit(std::chrono::milliseconds timeout);
 
   // Stops (pause) and restarts (resume) the uploads of one lane, for an emergency on the
   // platform's side. A paused lane still accepts events into its budget (and its spool in

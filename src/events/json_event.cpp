@@ -18,6 +18,11 @@ namespace od = simdjson::ondemand;
 constexpr std::size_t kMaxDepth = 33;
 
 Status invalid(std::string message) { return Status(StatusCode::kInvalidArgument, std::move(message)); }
+
+// With check_event_head()'s wording.
+Status too_long_field(std::string_view field, std::size_t size, std::size_t limit) {
+  return invalid(fmt::format("{} is {} bytes, over the {}-byte limit", field, size, limit));
+}
 Status malformed(std::string message) { return Status(StatusCode::kMalformed, std::move(message)); }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -99,6 +104,23 @@ ThreadParsers& thread_parsers() {
   return p;
 }
 
+// What page, screen, group and alias need beyond an identify's checks (Segment's spec): a group
+// names its group, an alias both the new userId and the previousId it merges; a page's or
+// screen's name is optional but bounded like an event name.
+Status check_segment_type(std::string_view type, std::string_view name, std::string_view group_id,
+                          std::string_view previous_id, std::string_view user_id) {
+  if (name.size() > kMaxEventNameBytes) return too_long_field("name", name.size(), kMaxEventNameBytes);
+  if (type == "group") {
+    if (group_id.empty()) return invalid("groupId is required for a group event");
+    if (group_id.size() > kMaxIdBytes) return too_long_field("groupId", group_id.size(), kMaxIdBytes);
+  }
+  if (type == "alias") {
+    if (user_id.empty() || previous_id.empty()) return invalid("userId and previousId are required for an alias event");
+    if (previous_id.size() > kMaxIdBytes) return too_long_field("previousId", previous_id.size(), kMaxIdBytes);
+  }
+  return Status();
+}
+
 }  // namespace
 
 Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy) {
@@ -130,6 +152,11 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
   bool has_id = false;
   bool has_timestamp = false;
   bool has_ip = false;
+  // Segment's other types (json_event.hpp): their own identifying members.
+  std::string page_name;
+  std::string group_id;
+  std::string previous_id;
+  int seen_name = 0, seen_group = 0, seen_previous = 0;
   int seen_type = 0, seen_event = 0, seen_user = 0, seen_anonymous = 0, seen_id = 0, seen_timestamp = 0, seen_context = 0;
   for (auto [key, v] : obj) {
     Status s;
@@ -158,6 +185,16 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
         auto t = parse_rfc3339(text);
         if (!t) s = invalid("timestamp: " + t.status().message());
       }
+    } else if (key == "name" || key == "category") {  // page and screen; kept as given
+      seen_name += key == "name" ? 1 : 0;
+      std::string text;
+      s = read_string(v, key, key == "name" ? page_name : text);
+    } else if (key == "groupId") {
+      ++seen_group;
+      s = read_string(v, key, group_id);
+    } else if (key == "previousId") {
+      ++seen_previous;
+      s = read_string(v, key, previous_id);
     } else if (key == "properties" || key == "traits" || key == "context") {
       if (!v.is_object()) s = invalid(fmt::format("{} must be an object", key));
       if (s.ok() && key == "context") {
@@ -181,16 +218,19 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
   for (const auto& [count, what] : {std::pair{seen_type, "type"}, std::pair{seen_event, "event"},
                                     std::pair{seen_user, "userId"}, std::pair{seen_anonymous, "anonymousId"},
                                     std::pair{seen_id, "messageId"}, std::pair{seen_timestamp, "timestamp"},
-                                    std::pair{seen_context, "context"}}) {
+                                    std::pair{seen_context, "context"}, std::pair{seen_name, "name"},
+                                    std::pair{seen_group, "groupId"}, std::pair{seen_previous, "previousId"}}) {
     if (count > 1) return invalid(fmt::format("{} appears {} times", what, count));
   }
   EventHead head;
   if (type == "track") {
     head.type = EventType::kTrack;
-  } else if (type == "identify") {
+  } else if (type == "identify" || type == "page" || type == "screen" || type == "group" || type == "alias") {
+    // Checked like an identify (no event name; a user or anonymous id), plus their own members.
     head.type = EventType::kIdentify;
+    if (Status s = check_segment_type(type, page_name, group_id, previous_id, user_id); !s.ok()) return s;
   } else {
-    return invalid("type must be \"track\" or \"identify\"");
+    return invalid("type must be one of track, identify, page, screen, group, alias");
   }
   head.name = name;
   head.user_id = user_id;

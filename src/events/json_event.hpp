@@ -4,8 +4,11 @@
 //
 //   - It must be one JSON object (nothing but whitespace after it), valid UTF-8 (simdjson checks
 //     every byte), nested at most 32 levels, with every value well formed.
-//   - "type" is "track" (the default when absent) or "identify"; "event" (track), "userId",
-//     "anonymousId" and "messageId" are checked by check_event_head(), with its messages;
+//   - "type" is "track" (the default when absent), "identify", or one of Segment's other types
+//     "page", "screen", "group", "alias" (the sidecar takes them from Segment libraries): "event"
+//     (track), "userId", "anonymousId" and "messageId" are checked by check_event_head(), with
+//     its messages, the others like an identify plus: "name" (page, screen) a string of at most
+//     200 bytes, "groupId" (group) and "userId" with "previousId" (alias) required;
 //     "timestamp" must be RFC 3339; "properties", "traits" and "context" must be objects.
 //   - Missing "messageId" and "timestamp" are added (a new UUIDv7, `now`) at the front.
 //   - context.ip, when it is a string, goes out as the IP policy says (truncated or dropped).

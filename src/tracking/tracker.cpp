@@ -160,6 +160,24 @@ Status Tracker::flush(std::chrono::milliseconds timeout) {
                             s.reporter.last_error().empty() ? "" : "; last error: ", s.reporter.last_error()));
 }
 
+Status Tracker::commit(std::chrono::milliseconds timeout) {
+  if (!impl_) return moved_from();
+  Impl& s = *impl_;
+  const auto deadline = SteadyClock::now() + timeout;
+  std::vector<detail::PendingEvents*> storages;
+  {
+    std::lock_guard<std::mutex> lk(s.mu);
+    // After shutdown the spool's last commit has been made (and the storage let go of).
+    if (!s.accepting) return Status(StatusCode::kFailedPrecondition, "the tracker is shut down");
+    for (Lane lane : detail::Lanes::kByPriority) storages.push_back(s.lanes[lane].events.get());
+  }
+  // As in flush(): the storage outlives the lock until shutdown(), which waits for callers.
+  for (detail::PendingEvents* storage : storages) {
+    if (Status committed = storage->commit(deadline); !committed.ok()) return committed;
+  }
+  return {};
+}
+
 void Tracker::pause(Lane lane) {
   if (!impl_) return;
   std::lock_guard<std::mutex> lk(impl_->mu);

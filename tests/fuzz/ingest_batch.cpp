@@ -9,11 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "batch_validator.hpp"
+#include "batch/batch_validator.hpp"
 
 namespace {
 
-using referkit::ingest::BatchLimits;
+using referkit::batch::BatchLimits;
 
 void check_batch(std::string_view body) {
   static simdjson::dom::parser parser;
@@ -22,7 +22,7 @@ void check_batch(std::string_view body) {
   limits.max_events = 50;          // small, so the fuzzer reaches the limits
   limits.max_event_bytes = 512;
   limits.max_message_id_chars = 8;
-  const auto verdict = referkit::ingest::validate_batch(body, parser, limits);
+  const auto verdict = referkit::batch::validate_batch(body, parser, limits);
   if (verdict.refused()) {
     if (!verdict.accepted.empty() || !verdict.rejected.empty()) std::abort();
     if (verdict.error == "could not delimit the events of the batch") std::abort();  // scanner bug

@@ -117,7 +117,13 @@ TEST_CASE("track_json refuses what track(Event) refuses, with the same words") {
   CHECK(refused(R"({"event":"E","userId":"u","messageId":7})") == "messageId must be a string");
   CHECK(refused(R"({"event":"E","userId":"u","timestamp":"yesterday"})").find("timestamp: ") == 0);
   CHECK(refused(R"({"event":"E","userId":"u","properties":[1]})") == "properties must be an object");
-  CHECK(refused(R"({"type":"page","userId":"u"})") == "type must be \"track\" or \"identify\"");
+  CHECK(refused(R"({"type":"pageview","userId":"u"})") == "type must be one of track, identify, page, screen, group, alias");
+  CHECK(refused(R"({"type":"group","userId":"u"})") == "groupId is required for a group event");
+  CHECK(refused(R"({"type":"alias","userId":"u"})") == "userId and previousId are required for an alias event");
+  CHECK(refused(R"({"type":"alias","anonymousId":"a","previousId":"p"})") ==
+        "userId and previousId are required for an alias event");
+  CHECK(refused(R"({"type":"page","name":7,"userId":"u"})") == "name must be a string");
+  CHECK(refused(R"({"type":"page"})") == "user_id or anonymous_id is required");
   CHECK(refused(R"({"event":"E","userId":"u","messageId":"a","messageId":"b"})") == "messageId appears 2 times");
   CHECK(refused(R"({"event":"E","userId":"u","properties":{"n":tru}})", StatusCode::kMalformed).find("bad JSON") == 0);
   CHECK(refused(R"({"event":"E","userId":"u","properties":)" + nested(32) + "}").find("nested deeper") == 0);
@@ -129,6 +135,18 @@ TEST_CASE("track_json refuses what track(Event) refuses, with the same words") {
   const std::string edge = edge_prefix + std::string(32 * 1024 - edge_prefix.size() - 3, 'x') + "\"}}";
   REQUIRE(edge.size() == 32 * 1024);
   CHECK(refused(edge).find("over the 32 KiB limit") != std::string::npos);
+}
+
+TEST_CASE("track_json takes Segment's page, screen, group and alias types as given") {
+  for (const char* json : {R"({"type":"page","name":"Home","category":"Docs","anonymousId":"a","properties":{"path":"/"}})",
+                           R"({"type":"screen","name":"Cart","userId":"u"})",
+                           R"({"type":"page","userId":"u"})",
+                           R"({"type":"group","groupId":"g1","userId":"u","traits":{"name":"Shop"}})",
+                           R"({"type":"alias","userId":"u","previousId":"anon-7"})"}) {
+    const auto e = ok(json);
+    // Only the id and timestamp are added in front; the rest goes byte for byte.
+    CHECK(e.serialized.json.find(std::string(json).substr(1)) != std::string::npos);
+  }
 }
 
 TEST_CASE("track_json's output is one valid JSON object with what was given") {

@@ -132,6 +132,19 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(d.info().pending_events == 0);
 }
 
+TEST_CASE("commit() waits for the group commit only, not for delivery (the sidecar's --durable-ack)") {
+  Durable d;
+  d.fake->set_handler(unavailable);  // nothing can be delivered: commit() must not wait for it
+  d.options.spool_commit_interval = std::chrono::hours(1);  // only an explicit commit syncs
+  Tracker t = d.open();
+  for (int i = 0; i < 10; ++i) REQUIRE(t.track(order(i)).ok());
+  CHECK(t.commit(10s).ok());
+  CHECK(t.stats().acknowledged == 0);
+  CHECK(t.shutdown(100ms).kept_in_spool);
+  CHECK(t.commit(1s).code() == StatusCode::kFailedPrecondition);
+  CHECK(d.info().pending_events == 10);
+}
+
 TEST_CASE("the next batch is read from the spool while one is in flight, order and disk reclaim hold") {
   Durable d;
   d.options.max_batch_events = 50;

@@ -1,8 +1,8 @@
-#include "json_extents.hpp"
+#include "batch/json_extents.hpp"
 
 #include <cstring>
 
-namespace referkit::ingest {
+namespace referkit::batch {
 namespace {
 
 // A cursor over JSON text. Every step returns false on anything unexpected, including the end of
@@ -118,4 +118,4 @@ std::optional<std::vector<std::string_view>> member_array_elements(std::string_v
   }
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::batch

@@ -1,4 +1,4 @@
-#include "stop_signals.hpp"
+#include "http/stop_signals.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-namespace referkit::ingest {
+namespace referkit::http {
 namespace {
 
 int g_write_end = -1;  // set before the handlers are installed, never changed after
@@ -45,4 +45,4 @@ Result<int> install_stop_signals() {
   return fds[0];
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

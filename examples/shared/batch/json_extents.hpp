@@ -7,15 +7,15 @@
 //
 // It is meant to run on text simdjson has already accepted, but it checks every step anyway and
 // never reads out of bounds, so arbitrary bytes only make it return nullopt (it is fuzzed).
-#ifndef REFERKIT_INGEST_JSON_EXTENTS_HPP
-#define REFERKIT_INGEST_JSON_EXTENTS_HPP
+#ifndef REFERKIT_EXAMPLES_SHARED_BATCH_JSON_EXTENTS_HPP
+#define REFERKIT_EXAMPLES_SHARED_BATCH_JSON_EXTENTS_HPP
 
 #include <cstddef>
 #include <optional>
 #include <string_view>
 #include <vector>
 
-namespace referkit::ingest {
+namespace referkit::batch {
 
 // The text of each element of the array that is the value of the `member_index`-th member
 // (0-based, in document order) of the top-level object. Positional rather than by name, so the
@@ -24,6 +24,6 @@ namespace referkit::ingest {
 std::optional<std::vector<std::string_view>> member_array_elements(std::string_view json,
                                                                    std::size_t member_index);
 
-}  // namespace referkit::ingest
+}  // namespace referkit::batch
 
-#endif  // REFERKIT_INGEST_JSON_EXTENTS_HPP
+#endif  // REFERKIT_EXAMPLES_SHARED_BATCH_JSON_EXTENTS_HPP

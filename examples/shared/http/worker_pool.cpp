@@ -1,8 +1,8 @@
-#include "worker_pool.hpp"
+#include "http/worker_pool.hpp"
 
 #include <algorithm>
 
-namespace referkit::ingest {
+namespace referkit::http {
 
 WorkerPool::WorkerPool(std::size_t threads) {
   threads = std::max<std::size_t>(threads, 1);
@@ -52,4 +52,4 @@ void WorkerPool::run() {
   }
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

@@ -1,9 +1,10 @@
-// The batch endpoint's input rules, as one pure function from body bytes to a verdict: the batch
+// Segment batch bodies (POST /v1/batch) as referkit-ingest and the `referkit serve` sidecar both
+// read them. The batch endpoint's input rules, as one pure function from body bytes to a verdict: the batch
 // is refused as a whole (400 with a reason), or split into events to store and events rejected
 // one by one with a reason (the batch still gets 200). No I/O, no clock, no globals, so it is
 // fuzzed directly (tests/fuzz/ingest_batch.cpp).
-#ifndef REFERKIT_INGEST_BATCH_VALIDATOR_HPP
-#define REFERKIT_INGEST_BATCH_VALIDATOR_HPP
+#ifndef REFERKIT_EXAMPLES_SHARED_BATCH_BATCH_VALIDATOR_HPP
+#define REFERKIT_EXAMPLES_SHARED_BATCH_BATCH_VALIDATOR_HPP
 
 #include <simdjson.h>
 
@@ -13,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace referkit::ingest {
+namespace referkit::batch {
 
 // The wire contract's limits (DESIGN.md, "The ingest API").
 struct BatchLimits {
@@ -53,6 +54,6 @@ struct BatchVerdict {
 BatchVerdict validate_batch(std::string_view body, simdjson::dom::parser& parser,
                             const BatchLimits& limits = {});
 
-}  // namespace referkit::ingest
+}  // namespace referkit::batch
 
-#endif  // REFERKIT_INGEST_BATCH_VALIDATOR_HPP
+#endif  // REFERKIT_EXAMPLES_SHARED_BATCH_BATCH_VALIDATOR_HPP

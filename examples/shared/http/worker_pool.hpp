@@ -1,8 +1,8 @@
 // A fixed set of threads running submitted tasks in order of arrival. The HTTP loop hands each
 // complete request to it, so a slow batch (gzip, JSON, SQLite, a busy disk) never stalls the
 // loop, and the other connections keep being served.
-#ifndef REFERKIT_INGEST_WORKER_POOL_HPP
-#define REFERKIT_INGEST_WORKER_POOL_HPP
+#ifndef REFERKIT_EXAMPLES_SHARED_HTTP_WORKER_POOL_HPP
+#define REFERKIT_EXAMPLES_SHARED_HTTP_WORKER_POOL_HPP
 
 #include <condition_variable>
 #include <cstddef>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace referkit::ingest {
+namespace referkit::http {
 
 class WorkerPool {
  public:
@@ -39,6 +39,6 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http
 
-#endif  // REFERKIT_INGEST_WORKER_POOL_HPP
+#endif  // REFERKIT_EXAMPLES_SHARED_HTTP_WORKER_POOL_HPP

@@ -1,10 +1,10 @@
-#include "batch_validator.hpp"
+#include "batch/batch_validator.hpp"
 
 #include <array>
 
-#include "json_extents.hpp"
+#include "batch/json_extents.hpp"
 
-namespace referkit::ingest {
+namespace referkit::batch {
 namespace {
 
 // Segment's message types; the server stores all of them, the SDK sends track and identify.
@@ -163,4 +163,4 @@ BatchVerdict validate_batch(std::string_view body, simdjson::dom::parser& parser
   return verdict;
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::batch

@@ -1,12 +1,12 @@
-#include "http_message.hpp"
+#include "http/response.hpp"
 
 #include "json/json_writer.hpp"
 
-namespace referkit::ingest {
+namespace referkit::http {
 namespace {
 
-HttpResponse typed(int status, const char* content_type, std::string body) {
-  HttpResponse r;
+Response typed(int status, const char* content_type, std::string body) {
+  Response r;
   r.status = status;
   r.headers.emplace_back("Content-Type", content_type);
   r.body = std::move(body);
@@ -34,23 +34,23 @@ const char* error_code(int status) {
 
 }  // namespace
 
-HttpResponse HttpResponse::json(int status, std::string body) {
+Response Response::json(int status, std::string body) {
   return typed(status, "application/json", std::move(body));
 }
 
-HttpResponse HttpResponse::text(int status, std::string body) {
+Response Response::text(int status, std::string body) {
   return typed(status, "text/plain; charset=utf-8", std::move(body));
 }
 
-HttpResponse HttpResponse::error(int status, std::string_view reason) {
+Response Response::error(int status, std::string_view reason) {
   std::string body;
   detail::JsonWriter w(body);
   w.begin_object().key("error").value(error_code(status)).key("reason").value(reason).end_object();
   return json(status, std::move(body));
 }
 
-std::string serialize_response(const HttpResponse& response, bool close_connection) {
-  return http::serialize_response(response.status, response.headers, response.body, close_connection);
+std::string serialize_response(const Response& response, bool close_connection) {
+  return serialize_response(response.status, response.headers, response.body, close_connection);
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

@@ -1,27 +1,29 @@
 // A small HTTP/1.1 server: one poll() loop owns every socket (accepting, reading, writing,
 // timeouts) and hands each complete request to a worker pool, whose answers come back through a
-// queue and a wake-up pipe. Loopback ingest needs nothing more, and owning the socket code is
+// queue and a wake-up pipe. The project's one HTTP server: referkit-ingest and the CLI's
+// `referkit serve` sidecar both run it. Loopback services need nothing more, and owning the socket code is
 // what lets the server refuse an oversized body before reading it, bound the header block, and
 // drop a connection without a reply on purpose (fault injection).
 //
 // Bounded everywhere: connections, head and body sizes (http::Limits), the time a request's head
 // and body may take to arrive, idle keep-alive time, the time a reply may take to leave, and the
 // shutdown drain.
-#ifndef REFERKIT_INGEST_HTTP_SERVER_HPP
-#define REFERKIT_INGEST_HTTP_SERVER_HPP
+#ifndef REFERKIT_EXAMPLES_SHARED_HTTP_SERVER_HPP
+#define REFERKIT_EXAMPLES_SHARED_HTTP_SERVER_HPP
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
-#include "http_message.hpp"
+#include "http/response.hpp"
 #include "http/request_parser.hpp"
 
-namespace referkit::ingest {
+namespace referkit::http {
 
-struct HttpServerOptions {
-  http::Limits limits;
+struct ServerOptions {
+  Limits limits;
   std::size_t workers = 2;
   // At the limit, a waiting client takes the slot of an idle keep-alive connection (the one idle
   // longest), else of the incomplete request that started first; only when every connection has
@@ -42,19 +44,21 @@ struct HttpServerOptions {
   // reply before the client has read it, e.g. a 413 sent while the client is still uploading.
   std::chrono::milliseconds linger{2'000};
   std::chrono::milliseconds drain_timeout{10'000};  // shutdown: in-flight requests get this long
+  // Prefix of the one message the loop itself may print (poll() failing), e.g. "referkit-ingest".
+  std::string program = "referkit";
 };
 
 // Called on worker threads, several at once; must be thread-safe. It may take the body (move).
 // An exception becomes a 500.
-using RequestHandler = std::function<HttpResponse(HttpRequest&)>;
+using Handler = std::function<Response(Request&)>;
 
-class HttpServer {
+class Server {
  public:
   // Takes ownership of `listen_fd` (non-blocking, listening). Starts the workers.
-  HttpServer(int listen_fd, RequestHandler handler, HttpServerOptions options);
-  ~HttpServer();
-  HttpServer(const HttpServer&) = delete;
-  HttpServer& operator=(const HttpServer&) = delete;
+  Server(int listen_fd, Handler handler, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   // Serves on the calling thread until `stop_fd` becomes readable (see stop_signals.hpp). Then
   // it stops accepting, closes idle connections, lets requests in progress finish and their
@@ -68,6 +72,6 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http
 
-#endif  // REFERKIT_INGEST_HTTP_SERVER_HPP
+#endif  // REFERKIT_EXAMPLES_SHARED_HTTP_SERVER_HPP

@@ -1,4 +1,4 @@
-#include "http_server.hpp"
+#include "http/server.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,9 +20,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "worker_pool.hpp"
+#include "http/worker_pool.hpp"
 
-namespace referkit::ingest {
+namespace referkit::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -49,14 +49,14 @@ struct Connection {
   std::uint64_t id = 0;
   Phase phase = Phase::kReading;
   std::string in;
-  std::optional<http::RequestHead> head;  // parsed; the body is still arriving
+  std::optional<RequestHead> head;  // parsed; the body is still arriving
   bool keep_alive = true;           // what the request in progress asked for
   bool peer_closed = false;         // recv() returned 0: no more input will come
   bool close_after_write = false;
   bool dead = false;  // removed at the end of the loop iteration
   std::string out;
   std::size_t out_sent = 0;
-  std::optional<HttpResponse> delayed;
+  std::optional<Response> delayed;
   Clock::time_point deadline;
   // When the current state began: the request's start (accept, or its first byte), the start of
   // an idle spell, or of lingering. Who is evicted first, and what the deadlines count from.
@@ -85,7 +85,7 @@ struct Connection {
 
 struct Completion {
   std::uint64_t connection = 0;
-  HttpResponse response;
+  Response response;
 };
 
 void drain_pipe(int fd) {
@@ -96,8 +96,8 @@ void drain_pipe(int fd) {
 
 }  // namespace
 
-struct HttpServer::Impl {
-  Impl(int fd, RequestHandler h, HttpServerOptions o)
+struct Server::Impl {
+  Impl(int fd, Handler h, ServerOptions o)
       : listen_fd(fd), handler(std::move(h)), options(o), pool(o.workers) {
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -125,7 +125,7 @@ struct HttpServer::Impl {
   void process(Connection& c, Clock::time_point now);
   void dispatch(Connection& c);
   void take_completions(Clock::time_point now);
-  void respond(Connection& c, HttpResponse response, Clock::time_point now);
+  void respond(Connection& c, Response response, Clock::time_point now);
   void refuse(Connection& c, int status, std::string_view reason, Clock::time_point now);
   void write_some(Connection& c, Clock::time_point now);
   void start_linger(Connection& c, Clock::time_point now);
@@ -133,8 +133,8 @@ struct HttpServer::Impl {
   void wake();
 
   int listen_fd;
-  RequestHandler handler;
-  HttpServerOptions options;
+  Handler handler;
+  ServerOptions options;
   WorkerPool pool;
   int wake_read = -1;
   int wake_write = -1;
@@ -151,14 +151,14 @@ struct HttpServer::Impl {
   Clock::time_point drain_deadline{};
 };
 
-HttpServer::HttpServer(int listen_fd, RequestHandler handler, HttpServerOptions options)
+Server::Server(int listen_fd, Handler handler, ServerOptions options)
     : impl_(std::make_unique<Impl>(listen_fd, std::move(handler), options)) {}
 
-HttpServer::~HttpServer() = default;
+Server::~Server() = default;
 
-void HttpServer::run(int stop_fd) { impl_->run(stop_fd); }
+void Server::run(int stop_fd) { impl_->run(stop_fd); }
 
-void HttpServer::Impl::run(int stop_fd) {
+void Server::Impl::run(int stop_fd) {
   std::vector<pollfd> fds;
   std::vector<Connection*> polled;  // fds[3 + i] belongs to polled[i]
   for (;;) {
@@ -191,7 +191,7 @@ void HttpServer::Impl::run(int stop_fd) {
       fds.push_back({c.fd, events, 0});
       polled.push_back(&c);
     }
-    // At the limit a waiting client evicts someone (see HttpServerOptions::max_connections);
+    // At the limit a waiting client evicts someone (see ServerOptions::max_connections);
     // with no one to evict, it waits in the kernel's listen backlog.
     const bool accepting = listen_fd >= 0 && now >= accept_resume &&
                            (connections.size() < options.max_connections || evictable > 0);
@@ -199,7 +199,7 @@ void HttpServer::Impl::run(int stop_fd) {
     const auto wait = std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 1'000)));
     if (ready < 0 && errno != EINTR) {
-      fmt::print(stderr, "referkit-ingest: poll: {}\n", std::strerror(errno));
+      fmt::print(stderr, "{}: poll: {}\n", options.program, std::strerror(errno));
       break;
     }
     now = Clock::now();
@@ -232,7 +232,7 @@ void HttpServer::Impl::run(int stop_fd) {
   pool.shutdown();  // requests already handed over finish (and are stored) before we return
 }
 
-void HttpServer::Impl::begin_drain(Clock::time_point now) {
+void Server::Impl::begin_drain(Clock::time_point now) {
   draining = true;
   drain_deadline = now + options.drain_timeout;
   if (listen_fd >= 0) {
@@ -251,7 +251,7 @@ void HttpServer::Impl::begin_drain(Clock::time_point now) {
   }
 }
 
-void HttpServer::Impl::accept_all(Clock::time_point now) {
+void Server::Impl::accept_all(Clock::time_point now) {
   // Slots of connections already closed this turn are free.
   for (auto it = connections.begin(); it != connections.end();) {
     it = it->second->dead ? connections.erase(it) : std::next(it);
@@ -291,7 +291,7 @@ void HttpServer::Impl::accept_all(Clock::time_point now) {
   }
 }
 
-Connection* HttpServer::Impl::eviction_victim() {
+Connection* Server::Impl::eviction_victim() {
   Connection* victim = nullptr;
   for (auto& entry : connections) {
     Connection& c = *entry.second;
@@ -305,8 +305,8 @@ Connection* HttpServer::Impl::eviction_victim() {
   return victim;
 }
 
-// The deadline of a connection that is reading: see HttpServerOptions for the three kinds.
-void HttpServer::Impl::arm_read_deadline(Connection& c, Clock::time_point now) {
+// The deadline of a connection that is reading: see ServerOptions for the three kinds.
+void Server::Impl::arm_read_deadline(Connection& c, Clock::time_point now) {
   if (c.idle() && c.served) {
     c.deadline = c.since + options.idle_timeout;
   } else if (!c.head) {
@@ -316,7 +316,7 @@ void HttpServer::Impl::arm_read_deadline(Connection& c, Clock::time_point now) {
   }
 }
 
-void HttpServer::Impl::on_readable(Connection& c, Clock::time_point now) {
+void Server::Impl::on_readable(Connection& c, Clock::time_point now) {
   char buffer[kReadChunk];
   for (;;) {
     if (c.phase != Phase::kReading && c.phase != Phase::kLingering) return;
@@ -342,19 +342,19 @@ void HttpServer::Impl::on_readable(Connection& c, Clock::time_point now) {
   }
 }
 
-void HttpServer::Impl::process(Connection& c, Clock::time_point now) {
+void Server::Impl::process(Connection& c, Clock::time_point now) {
   if (c.phase != Phase::kReading || c.dead) return;
   if (!c.head) {
     if (c.in.empty()) {
       if (c.peer_closed && c.out_sent >= c.out.size()) c.dead = true;  // closed between requests
       return;
     }
-    http::HeadParse parsed = http::parse_request_head(c.in, options.limits);
-    if (parsed.state == http::HeadParse::State::kError) {
+    HeadParse parsed = parse_request_head(c.in, options.limits);
+    if (parsed.state == HeadParse::State::kError) {
       refuse(c, parsed.status, parsed.reason, now);
       return;
     }
-    if (parsed.state == http::HeadParse::State::kIncomplete) {
+    if (parsed.state == HeadParse::State::kIncomplete) {
       if (c.peer_closed) refuse(c, 400, "the connection closed in the middle of the request head", now);
       return;
     }
@@ -362,7 +362,7 @@ void HttpServer::Impl::process(Connection& c, Clock::time_point now) {
     c.keep_alive = parsed.head.keep_alive;
     const std::size_t length = parsed.head.content_length;
     if (parsed.head.expect_continue && c.in.size() < length) {
-      c.out += http::kContinueResponse;
+      c.out += kContinueResponse;
       write_some(c, now);
       if (c.dead) return;
     }
@@ -376,9 +376,9 @@ void HttpServer::Impl::process(Connection& c, Clock::time_point now) {
   dispatch(c);
 }
 
-void HttpServer::Impl::dispatch(Connection& c) {
+void Server::Impl::dispatch(Connection& c) {
   const std::size_t length = c.head->content_length;
-  HttpRequest request = std::move(c.head->request);
+  Request request = std::move(c.head->request);
   c.head.reset();
   if (c.in.size() == length) {
     request.body.swap(c.in);  // the usual case: no pipelined bytes behind the body
@@ -388,13 +388,13 @@ void HttpServer::Impl::dispatch(Connection& c) {
   }
   c.phase = Phase::kProcessing;
   pool.submit([this, id = c.id, request = std::move(request)]() mutable {
-    HttpResponse response;
+    Response response;
     try {
       response = handler(request);
     } catch (const std::exception& e) {
-      response = HttpResponse::error(500, std::string("the server failed: ") + e.what());
+      response = Response::error(500, std::string("the server failed: ") + e.what());
     } catch (...) {
-      response = HttpResponse::error(500, "the server failed");
+      response = Response::error(500, "the server failed");
     }
     {
       std::lock_guard<std::mutex> lock(completions_mutex);
@@ -404,13 +404,13 @@ void HttpServer::Impl::dispatch(Connection& c) {
   });
 }
 
-void HttpServer::Impl::wake() {
+void Server::Impl::wake() {
   const char byte = 'w';
   // A full pipe already holds enough wake-ups; the loop takes every completion at once.
   [[maybe_unused]] const ssize_t n = ::write(wake_write, &byte, 1);
 }
 
-void HttpServer::Impl::take_completions(Clock::time_point now) {
+void Server::Impl::take_completions(Clock::time_point now) {
   std::vector<Completion> done;
   {
     std::lock_guard<std::mutex> lock(completions_mutex);
@@ -435,7 +435,7 @@ void HttpServer::Impl::take_completions(Clock::time_point now) {
   }
 }
 
-void HttpServer::Impl::respond(Connection& c, HttpResponse response, Clock::time_point now) {
+void Server::Impl::respond(Connection& c, Response response, Clock::time_point now) {
   c.close_after_write = c.close_after_write || !c.keep_alive || draining;
   c.out += serialize_response(response, c.close_after_write);
   c.delayed.reset();
@@ -444,14 +444,14 @@ void HttpServer::Impl::respond(Connection& c, HttpResponse response, Clock::time
   write_some(c, now);
 }
 
-void HttpServer::Impl::refuse(Connection& c, int status, std::string_view reason, Clock::time_point now) {
+void Server::Impl::refuse(Connection& c, int status, std::string_view reason, Clock::time_point now) {
   // What follows on the connection cannot be framed any more (or is not wanted): close it.
   c.close_after_write = true;
   c.head.reset();
-  respond(c, HttpResponse::error(status, reason), now);
+  respond(c, Response::error(status, reason), now);
 }
 
-void HttpServer::Impl::write_some(Connection& c, Clock::time_point now) {
+void Server::Impl::write_some(Connection& c, Clock::time_point now) {
   while (c.out_sent < c.out.size()) {
     const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
     if (n > 0) {
@@ -477,7 +477,7 @@ void HttpServer::Impl::write_some(Connection& c, Clock::time_point now) {
   if (!c.dead && c.phase == Phase::kReading) arm_read_deadline(c, now);
 }
 
-void HttpServer::Impl::start_linger(Connection& c, Clock::time_point now) {
+void Server::Impl::start_linger(Connection& c, Clock::time_point now) {
   if (c.peer_closed) {
     c.dead = true;
     return;
@@ -491,7 +491,7 @@ void HttpServer::Impl::start_linger(Connection& c, Clock::time_point now) {
   if (draining) c.deadline = std::min(c.deadline, drain_deadline);
 }
 
-void HttpServer::Impl::expire(Connection& c, Clock::time_point now) {
+void Server::Impl::expire(Connection& c, Clock::time_point now) {
   switch (c.phase) {
     case Phase::kReading:
       if (c.idle()) {
@@ -512,4 +512,4 @@ void HttpServer::Impl::expire(Connection& c, Clock::time_point now) {
   }
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

@@ -1,11 +1,11 @@
-#include "basic_auth.hpp"
+#include "http/basic_auth.hpp"
 
 #include <array>
 #include <cstdint>
 
 #include "common/text.hpp"
 
-namespace referkit::ingest {
+namespace referkit::http {
 namespace {
 
 // RFC 4648 section 4 alphabet; -1 for anything else.
@@ -75,4 +75,4 @@ bool WriteKeys::accepts(std::string_view key) const {
   return match;
 }
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http

@@ -1,14 +1,14 @@
 // HTTP Basic credentials as Segment-compatible clients send them: the write key is the user name
 // and the password is empty (or ignored), `Authorization: Basic base64(writeKey + ":")`.
-#ifndef REFERKIT_INGEST_BASIC_AUTH_HPP
-#define REFERKIT_INGEST_BASIC_AUTH_HPP
+#ifndef REFERKIT_EXAMPLES_SHARED_HTTP_BASIC_AUTH_HPP
+#define REFERKIT_EXAMPLES_SHARED_HTTP_BASIC_AUTH_HPP
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace referkit::ingest {
+namespace referkit::http {
 
 // The user name from an Authorization header value, or nullopt when it is not well-formed Basic
 // credentials (other scheme, bad base64, no colon).
@@ -25,6 +25,6 @@ class WriteKeys {
   std::vector<std::string> keys_;
 };
 
-}  // namespace referkit::ingest
+}  // namespace referkit::http
 
-#endif  // REFERKIT_INGEST_BASIC_AUTH_HPP
+#endif  // REFERKIT_EXAMPLES_SHARED_HTTP_BASIC_AUTH_HPP
