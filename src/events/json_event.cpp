@@ -283,6 +283,9 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
   std::string& text = out.serialized.json;
   text.reserve(json.size() + 64 + kRfc3339Size);
   text += '{';
+  // Segment's libraries default a missing type to track, and so does this check; the wire gets
+  // it spelled out, since an ingest API may not (referkit-ingest refuses an event without one).
+  if (seen_type == 0) text += "\"type\":\"track\",";
   if (!has_id) {
     text += "\"messageId\":\"";
     out.serialized.message_id_at = text.size();

@@ -10,7 +10,8 @@
 //     its messages, the others like an identify plus: "name" (page, screen) a string of at most
 //     200 bytes, "groupId" (group) and "userId" with "previousId" (alias) required;
 //     "timestamp" must be RFC 3339; "properties", "traits" and "context" must be objects.
-//   - Missing "messageId" and "timestamp" are added (a new UUIDv7, `now`) at the front.
+//   - Missing "type" ("track"), "messageId" and "timestamp" are added (a new UUIDv7, `now`) at
+//     the front.
 //   - context.ip, when it is a string, goes out as the IP policy says (truncated or dropped).
 //   - The result must fit kMaxEventBytes.
 // Other members (integrations, channel...) are kept as given.

@@ -61,16 +61,18 @@ TEST_CASE("track_json: an event with its messageId and timestamp goes byte for b
   CHECK(e.lane == Lane::kConversions);
 }
 
-TEST_CASE("track_json: a missing messageId and timestamp are added in front, the rest kept as it was") {
+TEST_CASE("track_json: a missing type, messageId and timestamp are added in front, the rest kept as it was") {
   const std::string rest = R"("event":"Referral Link Clicked","anonymousId":"v1","properties":{"x":"\u00e9\n"}})";
   const auto e = ok("{" + rest);
   CHECK(e.serialized.json ==
-        R"({"messageId":"0197f1c2-0000-7000-8000-000000000001","timestamp":"2026-11-27T09:30:00.123Z",)" + rest);
+        R"({"type":"track","messageId":"0197f1c2-0000-7000-8000-000000000001","timestamp":"2026-11-27T09:30:00.123Z",)" +
+            rest);
   CHECK(e.serialized.message_id() == "0197f1c2-0000-7000-8000-000000000001");
   CHECK(e.lane == Lane::kEngagement);
   // Only the timestamp missing.
-  const auto f = ok(R"({"messageId":"abc","userId":"u","event":"E"})");
-  CHECK(f.serialized.json == R"({"timestamp":"2026-11-27T09:30:00.123Z","messageId":"abc","userId":"u","event":"E"})");
+  const auto f = ok(R"({"type":"track","messageId":"abc","userId":"u","event":"E"})");
+  CHECK(f.serialized.json ==
+        R"({"timestamp":"2026-11-27T09:30:00.123Z","type":"track","messageId":"abc","userId":"u","event":"E"})");
   CHECK(f.serialized.message_id() == "abc");
   // An identify has traits and no name.
   const auto g = ok(R"({"type":"identify","userId":"u","traits":{"plan":"pro"}})");
@@ -78,7 +80,7 @@ TEST_CASE("track_json: a missing messageId and timestamp are added in front, the
 }
 
 TEST_CASE("track_json: context.ip follows the IP policy, and nothing else moves") {
-  const std::string head = R"({"messageId":"m","timestamp":"2026-11-27T09:00:00Z","userId":"u","event":"E",)";
+  const std::string head = R"({"type":"track","messageId":"m","timestamp":"2026-11-27T09:00:00Z","userId":"u","event":"E",)";
   CHECK(ok(head + R"("context":{"ip":"203.0.113.77","locale":"en-GB"}})").serialized.json ==
         head + R"("context":{"ip":"203.0.113.0","locale":"en-GB"}})");
   CHECK(ok(head + R"("context":{"ip":"203.0.113.77","locale":"en-GB"}})", IpPolicy::kKeep).serialized.json ==
