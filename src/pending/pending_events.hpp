@@ -47,6 +47,8 @@ struct TakeReport {
   std::size_t expired = 0;  // older than max_event_age
   std::size_t corrupt = 0;  // records that can no longer be read (their file was removed)
   Status error;             // nothing taken for now (e.g. out of file descriptors): try again later
+  // Nothing taken yet: call prepare_take() without the tracker's mutex, then take() again.
+  bool prepare_first = false;
 };
 
 // What opening the storage found from earlier runs (durable mode; all zero in memory).
@@ -95,6 +97,10 @@ class PendingEvents {
   virtual PendingFront front() const = 0;
   // Moves the oldest batch into out (cleared first); they stay pending until resolved().
   virtual void take(std::vector<QueuedEvent>& out, TakeReport& report) = 0;
+  // What take() asked for (TakeReport::prepare_first), done without the tracker's mutex: work
+  // that can wait milliseconds, like mapping a spool segment (an mmap waits for the process's
+  // memory-map lock), must not hold up track(). The worker thread calls both.
+  virtual void prepare_take() {}
   // Called by the worker after take(), without the mutex: finishes what take() left to do
   // outside it (the spool copies the events' text out of its segment here).
   virtual void materialize(std::vector<QueuedEvent>& /*taken*/) {}

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "events/event_serializer.hpp"
 #include "referkit/time.hpp"
@@ -213,13 +214,20 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   Segment* seg = reading_segment();
   if (seg == nullptr) return;
   if (!seg->map) {
-    // From the descriptor held since open: the path may have been renamed or deleted by hand.
-    auto file = MappedFile::map(seg->file.get(), seg->capacity, false, dir_->segment_path(seg->number));
-    if (!file) {
-      report.error = file.status();  // out of mappings, say: the events stay
+    if (premapped_ && premapped_number_ == seg->number) {
+      seg->map = std::move(premapped_);
+    } else if (!premap_error_.ok()) {
+      report.error = std::exchange(premap_error_, Status());  // out of mappings, say: the events stay
+      return;
+    } else {
+      // Mapped by prepare_take(), outside the tracker's mutex (a producer waited behind an mmap
+      // here for milliseconds: perf's sched_switch stacks, docs/performance.md).
+      for (const auto& s : segments_) {
+        if (s.get() == seg) to_map_ = s;
+      }
+      report.prepare_first = true;
       return;
     }
-    seg->map = std::make_shared<MappedFile>(std::move(*file));
   }
   const std::int64_t now = options_.clock().time_since_epoch().count();
   const SteadyTime steady_now = options_.steady_clock();
@@ -274,6 +282,19 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
     // would then lose them). Once they are resolved, in order, this stretch goes too.
     deferred_reclaim_ = Reclaim{seg->number, seg->read_pos};
   }
+}
+
+void SpoolQueue::prepare_take() {
+  std::shared_ptr<Segment> seg = std::move(to_map_);
+  if (!seg || closed_) return;
+  // From the descriptor held since open: the path may have been renamed or deleted by hand.
+  auto file = MappedFile::map(seg->file.get(), seg->capacity, false, dir_->segment_path(seg->number));
+  if (!file) {
+    premap_error_ = file.status();
+    return;
+  }
+  premapped_ = std::make_shared<MappedFile>(std::move(*file));
+  premapped_number_ = seg->number;
 }
 
 // An event expires only when two measures agree that it is older than max_event_age: its age on

@@ -62,6 +62,7 @@ class SpoolQueue final : public PendingEvents {
   std::size_t size() const override { return untaken_; }
   PendingFront front() const override;
   void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
+  void prepare_take() override;
   void materialize(std::vector<QueuedEvent>& taken) override;
   void resolved(const std::vector<QueuedEvent>& done) override;
   // Appends them to <dir>/dead-letters.jsonl, before the events leave the spool, so a crash in
@@ -115,6 +116,12 @@ class SpoolQueue final : public PendingEvents {
   // Worker only: the text of the events take() found, copied out by materialize().
   std::vector<std::string_view> staged_;
   std::shared_ptr<MappedFile> staged_map_;
+  // Worker only: a segment take() found unmapped, mapped by prepare_take() without the tracker's
+  // mutex, and installed by the next take() (or dropped, if the segment is gone by then).
+  std::shared_ptr<Segment> to_map_;
+  std::shared_ptr<MappedFile> premapped_;
+  std::uint32_t premapped_number_ = 0;
+  Status premap_error_;
 };
 
 }  // namespace referkit::detail

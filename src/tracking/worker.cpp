@@ -69,6 +69,13 @@ void Tracker::Impl::run_worker() {
         continue;
       }
       const detail::TakeReport report = source.take(lanes, *due, batch);
+      if (report.prepare_first) {
+        detail::PendingEvents& storage = *lanes[*due].events;  // replaced only by this thread
+        lk.unlock();
+        storage.prepare_take();
+        lk.lock();
+        continue;
+      }
       if (!report.error.ok()) {
         reporter.set_last_error(report.error.to_string());
         lk.unlock();  // the logger may call stats()
@@ -126,6 +133,12 @@ void Tracker::Impl::look_ahead(detail::BatchSource& source) {
   if (!lane) return;
   Batch batch;
   const detail::TakeReport report = source.take(lanes, *lane, batch);
+  if (report.prepare_first) {
+    detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
+    lk.unlock();
+    storage.prepare_take();  // the main loop takes what it prepared
+    return;
+  }
   if (!report.error.ok()) return;  // the main loop meets the error again and reports it
   report_passed_over(lk, *lane, report);
   if (batch.events.empty()) return;
