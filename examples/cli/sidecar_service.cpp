@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "common/text.hpp"
+#include "http/body.hpp"
 #include "json/json_writer.hpp"
-#include "transport/gzip.hpp"
 
 namespace referkit::cli {
 namespace {
@@ -33,36 +33,6 @@ http::Response unauthorized(std::string_view reason) {
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
-}
-
-// A header value echoed in a reply: printable ASCII only, and short.
-std::string printable(std::string_view value) {
-  std::string out;
-  for (char c : value.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
-
-// The body as JSON text: gunzipped (bounded: a few KB of gzip can claim gigabytes) or as sent.
-// On failure the refusal is returned and `json` is untouched.
-std::optional<http::Response> decode(http::Request& request, std::size_t max_bytes, std::string& json) {
-  const std::string_view encoding = request.header("Content-Encoding").value_or("identity");
-  if (detail::iequals(encoding, "gzip") || detail::iequals(encoding, "x-gzip")) {
-    auto inflated = detail::gzip_decompress(request.body, max_bytes);
-    if (!inflated) {
-      const bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
-      return http::Response::error(too_big ? 413 : 400, inflated.status().message());
-    }
-    json = std::move(*inflated);
-    return std::nullopt;
-  }
-  if (!detail::iequals(encoding, "identity")) {
-    return http::Response::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
-  }
-  if (request.body.size() > max_bytes) {
-    return http::Response::error(413, "the body exceeds " + std::to_string(max_bytes) + " bytes");
-  }
-  json = std::move(request.body);
-  return std::nullopt;
 }
 
 // A single-event body as a one-event batch, so that both kinds of request go through the same
@@ -164,7 +134,7 @@ http::Response SidecarService::intake(http::Request& request, std::string_view s
     return unauthorized(user ? "unknown write key" : "malformed Authorization header: expected Basic base64(writeKey + \":\")");
   }
   std::string json;
-  if (auto refusal = decode(request, config_.max_decoded_bytes, json)) {
+  if (auto refusal = http::decode_body(request, config_.max_decoded_bytes, json)) {
     counters_.bad_requests.fetch_add(1, std::memory_order_relaxed);
     return std::move(*refusal);
   }

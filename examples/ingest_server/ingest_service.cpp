@@ -2,10 +2,10 @@
 
 #include "common/text.hpp"
 #include "funnel_page.hpp"
+#include "http/body.hpp"
 #include "json/json_writer.hpp"
 #include "referkit/time.hpp"
 #include "stats_json.hpp"
-#include "transport/gzip.hpp"
 
 namespace referkit::ingest {
 namespace {
@@ -43,14 +43,6 @@ std::string batch_reply(const StoreResult& stored, const std::vector<batch::Even
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
   return parser;
-}
-
-// A header value echoed in a reply: printable ASCII only (the JSON writer needs valid UTF-8,
-// and header values may hold any byte), and short.
-std::string printable(std::string_view value) {
-  std::string out;
-  for (char c : value.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
 }
 
 }  // namespace
@@ -104,28 +96,6 @@ std::optional<http::Response> IngestService::authenticate(const http::Request& r
   return unauthorized(failure);
 }
 
-std::optional<http::Response> IngestService::decode(http::Request& request, std::string& json) {
-  const std::string_view encoding = request.header("Content-Encoding").value_or("identity");
-  if (detail::iequals(encoding, "gzip") || detail::iequals(encoding, "x-gzip")) {
-    // Bounded: a few KB of gzip can claim gigabytes; inflation stops at the limit.
-    auto inflated = detail::gzip_decompress(request.body, config_.max_decoded_bytes);
-    if (!inflated) {
-      const bool too_big = inflated.status().code() == StatusCode::kResourceExhausted;
-      return http::Response::error(too_big ? 413 : 400, inflated.status().message());
-    }
-    json = std::move(*inflated);
-    return std::nullopt;
-  }
-  if (!detail::iequals(encoding, "identity")) {
-    return http::Response::error(415, "Content-Encoding \"" + printable(encoding) + "\" is not supported; use gzip or identity");
-  }
-  if (request.body.size() > config_.max_decoded_bytes) {
-    return http::Response::error(413, "the body exceeds " + std::to_string(config_.max_decoded_bytes) + " bytes");
-  }
-  json = std::move(request.body);
-  return std::nullopt;
-}
-
 std::optional<http::Response> IngestService::body_key_refusal(const std::string& json) {
   simdjson::dom::parser& parser = thread_parser();
   std::string_view key;
@@ -146,7 +116,7 @@ http::Response IngestService::batch(http::Request& request) {
   std::string json;
   bool decoded = false;
   if (key_in_body) {
-    if (auto refusal = decode(request, json)) {
+    if (auto refusal = http::decode_body(request, config_.max_decoded_bytes, json)) {
       ++counters_.bad_requests;
       return std::move(*refusal);
     }
@@ -169,7 +139,7 @@ http::Response IngestService::batch(http::Request& request) {
   }
 
   if (!decoded) {
-    if (auto refusal = decode(request, json)) {
+    if (auto refusal = http::decode_body(request, config_.max_decoded_bytes, json)) {
       ++counters_.bad_requests;
       return std::move(*refusal);
     }

@@ -41,8 +41,6 @@ class IngestService {
   // header, key_in_body is set: the key must then be the body's "writeKey" (body_key_refusal).
   std::optional<http::Response> authenticate(const http::Request& request, bool& key_in_body);
   std::optional<http::Response> body_key_refusal(const std::string& json);
-  // The body as JSON text (gunzipped if need be), or the refusal.
-  std::optional<http::Response> decode(http::Request& request, std::string& json);
 
   IngestConfig config_;
   EventStore& store_;
