@@ -191,9 +191,14 @@ int run_track(const TrackOptions& o) {
   options.logger = [](LogLevel level, std::string_view message) {
     if (level >= LogLevel::kWarn) std::cerr << "referkit: " << message << '\n';
   };
+  // Paused from the start: a pause() after open() could come after the worker took a batch the
+  // spool recovered for that lane (seen under ThreadSanitizer's slower pace).
+  for (const std::string& name : o.paused_lanes) {
+    const Lane paused = *parse_lane(name);
+    options.budget(paused).start_paused = true;
+  }
   auto tracker = Tracker::open(options);
   if (!tracker) return print_error(tracker.status(), exit_for_open_failure(tracker.status()));
-  for (const std::string& name : o.paused_lanes) tracker->pause(*parse_lane(name));
   const Lane lane = *parse_lane(o.lane);
 
   const auto started = Steady::now();

@@ -43,11 +43,16 @@ enum class DropReason {
 
 REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
 
-// One lane's share of the queue (memory mode) and of the spool (durable mode).
+// One lane's share of the queue (memory mode) and of the spool (durable mode), and whether its
+// uploads start paused.
 // Thread safety: a plain value, with no synchronization of its own.
 struct LaneBudget {
   std::size_t max_queue_bytes = 16u << 20;       // serialized events held in memory, in flight included
   std::uint64_t max_spool_bytes = 512ull << 20;  // segments holding events; plus one prepared spare
+  // Open with this lane's uploads paused, as if pause(lane) had been called before the worker
+  // started: what a spool holds for the lane stays there until resume(lane). (A pause() right
+  // after open() races the worker, which may already have taken a recovered batch.)
+  bool start_paused = false;
 };
 
 // Thread safety: a plain value, with no synchronization of its own.

@@ -85,6 +85,7 @@ Result<Tracker> testing::open_tracker(TrackerOptions options, TrackerSeams seams
   {
     std::lock_guard<std::mutex> lk(impl->mu);
     if (Status s = impl->open_lanes(); !s.ok()) return s;
+    for (Lane lane : detail::Lanes::kByPriority) impl->lanes[lane].paused = impl->options.budget(lane).start_paused;
     impl->start_worker();
   }
   return Tracker(std::move(impl));

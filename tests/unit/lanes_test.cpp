@@ -239,6 +239,30 @@ TEST_CASE("a paused lane keeps its events in the spool across a restart") {
   CHECK(fresh->delivered().size() == 30);
 }
 
+TEST_CASE("a lane opened paused (start_paused) never sends what its spool recovered until resume()") {
+  // pause() right after open() races the worker, which may already have taken a recovered batch
+  // (the CLI's --pause-lane did that under ThreadSanitizer); start_paused holds it from the start.
+  test::TempDir tmp;
+  TrackerHarness h;
+  h.spool_in((tmp.path() / "spool").string());
+  {
+    Tracker t = h.open();
+    t.pause(Lane::kEngagement);
+    track_traffic(t, 3);
+    (void)t.shutdown(1s);
+  }
+  auto fresh = h.new_transport();
+  h.options.engagement.start_paused = true;
+  Tracker t = h.open();
+  CHECK(t.stats().recovered == 30);
+  CHECK(t.stats().lane(Lane::kEngagement).paused);
+  CHECK(t.flush(2s).code() == StatusCode::kFailedPrecondition);
+  CHECK(fresh->delivered().empty());
+  t.resume(Lane::kEngagement);
+  REQUIRE(t.flush(10s).ok());
+  CHECK(fresh->delivered().size() == 30);
+}
+
 TEST_CASE("callbacks run on the worker thread, also what shutdown() drops") {
   TrackerHarness h;
   std::mutex mu;
