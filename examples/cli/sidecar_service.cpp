@@ -18,17 +18,7 @@ constexpr std::pair<std::string_view, std::string_view> kSinglePaths[] = {
     {"/v1/screen", "screen"}, {"/v1/group", "group"},      {"/v1/alias", "alias"},
 };
 
-http::Response method_not_allowed(std::string_view allow) {
-  http::Response r = http::Response::error(405, "use " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
-http::Response unauthorized(std::string_view reason) {
-  http::Response r = http::Response::error(401, reason);
-  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"referkit serve\"");
-  return r;
-}
+http::Response unauthorized(std::string_view reason) { return http::Response::unauthorized(reason, "referkit serve"); }
 
 simdjson::dom::parser& thread_parser() {
   thread_local simdjson::dom::parser parser;
@@ -91,21 +81,21 @@ SidecarService::SidecarService(SidecarConfig config, Tracker& tracker, LastSucce
 http::Response SidecarService::handle(http::Request& request) {
   const std::string_view path = request.path();
   if (path == "/v1/batch" || path == "/v1/import") {  // /v1/import: Segment's older name for batch
-    if (request.method != "POST") return method_not_allowed("POST");
+    if (request.method != "POST") return http::Response::method_not_allowed("POST");
     return intake(request, {});
   }
   for (const auto& [single, type] : kSinglePaths) {
     if (path != single) continue;
-    if (request.method != "POST") return method_not_allowed("POST");
+    if (request.method != "POST") return http::Response::method_not_allowed("POST");
     return intake(request, type);
   }
   if (path == "/healthz") {
-    if (request.method != "GET") return method_not_allowed("GET");
+    if (request.method != "GET") return http::Response::method_not_allowed("GET");
     if (stopping_.load()) return http::Response::text(503, "stopping\n");
     return http::Response::text(200, "ok\n");
   }
   if (path == "/metrics") {
-    if (request.method != "GET") return method_not_allowed("GET");
+    if (request.method != "GET") return http::Response::method_not_allowed("GET");
     http::Response r = http::Response::text(200, metrics_text());
     r.headers[0].second = "text/plain; version=0.0.4; charset=utf-8";
     r.headers.emplace_back("Cache-Control", "no-store");
@@ -113,7 +103,7 @@ http::Response SidecarService::handle(http::Request& request) {
   }
   if (path == "/v1/links" || path == "/v1/links/verify" || path == "/v1/webhooks/verify") {
     if (!config_.keyed) return http::Response::error(404, "links and webhook checks need `referkit serve --keys FILE`");
-    if (request.method != "POST") return method_not_allowed("POST");
+    if (request.method != "POST") return http::Response::method_not_allowed("POST");
     return config_.keyed(request);
   }
   return http::Response::error(404, "no such endpoint; events go to POST /v1/batch");

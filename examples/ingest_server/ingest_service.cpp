@@ -10,17 +10,7 @@
 namespace referkit::ingest {
 namespace {
 
-http::Response method_not_allowed(std::string_view allow) {
-  http::Response r = http::Response::error(405, "use " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
-http::Response unauthorized(std::string_view reason) {
-  http::Response r = http::Response::error(401, reason);
-  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"referkit-ingest\"");
-  return r;
-}
+http::Response unauthorized(std::string_view reason) { return http::Response::unauthorized(reason, "referkit-ingest"); }
 
 // {"accepted":N,"duplicates":M,"rejected":[{"messageId":..,"reason":..}]}
 std::string batch_reply(const StoreResult& stored, const std::vector<batch::EventRejection>& rejected) {
@@ -53,15 +43,15 @@ IngestService::IngestService(IngestConfig config, EventStore& store)
 http::Response IngestService::handle(http::Request& request) {
   const std::string_view path = request.path();
   if (path == "/v1/batch") {
-    if (request.method != "POST") return method_not_allowed("POST");
+    if (request.method != "POST") return http::Response::method_not_allowed("POST");
     return batch(request);
   }
   if (path == "/v1/stats") {
-    if (request.method != "GET") return method_not_allowed("GET");
+    if (request.method != "GET") return http::Response::method_not_allowed("GET");
     return stats();
   }
   if (path == "/") {
-    if (request.method != "GET") return method_not_allowed("GET");
+    if (request.method != "GET") return http::Response::method_not_allowed("GET");
     return page();
   }
   return http::Response::error(404, "no such endpoint; the API is POST /v1/batch");

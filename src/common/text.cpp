@@ -41,23 +41,6 @@ int hex_value(char c) {
   return -1;
 }
 
-namespace {
-
-// "000102...feff": each byte's two digits, copied as one 2-byte unit (a hash is hex-encoded inside
-// track() for every order that carries an email).
-struct HexPairs {
-  char text[512];
-  constexpr HexPairs() : text() {
-    for (int b = 0; b < 256; ++b) {
-      text[2 * b] = kLowerHexDigits[b >> 4];
-      text[2 * b + 1] = kLowerHexDigits[b & 15];
-    }
-  }
-};
-constexpr HexPairs kHexPairs;
-
-}  // namespace
-
 void hex_encode_to(char* out, std::string_view bytes) {
   for (const char c : bytes) {
     std::memcpy(out, &kHexPairs.text[2 * static_cast<unsigned char>(c)], 2);

@@ -13,6 +13,18 @@
 namespace referkit::detail {
 
 inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
+// "00".."ff": each byte's two lowercase digits, copied as one 2-byte unit by the hot paths
+// (hex_encode_to, the UUID writer).
+struct HexPairs {
+  char text[512];
+  constexpr HexPairs() : text() {
+    for (int i = 0; i < 256; ++i) {
+      text[2 * i] = kLowerHexDigits[i >> 4];
+      text[2 * i + 1] = kLowerHexDigits[i & 15];
+    }
+  }
+};
+inline constexpr HexPairs kHexPairs;
 inline constexpr char kUpperHexDigits[] = "0123456789ABCDEF";
 
 // What trim() removes by default: the ASCII whitespace of C's isspace in the "C" locale.

@@ -99,18 +99,6 @@ void seed(State& st) {
   st.counter = kCounterLimit;  // forces a fresh random counter on the first id
 }
 
-// "00".."ff", two characters per byte.
-struct HexPairs {
-  char text[512];
-  constexpr HexPairs() : text() {
-    for (int i = 0; i < 256; ++i) {
-      text[2 * i] = kLowerHexDigits[i >> 4];
-      text[2 * i + 1] = kLowerHexDigits[i & 15];
-    }
-  }
-};
-constexpr HexPairs kHexPairs;
-
 // Writes the `bytes` low-order bytes of v, most significant first, as hex.
 char* put_hex(char* out, std::uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) {

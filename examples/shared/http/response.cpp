@@ -49,6 +49,18 @@ Response Response::error(int status, std::string_view reason) {
   return json(status, std::move(body));
 }
 
+Response Response::method_not_allowed(std::string_view allow) {
+  Response r = error(405, "use " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+Response Response::unauthorized(std::string_view reason, std::string_view realm) {
+  Response r = error(401, reason);
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"" + std::string(realm) + "\"");
+  return r;
+}
+
 std::string serialize_response(const Response& response, bool close_connection) {
   return serialize_response(response.status, response.headers, response.body, close_connection);
 }

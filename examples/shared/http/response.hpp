@@ -26,6 +26,10 @@ struct Response {
   // {"error":"<a stable code for the status>","reason":"<reason>"}: every refusal looks alike,
   // whether the HTTP layer or the service behind it refuses.
   static Response error(int status, std::string_view reason);
+  // 405 with Allow: `allow`.
+  static Response method_not_allowed(std::string_view allow);
+  // 401 with WWW-Authenticate: Basic realm="<realm>".
+  static Response unauthorized(std::string_view reason, std::string_view realm);
 };
 
 // serialize_response() of message.hpp, of its parts.
