@@ -102,7 +102,10 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
       }
       // Written back, so no longer worth this process's memory: an outage's backlog is on disk
       // and in the page cache, not in the resident set (the reader maps again what it reads).
-      if (d.map) d.map->release(d.synced, step_end);
+      // Except the first page (release() starts at the page boundary after `from`): it holds
+      // the header, whose acknowledged offset the worker writes under the tracker's mutex, where
+      // a page fault would hold up track().
+      if (d.map) d.map->release(std::max<std::size_t>(d.synced, 1), step_end);
       d.synced = step_end;
       housekeeping();
     }

@@ -181,15 +181,15 @@ Status SpoolQueue::push(QueuedEvent&& event) {
   return {};
 }
 
-Segment* SpoolQueue::reading_segment() const {
+std::shared_ptr<Segment> SpoolQueue::reading_segment() const {
   for (const auto& seg : segments_) {
-    if (seg->taken < seg->records) return seg.get();
+    if (seg->taken < seg->records) return seg;
   }
   return nullptr;
 }
 
 bool SpoolQueue::front_batch_full() const {
-  const Segment* seg = reading_segment();
+  const std::shared_ptr<Segment> seg = reading_segment();
   if (seg == nullptr) return false;
   // A batch never spans segments, so the rest of a closed segment is a whole batch.
   return !seg->appendable || seg->records - seg->taken >= options_.batch_events ||
@@ -197,7 +197,7 @@ bool SpoolQueue::front_batch_full() const {
 }
 
 PendingFront SpoolQueue::front() const {
-  const Segment* seg = reading_segment();
+  const std::shared_ptr<Segment> seg = reading_segment();
   if (seg == nullptr) return {};
   PendingFront f;
   f.seq = seg->first_seq + seg->taken;
@@ -209,9 +209,12 @@ PendingFront SpoolQueue::front() const {
   return f;
 }
 
+// Under the tracker's mutex, and in a few assignments whatever the batch: a segment to map, or
+// the records to read, are left to prepare_take() (without the mutex), and the next call installs
+// what it found.
 void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
   out.clear();
-  Segment* seg = reading_segment();
+  const std::shared_ptr<Segment> seg = reading_segment();
   if (seg == nullptr) return;
   if (!seg->map) {
     if (premapped_ && premapped_number_ == seg->number) {
@@ -222,69 +225,97 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
     } else {
       // Mapped by prepare_take(), outside the tracker's mutex (a producer waited behind an mmap
       // here for milliseconds: perf's sched_switch stacks, docs/performance.md).
-      for (const auto& s : segments_) {
-        if (s.get() == seg) to_map_ = s;
-      }
+      to_map_ = seg;
       report.prepare_first = true;
       return;
     }
   }
+  if (walk_ && walk_->done && walk_->segment == seg && walk_->start == seg->read_pos && walk_->taken == seg->taken) {
+    install(*seg, *walk_, out, report);
+    walk_.reset();
+    return;
+  }
+  walk_.emplace();
+  walk_->segment = seg;
+  walk_->map = seg->map;
+  walk_->start = seg->read_pos;
+  walk_->end = seg->data_end();
+  walk_->taken = seg->taken;
+  walk_->records = seg->records;
+  walk_->first_seq = seg->first_seq;
+  report.prepare_first = true;
+}
+
+// Without the tracker's mutex: reads only what take() set out, and the segment's fields that
+// never change once it is in the queue (number, created, written_here).
+void SpoolQueue::walk(Walk& w) const {
   const std::int64_t now = options_.clock().time_since_epoch().count();
   const SteadyTime steady_now = options_.steady_clock();
   const BootTime boot_now = options_.boot_clock();
-  // Under the tracker's mutex: only find the records; materialize() copies them out after.
-  staged_.clear();
-  staged_map_ = seg->map;
-  SegmentReader reader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here);
-  out.reserve(std::min<std::size_t>(options_.batch_events, seg->records - seg->taken));
-  std::size_t wire = 0;
+  const Segment& seg = *w.segment;
+  SegmentReader reader(w.map->data(), w.end, w.start, !seg.written_here);
+  w.events.reserve(std::min<std::size_t>(options_.batch_events, w.records - w.taken));
+  w.views.reserve(w.events.capacity());
+  std::size_t wire = 0;  // the batch's body so far
   RecordView rec;
-  bool at_end = true;
-  while (out.size() < options_.batch_events && seg->taken < seg->records) {
+  w.at_end = true;
+  while (w.events.size() < options_.batch_events && w.taken + w.passed < w.records) {
     if (!reader.next(rec)) break;
-    if (!out.empty() && wire + rec.json.size() + 1 > options_.batch_bytes) {
-      seg->read_pos = rec.offset;
-      at_end = false;
+    if (!w.events.empty() && wire + rec.json.size() + 1 > options_.batch_bytes) {
+      w.read_pos = rec.offset;
+      w.at_end = false;
       break;
     }
-    const std::uint64_t seq = seg->first_seq + seg->taken++;
-    seg->untaken_wire -= std::min(seg->untaken_wire, rec.json.size() + 1);
-    --untaken_;
-    if (expired(*seg, rec.meta.tracked_ms, now, boot_now)) {
-      ++report.expired;
+    const std::uint64_t seq = w.first_seq + w.taken + w.passed++;
+    w.passed_wire += rec.json.size() + 1;
+    if (expired(seg, rec.meta.tracked_ms, now, boot_now)) {
+      ++w.expired;
       continue;
     }
     wire += rec.json.size() + 1;
-    staged_.push_back(rec.json);
+    w.views.push_back(rec.json);
     QueuedEvent e;
     e.id_offset = rec.meta.id_offset;
     e.id_size = rec.meta.id_size;
     e.seq = seq;
     e.enqueued = steady_from_wall(rec.meta.tracked_ms, now, steady_now);
-    e.segment = seg->number;
+    e.segment = seg.number;
     e.segment_end = static_cast<std::uint32_t>(rec.end);
-    out.push_back(std::move(e));
+    w.events.push_back(std::move(e));
   }
   // Damaged stretches were counted when the segment was scanned at open; not again here.
-  if (at_end) seg->read_pos = reader.position();
-  if (!seg->appendable && at_end && reader.position() >= seg->data_end()) {
+  if (w.at_end) w.read_pos = reader.position();
+  w.done = true;
+}
+
+void SpoolQueue::install(Segment& seg, Walk& w, std::vector<QueuedEvent>& out, TakeReport& report) {
+  seg.taken += w.passed;
+  untaken_ -= w.passed;
+  seg.untaken_wire -= std::min(seg.untaken_wire, w.passed_wire);
+  seg.read_pos = w.read_pos;
+  report.expired = w.expired;
+  if (!seg.appendable && w.at_end && w.read_pos >= seg.data_end()) {
     // Records counted at open but unreadable now (damaged while we ran) will never be taken.
-    untaken_ -= seg->records - seg->taken;
-    seg->taken = seg->records;
+    untaken_ -= seg.records - seg.taken;
+    seg.taken = seg.records;
   }
+  staged_ = std::move(w.views);
+  staged_map_ = std::move(w.map);
+  out.swap(w.events);
   if (!out.empty()) {
-    out.back().segment_end = static_cast<std::uint32_t>(seg->read_pos);  // trailing skipped records too
+    out.back().segment_end = static_cast<std::uint32_t>(seg.read_pos);  // trailing skipped records too
     inflight_ += out.size();
   } else if (inflight_ == 0) {
-    reclaim(seg->number, seg->read_pos);  // everything passed over is resolved already
+    reclaim(seg.number, seg.read_pos);  // everything passed over is resolved already
   } else {
     // Batches taken before are still in flight: reclaiming now would pass over them (a crash
     // would then lose them). Once they are resolved, in order, this stretch goes too.
-    deferred_reclaim_ = Reclaim{seg->number, seg->read_pos};
+    deferred_reclaim_ = Reclaim{seg.number, seg.read_pos};
   }
 }
 
 void SpoolQueue::prepare_take() {
+  if (walk_ && !walk_->done) walk(*walk_);
   std::shared_ptr<Segment> seg = std::move(to_map_);
   if (!seg || closed_) return;
   // From the descriptor held since open: the path may have been renamed or deleted by hand.
@@ -362,6 +393,7 @@ std::size_t SpoolQueue::forget() {
     }
   }
   segments_.clear();
+  walk_.reset();  // it holds a segment, and so its lock
   dir_->release();  // the next opener adopts what is left
   return untaken_;
 }
@@ -378,7 +410,8 @@ void SpoolQueue::abandon_after_fork() noexcept {
   // The parent's segment locks are the parent's: a child that kept its copies of them would keep
   // the parent's segments from being adopted after the parent died, for as long as it lives.
   for (const auto& seg : segments_) seg->file.reset();
-  segments_.clear();  // unmapping only changes this process's view; the files stay as they are
+  segments_.clear();
+  walk_.reset();  // unmapping only changes this process's view; the files stay as they are
 }
 
 }  // namespace referkit::detail

@@ -90,7 +90,7 @@ class SpoolQueue final : public PendingEvents {
  private:
   explicit SpoolQueue(SpoolQueueOptions options);
   Status roll();
-  Segment* reading_segment() const;
+  std::shared_ptr<Segment> reading_segment() const;
   void reclaim(std::uint32_t through_number, std::size_t end);
   void remove_front_segment();
   // Whether an event that old by the wall clock (tracked_ms, now_ms) has expired (see take()).
@@ -113,9 +113,37 @@ class SpoolQueue final : public PendingEvents {
   };
   std::size_t inflight_ = 0;
   std::optional<Reclaim> deferred_reclaim_;
-  // Worker only: the text of the events take() found, copied out by materialize().
+  // Worker only: the text of the events take() handed out, copied out by materialize().
   std::vector<std::string_view> staged_;
   std::shared_ptr<MappedFile> staged_map_;
+  // Worker only: the next batch of the segment being read. take() sets out what to read, under
+  // the tracker's mutex; prepare_take() reads it without the mutex (records before the written
+  // mark never change, and only the worker takes); the next take() installs what it found, in
+  // a few assignments. Reading the records under the mutex, as take() did, held track() up for
+  // as long as the worker took (longer when preempted, or faulting in pages the committer had
+  // released): the durable stalls of issue 15.
+  struct Walk {
+    // Set out by take().
+    std::shared_ptr<Segment> segment;
+    std::shared_ptr<MappedFile> map;
+    std::size_t start = 0;       // the segment's read_pos then
+    std::size_t end = 0;         // its written mark then
+    std::uint64_t taken = 0;     // its taken count then
+    std::uint64_t records = 0;   // its record count then
+    std::uint64_t first_seq = 0;
+    // Found by prepare_take().
+    bool done = false;
+    std::vector<QueuedEvent> events;
+    std::vector<std::string_view> views;
+    std::uint64_t passed = 0;      // records read, the expired included
+    std::size_t passed_wire = 0;   // their bytes in a batch body
+    std::size_t expired = 0;
+    std::size_t read_pos = 0;      // where the next take starts
+    bool at_end = true;            // no record left before `end`
+  };
+  void walk(Walk& w) const;
+  void install(Segment& seg, Walk& w, std::vector<QueuedEvent>& out, TakeReport& report);
+  std::optional<Walk> walk_;
   // Worker only: a segment take() found unmapped, mapped by prepare_take() without the tracker's
   // mutex, and installed by the next take() (or dropped, if the segment is gone by then).
   std::shared_ptr<Segment> to_map_;

@@ -128,23 +128,28 @@ void Tracker::Impl::report_passed_over(std::unique_lock<std::mutex>& lk, Lane la
 
 void Tracker::Impl::look_ahead(detail::BatchSource& source) {
   std::unique_lock<std::mutex> lk(mu);
-  if (past_stop_deadline()) return;
-  const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
-  if (!lane) return;
-  Batch batch;
-  const detail::TakeReport report = source.take(lanes, *lane, batch);
-  if (report.prepare_first) {
+  // A spool asks for preparation twice at most before it hands out a batch: a segment to map,
+  // then its records to read, each without the mutex.
+  for (int round = 0; round < 3; ++round) {
+    if (past_stop_deadline()) return;
+    const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
+    if (!lane) return;
+    Batch batch;
+    const detail::TakeReport report = source.take(lanes, *lane, batch);
     detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
+    if (report.prepare_first) {
+      lk.unlock();
+      storage.prepare_take();
+      lk.lock();
+      continue;
+    }
+    if (!report.error.ok()) return;  // the main loop meets the error again and reports it
+    report_passed_over(lk, *lane, report);
+    if (batch.events.empty()) return;
     lk.unlock();
-    storage.prepare_take();  // the main loop takes what it prepared
+    source.start_ahead(storage, std::move(batch));
     return;
   }
-  if (!report.error.ok()) return;  // the main loop meets the error again and reports it
-  report_passed_over(lk, *lane, report);
-  if (batch.events.empty()) return;
-  detail::PendingEvents& storage = *lanes[*lane].events;
-  lk.unlock();
-  source.start_ahead(storage, std::move(batch));
 }
 
 bool Tracker::Impl::wait_for_retry(milliseconds wait) {
