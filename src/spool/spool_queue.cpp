@@ -201,11 +201,16 @@ PendingFront SpoolQueue::front() const {
   if (seg == nullptr) return {};
   PendingFront f;
   f.seq = seg->first_seq + seg->taken;
-  RecordView rec;
-  if (seg->map && SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) {
-    f.enqueued = steady_from_wall(rec.meta.tracked_ms, options_.clock().time_since_epoch().count(),
-                                  options_.steady_clock());
+  if (!seg->map) return f;
+  // The oldest record's time, read once per position: the worker asks on every wake-up, under
+  // the tracker's mutex, and the committer may have released the page it is on.
+  if (front_cache_.number != seg->number || front_cache_.pos != seg->read_pos) {
+    RecordView rec;
+    if (!SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) return f;
+    front_cache_ = FrontCache{seg->number, seg->read_pos, rec.meta.tracked_ms};
   }
+  f.enqueued = steady_from_wall(front_cache_.tracked_ms, options_.clock().time_since_epoch().count(),
+                                options_.steady_clock());
   return f;
 }
 

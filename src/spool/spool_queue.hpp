@@ -142,6 +142,13 @@ class SpoolQueue final : public PendingEvents {
     bool at_end = true;            // no record left before `end`
   };
   void walk(Walk& w) const;
+  // What front() last read: the tracked-at time of the record at (segment number, position).
+  struct FrontCache {
+    std::uint32_t number = 0;
+    std::size_t pos = 0;
+    std::int64_t tracked_ms = 0;
+  };
+  mutable FrontCache front_cache_;
   void install(Segment& seg, Walk& w, std::vector<QueuedEvent>& out, TakeReport& report);
   std::optional<Walk> walk_;
   // Worker only: a segment take() found unmapped, mapped by prepare_take() without the tracker's

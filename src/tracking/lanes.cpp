@@ -13,9 +13,11 @@ std::optional<Lane> Lanes::due(SteadyTime now, const DuePolicy& policy) const {
   for (Lane lane : kByPriority) {
     const LaneSlot& slot = (*this)[lane];
     if (slot.paused || slot.staged || slot.events->empty()) continue;
+    // A full batch first: it needs no look at the oldest event (which the spool reads from its
+    // segment), and in a flood it is the usual answer.
+    if (policy.stopping || slot.events->front_batch_full()) return lane;
     const PendingFront front = slot.events->front();
-    if (policy.stopping || slot.events->front_batch_full() || front.seq <= policy.flush_through[static_cast<std::size_t>(lane)] ||
-        now >= front.enqueued + policy.flush_interval) {
+    if (front.seq <= policy.flush_through[static_cast<std::size_t>(lane)] || now >= front.enqueued + policy.flush_interval) {
       return lane;
     }
   }
