@@ -14,6 +14,7 @@ SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::ch
 
 void SpoolCommitter::start() {
   thread_ = std::make_unique<std::thread>([this] { run(); });
+  preparer_ = std::make_unique<std::thread>([this] { prepare(); });
 }
 
 void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted) {
@@ -34,8 +35,7 @@ std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path, co
   }
   spare_.reset();
   want_spare_ = true;
-  work_ = true;
-  wake_.notify_one();
+  prepare_wake_.notify_one();
   return out;
 }
 
@@ -49,8 +49,7 @@ void SpoolCommitter::remove_later(std::shared_ptr<Segment> segment) {
 void SpoolCommitter::unmap_later(std::shared_ptr<MappedFile> map) {
   std::lock_guard<std::mutex> lk(mu_);
   to_unmap_.push_back(std::move(map));
-  work_ = true;
-  wake_.notify_one();
+  prepare_wake_.notify_one();
 }
 
 Status SpoolCommitter::commit(std::chrono::steady_clock::time_point deadline) {
@@ -71,8 +70,11 @@ void SpoolCommitter::stop() {
     stop_ = true;
   }
   wake_.notify_one();
+  prepare_wake_.notify_one();
   if (thread_ && thread_->joinable()) thread_->join();  // its last pass commits everything
   thread_.reset();
+  if (preparer_ && preparer_->joinable()) preparer_->join();
+  preparer_.reset();
   std::lock_guard<std::mutex> lk(mu_);
   // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
   dirty_.clear();
@@ -84,9 +86,7 @@ void SpoolCommitter::stop() {
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
-  // The data in steps, with housekeeping in between (a spare asked for, full segments to unmap):
-  // the disk takes 50-150 ms to write a whole segment (measured with perf trace on the 2-core
-  // machine), and a producer tracking flat out fills the next one in 10. Then fdatasync makes it
+  // The data in steps, each released from the mapping once written. Then fdatasync makes it
   // durable: the written extents' metadata, and the disk's write cache.
   constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
@@ -107,7 +107,6 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
       // a page fault would hold up track().
       if (d.map) d.map->release(std::max<std::size_t>(d.synced, 1), step_end);
       d.synced = step_end;
-      housekeeping();
     }
     if (::fdatasync(fd) != 0) return file_error("cannot sync", path, errno);
   }
@@ -120,15 +119,6 @@ void SpoolCommitter::run() {
   for (;;) {
     wake_.wait_for(lk, interval_, [&] { return stop_ || requested_ > committed_ || work_; });
     work_ = false;
-    // The spare first, when the queue has just taken it: the next roll needs it, and a sync of
-    // the segment just filled can take tens of milliseconds. Were the spare made after the sync
-    // (as it was), a producer tracking flat out filled the new segment first, and then made its
-    // next segment itself: an fallocate and an mmap on track()'s path, the mmap waiting behind
-    // this thread's prefault for the process's memory-map lock (a 1-10 ms stall each time,
-    // found with perf's sched_switch stacks; docs/performance.md).
-    lk.unlock();
-    housekeeping();
-    lk.lock();
     const bool stopping = stop_;
     const std::uint64_t seq = appended_.load(std::memory_order_acquire);
     std::vector<Dirty> dirty = std::move(dirty_);
@@ -168,19 +158,22 @@ void SpoolCommitter::run() {
     // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
     if (to_prefault) to_prefault->prefault(from, to_prefault->size());
     to_prefault.reset();
-    housekeeping();
     lk.lock();
   }
 }
 
-void SpoolCommitter::housekeeping() {
-  std::vector<std::shared_ptr<MappedFile>> unmap;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
+void SpoolCommitter::prepare() {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_); });
+    if (stop_) return;  // stop() lets go of what is left to unmap
+    std::vector<std::shared_ptr<MappedFile>> unmap;
     unmap.swap(to_unmap_);
+    lk.unlock();
+    unmap.clear();  // the last reference, unless a batch being read still holds one
+    make_spare_if_wanted();
+    lk.lock();
   }
-  unmap.clear();  // the last reference, unless a batch being read still holds one
-  make_spare_if_wanted();
 }
 
 void SpoolCommitter::make_spare_if_wanted() {

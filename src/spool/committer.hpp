@@ -1,11 +1,17 @@
-// The spool's background thread, which keeps every file system call that can take milliseconds
-// off track()'s path:
+// The spool's background threads, which keep every file system call that can take milliseconds
+// off track()'s path. The committer thread:
 // - group commit: every commit interval (or sooner when flush() asks) it msyncs what was
 //   appended since its last pass, so power loss loses at most one interval;
-// - a spare segment: the next segment file is created, reserved and prefaulted ahead of time,
-//   so filling a segment costs track() one rename, not an fallocate and thousands of page faults;
 // - deletions of reclaimed segments;
 // - the owner's lock file, made again if someone deleted it (SpoolDir::restore_lock_file).
+// The preparer thread:
+// - a spare segment: the next segment file is created, reserved and prefaulted ahead of time,
+//   so filling a segment costs track() one rename, not an fallocate and thousands of page faults;
+// - unmapping full segments.
+// Two threads, because a commit waits for the disk: 10-20 ms per MiB written back on the 2-core
+// machine, while a producer tracking flat out fills a 4 MiB segment in under 10 ms. A spare made
+// between sync steps (as it was) was late for one roll in about 50,000 events, and track() then
+// made its own segment: a stall of milliseconds (docs/performance.md).
 #ifndef REFERKIT_SRC_SPOOL_COMMITTER_HPP
 #define REFERKIT_SRC_SPOOL_COMMITTER_HPP
 
@@ -51,10 +57,13 @@ class SpoolCommitter {
   // Unmaps a full segment on this thread soon: an munmap of a segment's dirty pages takes
   // 0.5-1 ms (and a TLB shootdown on every core), too long for track()'s thread.
   void unmap_later(std::shared_ptr<MappedFile> map);
-  // A last commit and the pending deletions, then the thread ends; removes an unused spare.
+  // A last commit and the pending deletions, then the threads end; removes an unused spare.
   void stop();
-  // In a forked child: the thread does not exist here and its mutex may be held.
-  void abandon_after_fork() noexcept { (void)thread_.release(); }
+  // In a forked child: the threads do not exist here and the mutex may be held.
+  void abandon_after_fork() noexcept {
+    (void)thread_.release();
+    (void)preparer_.release();
+  }
 
  private:
   // A segment with appends not yet on disk. It is synced through its descriptor, and what is
@@ -67,10 +76,10 @@ class SpoolCommitter {
     bool prefaulted = false;
   };
   void run();
+  // The preparer thread: the unmaps asked for, then the spare, whenever there are some.
+  void prepare();
   // Creates and prefaults the spare when take_spare() asked for one. Called without mu_.
   void make_spare_if_wanted();
-  // Between sync steps: the unmaps asked for, then the spare. Called without mu_.
-  void housekeeping();
   Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
 
   SpoolDir& dir_;  // the lock file is restored from the committer thread
@@ -78,9 +87,11 @@ class SpoolCommitter {
   const std::chrono::milliseconds interval_;
   std::atomic<std::uint64_t> appended_{0};
   std::unique_ptr<std::thread> thread_;
+  std::unique_ptr<std::thread> preparer_;
 
   std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;           // the committer
+  std::condition_variable prepare_wake_;   // the preparer
   std::condition_variable done_;
   std::vector<Dirty> dirty_;  // the segment taking appends last
   std::vector<std::shared_ptr<Segment>> to_remove_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench_harness.hpp"
+#include "events/typed_serializer.hpp"
 #include "time/rfc3339_fast.hpp"
 #include "support/temp_dir.hpp"
 #include "referkit/testing.hpp"
@@ -131,6 +132,33 @@ double admission_events_per_s(const std::vector<OrderCompleted>& inputs, int thr
   return static_cast<double>(queued) / seconds;
 }
 
+// The machine's own ceiling for admission's scaling: the same work per event as track() but for
+// the tracker (serialize, keep the text in memory), in `threads` threads that share nothing. If
+// two threads are only this much faster than one, the rest of the gap is not admission's lock.
+double shared_nothing_events_per_s(const std::vector<OrderCompleted>& inputs, int threads) {
+  const std::size_t per_thread = inputs.size() / static_cast<std::size_t>(threads);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> workers;
+  for (int th = 0; th < threads; ++th) {
+    workers.emplace_back([&, th] {
+      std::vector<std::string> kept;
+      kept.reserve(per_thread);
+      while (!go.load()) std::this_thread::yield();
+      const std::size_t from = static_cast<std::size_t>(th) * per_thread;
+      for (std::size_t i = from; i < from + per_thread; ++i) {
+        auto serialized = detail::serialize_typed(inputs[i], now_ms());
+        if (serialized) kept.push_back(std::move(serialized->json));
+      }
+      keep(kept.size());
+    });
+  }
+  const auto start = Clock::now();
+  go = true;
+  for (auto& w : workers) w.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(per_thread * static_cast<std::size_t>(threads)) / seconds;
+}
+
 }  // namespace
 
 Figures track_benchmarks() {
@@ -200,6 +228,9 @@ Figures track_benchmarks() {
     f["admission_one_thread_events_per_s"] = one;
     f["admission_two_threads_events_per_s"] = two;
     f["admission_two_thread_speedup_pct"] = 100.0 * two / one;
+    const double alone_one = shared_nothing_events_per_s(typed, 1);
+    const double alone_two = shared_nothing_events_per_s(typed, 2);
+    f["shared_nothing_two_thread_speedup_pct"] = 100.0 * alone_two / alone_one;
   }
 
   // One timestamp writer serves both: format_rfc3339 (the public call, a new string each time)
