@@ -83,15 +83,23 @@ bool is_space(std::int32_t cp) {
   return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0xa0 || cp == 0x3000;
 }
 
-int crockford_value(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  if (c == 'O') return 0;
-  if (c == 'I' || c == 'L') return 1;
+// Symbol values, either case, with O -> 0 and I/L -> 1; -1 for anything else. A table: a scan of
+// the alphabet per symbol was most of a share code's verification.
+constexpr std::array<std::int8_t, 256> make_crockford_table() {
+  std::array<std::int8_t, 256> table{};
+  for (auto& v : table) v = -1;
   for (int i = 0; i < 32; ++i) {
-    if (kCrockford[i] == c) return i;
+    const char c = kCrockford[i];
+    table[static_cast<unsigned char>(c)] = static_cast<std::int8_t>(i);
+    if (c >= 'A' && c <= 'Z') table[static_cast<unsigned char>(c - 'A' + 'a')] = static_cast<std::int8_t>(i);
   }
-  return -1;
+  for (char c : {'O', 'o'}) table[static_cast<unsigned char>(c)] = 0;
+  for (char c : {'I', 'i', 'L', 'l'}) table[static_cast<unsigned char>(c)] = 1;
+  return table;
 }
+constexpr auto kCrockfordValue = make_crockford_table();
+
+int crockford_value(char c) { return kCrockfordValue[static_cast<unsigned char>(c)]; }
 
 // The check symbol: Luhn mod 32 over the body, which catches every single substituted body
 // symbol, plus the sum of the prefix letters (A=1..Z=26) mod 32, which changes whenever one letter
