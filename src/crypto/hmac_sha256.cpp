@@ -11,6 +11,79 @@
 #include <cstring>
 
 namespace referkit::detail {
+namespace {
+
+// A big-endian store as one swap and one store (written byte by byte, GCC vectorized the
+// digest's eight stores into some 300 instructions of shuffles).
+void store_be32(unsigned char* p, std::uint32_t v) {
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+  v = __builtin_bswap32(v);
+#endif
+  std::memcpy(p, &v, sizeof v);
+}
+
+// A SHA-256 that has already absorbed one block (an HMAC pad) and pads its last block itself,
+// handing it to the compression function (SHA256_Transform; SHA-NI where the CPU has it).
+// SHA256_Final did that with more bookkeeping and a cleanse of its buffer: with SHA256_Update,
+// ~530 instructions per MAC besides the compressions, ~270 here; a short MAC went from 115-138 ns
+// to 114-118 ns on the build machine (its two compressions are ~107), and a link makes two or
+// three. block_ only ever holds message bytes, which the caller has in clear anyway (the key is in
+// the precomputed states), so it is not cleansed.
+class PaddedHash {
+ public:
+  explicit PaddedHash(const SHA256_CTX& after_pad) : ctx_(after_pad) {}
+
+  void update(const unsigned char* data, std::size_t size) {
+    total_ += size;
+    if (used_ > 0) {
+      const std::size_t take = size < SHA256_CBLOCK - used_ ? size : SHA256_CBLOCK - used_;
+      std::memcpy(block_ + used_, data, take);
+      used_ += take;
+      data += take;
+      size -= take;
+      if (used_ < SHA256_CBLOCK) return;
+      SHA256_Transform(&ctx_, block_);
+      used_ = 0;
+    }
+    if (size >= SHA256_CBLOCK) {
+      // A run of whole blocks in one call: OpenSSL's block function takes runs, and a call per
+      // block made a webhook's 1 KiB MAC 7% slower. ctx_ never buffers (its num stays 0), so
+      // SHA256_Update passes them straight through; it also counts them in Nl/Nh, unused here.
+      const std::size_t whole = size - size % SHA256_CBLOCK;
+      SHA256_Update(&ctx_, data, whole);
+      data += whole;
+      size -= whole;
+    }
+    std::memcpy(block_, data, size);
+    used_ = size;
+  }
+
+  // SHA-256's padding: 0x80, zeros, and the length in bits (the pad block included), big-endian.
+  Sha256Digest finish() {
+    block_[used_++] = 0x80;
+    if (used_ > SHA256_CBLOCK - 8) {
+      std::memset(block_ + used_, 0, SHA256_CBLOCK - used_);
+      SHA256_Transform(&ctx_, block_);
+      used_ = 0;
+    }
+    std::memset(block_ + used_, 0, SHA256_CBLOCK - 8 - used_);
+    const std::uint64_t bits = (SHA256_CBLOCK + total_) * 8;
+    store_be32(block_ + SHA256_CBLOCK - 8, static_cast<std::uint32_t>(bits >> 32));
+    store_be32(block_ + SHA256_CBLOCK - 4, static_cast<std::uint32_t>(bits));
+    SHA256_Transform(&ctx_, block_);
+    Sha256Digest out;
+    for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, ctx_.h[i]);
+    return out;
+  }
+
+ private:
+  SHA256_CTX ctx_;  // the chaining value h is the state; finish() pads from used_ and total_
+  unsigned char block_[SHA256_CBLOCK];
+  std::size_t used_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+}  // namespace
 
 // Not the one-shot SHA256(): in OpenSSL 3 it looks the algorithm up in a locked provider table
 // on every call, several times the cost of hashing a short input.
@@ -47,15 +120,12 @@ HmacSha256::HmacSha256(std::string_view key) {
 }
 
 Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) const {
-  SHA256_CTX ctx = inner_;
-  for (std::string_view part : parts) SHA256_Update(&ctx, part.data(), part.size());
-  Sha256Digest inner_digest{};
-  SHA256_Final(inner_digest.data(), &ctx);
-  ctx = outer_;
-  SHA256_Update(&ctx, inner_digest.data(), inner_digest.size());
-  Sha256Digest out{};
-  SHA256_Final(out.data(), &ctx);
-  return out;
+  PaddedHash inner(inner_);
+  for (std::string_view part : parts) inner.update(reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  const Sha256Digest inner_digest = inner.finish();
+  PaddedHash outer(outer_);
+  outer.update(inner_digest.data(), inner_digest.size());
+  return outer.finish();
 }
 
 bool constant_time_equal(const void* a, const void* b, std::size_t n) {

@@ -83,27 +83,35 @@ bool is_space(std::int32_t cp) {
   return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0xa0 || cp == 0x3000;
 }
 
-int crockford_value(char c) {
-  if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  if (c == 'O') return 0;
-  if (c == 'I' || c == 'L') return 1;
+// Symbol values, either case, with O -> 0 and I/L -> 1; -1 for anything else. A table: a scan of
+// the alphabet per symbol was most of a share code's verification.
+constexpr std::array<std::int8_t, 256> make_crockford_table() {
+  std::array<std::int8_t, 256> table{};
+  for (auto& v : table) v = -1;
   for (int i = 0; i < 32; ++i) {
-    if (kCrockford[i] == c) return i;
+    const char c = kCrockford[i];
+    table[static_cast<unsigned char>(c)] = static_cast<std::int8_t>(i);
+    if (c >= 'A' && c <= 'Z') table[static_cast<unsigned char>(c - 'A' + 'a')] = static_cast<std::int8_t>(i);
   }
-  return -1;
+  for (char c : {'O', 'o'}) table[static_cast<unsigned char>(c)] = 0;
+  for (char c : {'I', 'i', 'L', 'l'}) table[static_cast<unsigned char>(c)] = 1;
+  return table;
 }
+constexpr auto kCrockfordValue = make_crockford_table();
+
+int crockford_value(char c) { return kCrockfordValue[static_cast<unsigned char>(c)]; }
 
 // The check symbol: Luhn mod 32 over the body, which catches every single substituted body
 // symbol, plus the sum of the prefix letters (A=1..Z=26) mod 32, which changes whenever one letter
 // is substituted, added or removed (each changes the sum by 1..26, never by a multiple of 32).
 unsigned check_value(const ShareCode& code) {
-  unsigned factor = 2;  // right to left, starting next to the check symbol
+  // Right to left from the check symbol, factors 2, 1, 2, 1...: two symbols per step, with fixed
+  // shifts (a variable shift and a factor toggle per symbol cost twice the instructions).
+  std::uint64_t value = code.value;
   unsigned sum = 0;
-  for (std::size_t i = 0; i < kBodySymbols; ++i) {
-    unsigned v = static_cast<unsigned>(code.value >> (5 * i) & 31);
-    unsigned addend = factor * v;
-    sum += addend / 32 + addend % 32;
-    factor = factor == 2 ? 1 : 2;
+  for (std::size_t i = 0; i < kBodySymbols; i += 2, value >>= 10) {
+    const unsigned doubled = static_cast<unsigned>(value & 31) * 2;
+    sum += doubled / 32 + doubled % 32 + static_cast<unsigned>(value >> 5 & 31);
   }
   unsigned luhn = (32 - sum % 32) % 32;
   unsigned letters = 0;
@@ -115,9 +123,11 @@ bool is_separator(char c) { return c == '-' || c == ' '; }
 
 using BodySymbols = std::array<char, kBodySymbols>;
 
+// From the last symbol back, five bits at a time: a fixed shift per step (a shift by 5 * (7 - i)
+// per symbol was ~18 instructions a symbol, and every mint spells two bodies).
 BodySymbols body_symbols(std::uint64_t value) {
   BodySymbols out;
-  for (std::size_t i = 0; i < kBodySymbols; ++i) out[i] = kCrockford[value >> (5 * (kBodySymbols - 1 - i)) & 31];
+  for (std::size_t i = kBodySymbols; i-- > 0; value >>= 5) out[i] = kCrockford[value & 31];
   return out;
 }
 

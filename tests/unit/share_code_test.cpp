@@ -83,6 +83,33 @@ TEST_CASE("known share code values, including one re-derived past a blocked spel
         "JANE-088G-ZGCC1");
 }
 
+TEST_CASE("each byte as the first body symbol: only Crockford symbols, either case, and O/I/L") {
+  // The definition the decoding table must match, written as a scan of the alphabet.
+  auto value_of = [](unsigned char b) {
+    const std::string_view alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const char upper = b >= 'a' && b <= 'z' ? static_cast<char>(b - 'a' + 'A') : static_cast<char>(b);
+    if (upper == 'O') return 0;
+    if (upper == 'I' || upper == 'L') return 1;
+    const std::size_t at = alphabet.find(upper);
+    return b != 0 && at != std::string_view::npos ? static_cast<int>(at) : -1;
+  };
+  const std::uint64_t rest = 0x5a5a5a5a5u & ((std::uint64_t{1} << 35) - 1);
+  for (unsigned b = 0; b < 256; ++b) {
+    const int v = value_of(static_cast<unsigned char>(b));
+    // A code whose first symbol has value v (or 1 when b is not a symbol), spelled with b there.
+    const std::uint64_t value = std::uint64_t(v < 0 ? 1 : v) << 35 | rest;
+    std::string text = format_share_code({"", value});
+    text[0] = static_cast<char>(b);
+    auto parsed = parse_share_code(text);
+    if (v < 0) {
+      CHECK_MESSAGE(!parsed.ok(), "byte ", b);
+    } else {
+      REQUIRE_MESSAGE(parsed.ok(), "byte ", b);
+      CHECK(parsed->value == value);
+    }
+  }
+}
+
 TEST_CASE("format and parse round-trip, with every accepted spelling") {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 2000; ++i) {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -101,6 +102,35 @@ TEST_CASE("HMAC-SHA256 over parts equals the MAC of their concatenation") {
   // The keyed state is reused, not consumed: a second call gives the same answer.
   CHECK(key.mac("what do ya want for nothing?") == whole);
   CHECK(key.mac("what do ya want for nothing!") != whole);
+}
+
+TEST_CASE("HMAC-SHA256 matches its definition at every message length from 0 to 200") {
+  // HmacSha256 pads and feeds blocks to the compression function itself; the definition here
+  // goes through SHA256_Update/Final (detail::sha256), so every padding case is covered: the
+  // length field in the same block (up to 55 bytes), in a block of its own (56-63), and both
+  // again after whole blocks, with the message split into parts at every boundary.
+  using referkit::detail::HmacSha256;
+  using referkit::detail::sha256;
+  for (const std::string& key : {std::string("Jefe"), std::string(64, '\x42'), std::string(100, '\x17')}) {
+    const HmacSha256 mac(key);
+    std::string block = key.size() > 64 ? std::string(reinterpret_cast<const char*>(sha256(key).data()), 32) : key;
+    block.resize(64, '\0');
+    std::string ipad = block, opad = block;
+    for (std::size_t i = 0; i < 64; ++i) {
+      ipad[i] = static_cast<char>(block[i] ^ 0x36);
+      opad[i] = static_cast<char>(block[i] ^ 0x5c);
+    }
+    std::string message;
+    for (std::size_t n = 0; n <= 200; ++n) {
+      const auto inner = sha256(ipad + message);
+      const auto expected = sha256(opad + std::string(reinterpret_cast<const char*>(inner.data()), inner.size()));
+      CHECK_MESSAGE(mac.mac(message) == expected, "length ", n);
+      const std::string_view m(message);
+      const std::size_t cut = n * 7 % (n + 1);
+      CHECK_MESSAGE(mac.mac({m.substr(0, cut), m.substr(cut, 64), m.substr(std::min(n, cut + 64))}) == expected, "length ", n);
+      message += static_cast<char>('a' + n % 26);
+    }
+  }
 }
 
 TEST_CASE("sign_payload writes t and 64 lowercase hex digits") {
