@@ -183,6 +183,14 @@ struct TrackerOptions {
   // is not an address is refused at track() rather than sent whole.
   IpPolicy ip_policy = IpPolicy::kTruncate;
 
+  // The nice value, 0-19, of the tracker's own threads: the upload worker and its encoder, and in
+  // durable mode each lane's spool committer and preparer (Linux sets it per thread: the
+  // application's threads keep theirs). Above 0 they give way to the threads that call track()
+  // when the CPU is short, so uploads, encoding and write-back do not preempt a checkout; in
+  // exchange, events wait longer while the CPU is busy (within their lane's budgets). 0 leaves
+  // them at the process's own.
+  int background_nice = 0;
+
   HttpOptions http;
   RetryPolicy retry;
   std::string user_agent_suffix;  // appended to "referkit-cpp/<version>"

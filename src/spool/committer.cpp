@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <string>
 
+#include "common/background_thread.hpp"
+
 namespace referkit::detail {
 
-SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval)
-    : dir_(dir), segment_bytes_(segment_bytes), interval_(interval) {}
+SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval, int nice)
+    : dir_(dir), segment_bytes_(segment_bytes), interval_(interval), nice_(nice) {}
 
 void SpoolCommitter::start() {
   thread_ = std::make_unique<std::thread>([this] { run(); });
@@ -115,6 +117,7 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
 }
 
 void SpoolCommitter::run() {
+  become_background_thread("rk-commit", nice_);
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     wake_.wait_for(lk, interval_, [&] { return stop_ || requested_ > committed_ || work_; });
@@ -163,6 +166,7 @@ void SpoolCommitter::run() {
 }
 
 void SpoolCommitter::prepare() {
+  become_background_thread("rk-prepare", nice_);
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_); });

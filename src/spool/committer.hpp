@@ -35,7 +35,8 @@ namespace referkit::detail {
 
 class SpoolCommitter {
  public:
-  SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval);
+  // `nice`: of both threads (0 leaves them as they are).
+  SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::chrono::milliseconds interval, int nice = 0);
   SpoolCommitter(const SpoolCommitter&) = delete;
   SpoolCommitter& operator=(const SpoolCommitter&) = delete;
   ~SpoolCommitter() { stop(); }
@@ -85,6 +86,7 @@ class SpoolCommitter {
   SpoolDir& dir_;  // the lock file is restored from the committer thread
   const std::size_t segment_bytes_;
   const std::chrono::milliseconds interval_;
+  const int nice_;
   std::atomic<std::uint64_t> appended_{0};
   std::unique_ptr<std::thread> thread_;
   std::unique_ptr<std::thread> preparer_;

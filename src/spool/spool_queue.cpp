@@ -35,7 +35,8 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
   if (!opened) return opened.status();
   q->dir_ = std::move(opened->dir);
   q->recovery_.skipped = std::move(opened->skipped);
-  q->committer_ = std::make_unique<SpoolCommitter>(*q->dir_, q->options_.segment_bytes, q->options_.commit_interval);
+  q->committer_ = std::make_unique<SpoolCommitter>(*q->dir_, q->options_.segment_bytes, q->options_.commit_interval,
+                                                   q->options_.background_nice);
 
   for (AdoptedSegment& adopted : opened->adopted) {
     const std::string path = q->dir_->segment_path(adopted.number);

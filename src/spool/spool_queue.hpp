@@ -42,6 +42,7 @@ struct SpoolQueueOptions {
   std::size_t batch_bytes = 500'000;  // event bytes in a request body
   std::uint64_t first_seq = 1;        // seq of the first event found at open
   std::string budget_name = "max_spool_bytes";  // how full_message() names max_bytes
+  int background_nice = 0;  // of the committer's threads (TrackerOptions::background_nice)
 };
 
 class SpoolQueue final : public PendingEvents {

@@ -31,7 +31,7 @@ void BatchSource::start_ahead(PendingEvents& storage, Batch batch) {
   ahead_lane_ = batch.lane;
   ahead_first_seq_ = batch.events.front().seq;
   ahead_.emplace(std::move(batch));
-  if (!thread_) thread_.emplace();
+  if (!thread_) thread_.emplace(options_.background_nice);
   thread_->start([this, &storage] {
     Batch& b = *ahead_;
     storage.materialize(b.events);

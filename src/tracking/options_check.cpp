@@ -65,6 +65,7 @@ Status check_options(const TrackerOptions& o) {
       return invalid("spool_commit_interval must be positive and max_event_age not negative");
     }
   }
+  if (o.background_nice < 0 || o.background_nice > 19) return invalid("background_nice must be 0-19");
   const RetryPolicy& r = o.retry;
   if (r.initial_backoff.count() <= 0 || r.max_backoff < r.initial_backoff || r.auth_backoff.count() <= 0 ||
       r.max_retry_after.count() < 0 || r.max_retry_duration.count() < 0) {

@@ -28,6 +28,7 @@ Result<std::unique_ptr<detail::PendingEvents>> open_spool(const TrackerOptions& 
   so.batch_events = o.max_batch_events;
   so.batch_bytes = batch_bytes;
   so.first_seq = first_seq;
+  so.background_nice = o.background_nice;
   so.clock = seams.wall_clock;
   so.steady_clock = seams.steady_clock;
   if (seams.boot_clock) {

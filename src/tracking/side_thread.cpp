@@ -2,9 +2,11 @@
 
 #include <utility>
 
+#include "common/background_thread.hpp"
+
 namespace referkit::detail {
 
-SideThread::SideThread() : thread_([this] { run(); }) {}
+SideThread::SideThread(int nice) : thread_([this, nice] { run(nice); }) {}
 
 SideThread::~SideThread() {
   {
@@ -29,7 +31,8 @@ void SideThread::wait() {
   cv_.wait(lk, [this] { return !busy_; });
 }
 
-void SideThread::run() {
+void SideThread::run(int nice) {
+  become_background_thread("rk-encode", nice);
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     cv_.wait(lk, [this] { return busy_ || stop_; });

@@ -14,7 +14,8 @@ namespace referkit::detail {
 
 class SideThread {
  public:
-  SideThread();
+  // `nice`: the thread's nice value (0 leaves it as it is).
+  explicit SideThread(int nice = 0);
   // Waits for the job in progress, then joins.
   ~SideThread();
   SideThread(const SideThread&) = delete;
@@ -27,7 +28,7 @@ class SideThread {
   void wait();
 
  private:
-  void run();
+  void run(int nice);
 
   std::mutex mu_;
   std::condition_variable cv_;

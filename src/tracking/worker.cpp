@@ -4,6 +4,7 @@
 // so track() is never slowed by the network, and it is the one thread that runs callbacks.
 #include <fmt/format.h>
 
+#include "common/background_thread.hpp"
 #include "tracking/batch_source.hpp"
 #include "tracking/tracker_impl.hpp"
 #include "tracking/uploader.hpp"
@@ -23,6 +24,7 @@ void Tracker::Impl::start_worker() {
 }
 
 void Tracker::Impl::run_worker() {
+  detail::become_background_thread("rk-worker", options.background_nice);
   open_staged_lanes();
   detail::Uploader uploader(options, seams, seams.transport);
   detail::BatchSource source(options, seams);

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "referkit/spool.hpp"
@@ -130,6 +131,46 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(report.undelivered == 0);
   CHECK(d.segments().empty());
   CHECK(d.info().pending_events == 0);
+}
+
+// Name and nice value of each thread of this process, from /proc.
+std::vector<std::pair<std::string, int>> threads_with_nice() {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::ifstream stat(task.path() / "stat");
+    std::string name;
+    std::string line;
+    if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // the thread just ended
+    // Fields after the name in parentheses: state is field 3, nice field 19.
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    out.emplace_back(name, std::stoi(field));
+  }
+  return out;
+}
+
+TEST_CASE("background_nice: the tracker's own threads are named and niced, the caller's thread is not") {
+  Durable d;
+  d.options.background_nice = 7;
+  const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  Tracker t = d.open();
+  for (int i = 0; i < 600; ++i) REQUIRE(t.track(order(i)).ok());
+  REQUIRE(t.flush(10s).ok());
+  std::multiset<std::string> ours;
+  for (const auto& [name, nice] : threads_with_nice()) {
+    if (name.rfind("rk-", 0) != 0) continue;
+    ours.insert(name);
+    INFO(name);
+    CHECK(nice == 7);
+  }
+  CHECK(ours.count("rk-worker") == 1);
+  CHECK(ours.count("rk-commit") == 2);  // one per lane's spool
+  CHECK(ours.count("rk-prepare") == 2);
+  CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
+  CHECK(t.shutdown(5s).status.ok());
 }
 
 TEST_CASE("commit() waits for the group commit only, not for delivery (the sidecar's --durable-ack)") {

@@ -498,6 +498,8 @@ TEST_CASE("open() refuses bad options") {
     o.engagement.max_spool_bytes = 1000;
   }));
   CHECK(refused([](TrackerOptions& o) { o.gzip_level = 0; }));
+  CHECK(refused([](TrackerOptions& o) { o.background_nice = -1; }));  // raising priority: not ours to do
+  CHECK(refused([](TrackerOptions& o) { o.background_nice = 20; }));
   CHECK(refused([](TrackerOptions& o) { o.http.total_timeout = 0ms; }));
   CHECK(refused([](TrackerOptions& o) { o.retry.max_backoff = 1ms; }));
 }
