@@ -44,9 +44,9 @@ Result<int> currency_exponent(std::string_view currency) {
 }
 
 Result<std::string> format_money(const Money& money) {
-  auto decimal = detail::money_decimal(money);
-  if (!decimal) return decimal.status();
-  return std::string(decimal->text());
+  detail::MoneyDecimal decimal;
+  if (Status s = detail::write_money_decimal(money, decimal); !s.ok()) return s;
+  return std::string(decimal.text());
 }
 
 }  // namespace v1
@@ -54,7 +54,7 @@ Result<std::string> format_money(const Money& money) {
 
 namespace referkit::detail {
 
-Result<MoneyDecimal> money_decimal(const Money& money) {
+Status write_money_decimal(const Money& money, MoneyDecimal& out) {
   auto exponent = currency_exponent(money.currency);
   if (!exponent) return exponent.status();
 
@@ -64,7 +64,6 @@ Result<MoneyDecimal> money_decimal(const Money& money) {
                                      : static_cast<std::uint64_t>(money.minor_units);
   // Digits from the last: the fraction's `exponent` digits (zeros once the magnitude runs out,
   // so 5 KWD-fils is 0.005), the point, then the integer part, at least one digit.
-  MoneyDecimal out;
   char* p = out.buffer + sizeof out.buffer;
   const auto digit = [&] {
     *--p = static_cast<char>('0' + magnitude % 10);
@@ -77,7 +76,7 @@ Result<MoneyDecimal> money_decimal(const Money& money) {
   } while (magnitude != 0);
   if (negative) *--p = '-';
   out.from = static_cast<std::uint8_t>(p - out.buffer);
-  return out;
+  return Status();
 }
 
 }  // namespace referkit::detail

@@ -19,9 +19,11 @@ struct MoneyDecimal {
   std::string_view text() const { return std::string_view(buffer + from, sizeof buffer - from); }
 };
 
-// {1999,"USD"} -> "19.99", {-5,"KWD"} -> "-0.005", {500,"JPY"} -> "500"; currency_exponent's
-// errors for a currency that is not an active ISO 4217 code.
-Result<MoneyDecimal> money_decimal(const Money& money);
+// Writes {1999,"USD"} as "19.99", {-5,"KWD"} as "-0.005", {500,"JPY"} as "500" into `out`;
+// currency_exponent's errors for a currency that is not an active ISO 4217 code. Filled in
+// place, not returned: the digits are stored a byte at a time, and copying the struct at once
+// right after (into a Result, then an optional) stalled on store forwarding.
+Status write_money_decimal(const Money& money, MoneyDecimal& out);
 
 }  // namespace referkit::detail
 

@@ -39,13 +39,13 @@ inline Status check_identity(const Identity& who, std::string_view role) {
                 std::string(role) + ".user_id or " + std::string(role) + ".anonymous_id is required");
 }
 
-// The amount as exact decimal text ("104.99", held in place: nothing allocated); `field` names
-// the money in errors.
-inline Result<MoneyDecimal> money_text(const Money& money, std::string_view field) {
+// The amount as exact decimal text ("104.99") in `out` (nothing allocated); `field` names the
+// money in errors.
+inline Status money_text(const Money& money, std::string_view field, MoneyDecimal& out) {
   if (money.currency.empty()) return missing(std::string(field) + ".currency");
-  auto text = money_decimal(money);
-  if (!text) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + text.status().message());
-  return text;
+  Status s = write_money_decimal(money, out);
+  if (!s.ok()) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + s.message());
+  return s;
 }
 
 // Only the hash of a normalized address leaves the process; blank means none was given.
@@ -61,8 +61,9 @@ void email_hash_if(Out& out, const std::string& email) {
   out.text("email_sha256", std::string_view(hex, sizeof hex));
 }
 
+// Inlined, so that the key stays a literal where the JSON writer writes it (see its put_key).
 template <typename Out>
-void text_if(Out& out, const char* key, const std::string& text) {
+[[gnu::always_inline]] inline void text_if(Out& out, const char* key, const std::string& text) {
   if (!text.empty()) out.text(key, text);
 }
 
@@ -132,9 +133,7 @@ inline Result<std::vector<MoneyDecimal>> product_prices(const OrderCompleted& in
                     fmt::format("{}.unit_price.currency \"{}\" differs from total.currency \"{}\"", at,
                                 line.unit_price.currency, in.total.currency));
     }
-    auto price = money_text(line.unit_price, at + ".unit_price");
-    if (!price) return price.status();
-    prices.push_back(*price);
+    if (Status s = money_text(line.unit_price, at + ".unit_price", prices.emplace_back()); !s.ok()) return s;
   }
   return prices;
 }
@@ -230,8 +229,8 @@ template <typename Out>
 Status describe(const OrderCompleted& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
-  auto total = money_text(in.total, "total");
-  if (!total) return total.status();
+  MoneyDecimal total;
+  if (Status s = money_text(in.total, "total", total); !s.ok()) return s;
   std::optional<MoneyDecimal> subtotal;
   if (in.subtotal) {
     if (in.subtotal->currency != in.total.currency) {
@@ -239,16 +238,14 @@ Status describe(const OrderCompleted& in, Out& out) {
                                                       "\" differs from total.currency \"" +
                                                       in.total.currency + "\"");
     }
-    auto text = money_text(*in.subtotal, "subtotal");
-    if (!text) return text.status();
-    subtotal = *text;
+    if (Status s = money_text(*in.subtotal, "subtotal", subtotal.emplace()); !s.ok()) return s;
   }
   auto prices = product_prices(in);
   if (!prices) return prices.status();
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Completed", in.customer, 9);
   out.text("order_id", in.order_id);
-  out.decimal("total", total->text());
+  out.decimal("total", total.text());
   if (subtotal) out.decimal("subtotal", subtotal->text());
   out.text("currency", in.total.currency);
   text_if(out, "coupon", in.coupon);
@@ -265,12 +262,12 @@ template <typename Out>
 Status describe(const OrderRefunded& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
-  auto total = money_text(in.amount, "amount");
-  if (!total) return total.status();
+  MoneyDecimal total;
+  if (Status s = money_text(in.amount, "amount", total); !s.ok()) return s;
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Refunded", in.customer, 4);
   out.text("order_id", in.order_id);
-  out.decimal("total", total->text());
+  out.decimal("total", total.text());
   out.text("currency", in.amount.currency);
   text_if(out, "referral_code", in.referral_code);
   write_context(out, in.context);
@@ -296,9 +293,7 @@ Status describe(const RewardIssued& in, Out& out) {
   if (Status s = check_identity(in.recipient, "recipient"); !s.ok()) return s;
   std::optional<MoneyDecimal> amount;
   if (in.amount) {
-    auto text = money_text(*in.amount, "amount");
-    if (!text) return text.status();
-    amount = *text;
+    if (Status s = money_text(*in.amount, "amount", amount.emplace()); !s.ok()) return s;
   }
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Reward Issued", in.recipient, 5);
