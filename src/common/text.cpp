@@ -48,9 +48,19 @@ bool is_http_token(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s, std::string_view chars) {
-  const std::size_t first = s.find_first_not_of(chars);
-  if (first == std::string_view::npos) return s.substr(s.size());  // keeps data() inside s
-  return s.substr(first, s.find_last_not_of(chars) - first + 1);
+  // A loop over the few characters of `chars`, not find_first_not_of: that calls memchr for
+  // every byte it looks at, several times the cost on the short strings trimmed per event.
+  const auto in_set = [chars](char c) {
+    for (const char x : chars) {
+      if (x == c) return true;
+    }
+    return false;
+  };
+  std::size_t first = 0;
+  std::size_t end = s.size();
+  while (first < end && in_set(s[first])) ++first;
+  while (end > first && in_set(s[end - 1])) --end;
+  return s.substr(first, end - first);  // an all-trimmed s gives an empty view inside it
 }
 
 int hex_value(char c) {

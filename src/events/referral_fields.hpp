@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
 #include "events/money.hpp"
 #include "events/pii.hpp"
 #include "referkit/events.hpp"
@@ -49,9 +50,7 @@ inline Status money_text(const Money& money, std::string_view field, MoneyDecima
 }
 
 // Only the hash of a normalized address leaves the process; blank means none was given.
-inline bool has_email(const std::string& email) {
-  return email.find_first_not_of(" \t\n\v\f\r") != std::string::npos;
-}
+inline bool has_email(const std::string& email) { return !trim(email).empty(); }
 
 template <typename Out>
 void email_hash_if(Out& out, const std::string& email) {

@@ -170,7 +170,7 @@ Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, Messa
   JsonEventWriter writer(scratch, now, make_id, ip_policy, result);
   Status s = describe(event, writer);
   if (s.ok()) s = check_event_size(writer.json().size());
-  if (s.ok()) result.json.assign(writer.json());  // exactly sized: the queue holds it for a while
+  if (s.ok()) result.json = std::string(writer.json());  // exactly sized: the queue holds it for a while
   if (scratch.capacity() > kMaxKeptScratch) std::string().swap(scratch);
   if (!s.ok()) return s;
   return result;
