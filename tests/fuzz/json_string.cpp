@@ -13,40 +13,12 @@
 #include "common/text.hpp"
 #include "common/utf8.hpp"
 #include "json/json_text.hpp"
-
-namespace {
-
-std::string reference_literal(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char u[7];
-          std::snprintf(u, sizeof u, "\\u%04x", c);
-          out += u;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
+#include "support/reference_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace referkit::detail;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::string expected = reference_literal(input);
+  const std::string expected = referkit::test::reference_json_literal(input);
 
   // After a prefix of the first byte's length, so blocks start at every alignment, into a buffer
   // sized exactly, too small, or roomy.

@@ -9,6 +9,7 @@
 #include "common/utf8.hpp"
 #include "json/json_text.hpp"
 #include "json/json_writer.hpp"
+#include "support/reference_json.hpp"
 
 using referkit::detail::JsonOutput;
 
@@ -48,35 +49,12 @@ std::string appended(std::string_view s) {
   return out;
 }
 
-// The judge for exact bytes: RFC 8259 escaping written the slow, obvious way, one byte at a
-// time (the short forms, other controls as lowercase \u00xx, everything else as is), and
-// "<invalid>" wherever is_valid_utf8 says so. put_string copies plain 8-byte blocks as it tests
-// them and stores a short tail over bytes already written; this pins every byte it writes.
+// The judge for exact bytes (support/reference_json.hpp), and "<invalid>" wherever
+// is_valid_utf8 says so. put_string copies plain 8-byte blocks as it tests them and stores a
+// short tail over bytes already written; this pins every byte it writes.
 std::string exact(std::string_view s) {
   if (!referkit::detail::is_valid_utf8(s)) return "<invalid>";
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
+  return referkit::test::reference_json_literal(s);
 }
 
 }  // namespace
