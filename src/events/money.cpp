@@ -1,5 +1,6 @@
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,8 +56,10 @@ Result<std::string> format_money(const Money& money) {
 namespace referkit::detail {
 
 Status write_money_decimal(const Money& money, MoneyDecimal& out) {
-  auto exponent = currency_exponent(money.currency);
-  if (!exponent) return exponent.status();
+  // The table directly: currency_exponent's Result (a Status with its string) cost more than the
+  // lookup. It accepts exactly what the table has, so it is asked only for the refusal's words.
+  const std::optional<int> exponent = iso4217_exponent(money.currency);
+  if (!exponent) return currency_exponent(money.currency).status();
 
   // The magnitude as unsigned, so INT64_MIN (whose negation overflows int64) is exact.
   const bool negative = money.minor_units < 0;
