@@ -6,6 +6,7 @@
 #define REFERKIT_SRC_COMMON_TEXT_HPP
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,8 +14,8 @@
 namespace referkit::detail {
 
 inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
-// "00".."ff": each byte's two lowercase digits, copied as one 2-byte unit by the hot paths
-// (hex_encode_to, the UUID writer).
+// "00".."ff": each byte's two lowercase digits, copied as one 2-byte unit (hex_encode_to's
+// last bytes; whole 8-byte words go through write_hex_u64).
 struct HexPairs {
   char text[512];
   constexpr HexPairs() : text() {
@@ -37,6 +38,8 @@ constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<c
 // ASCII case-insensitive equality; bytes from 0x80 up compare exactly.
 bool iequals(std::string_view a, std::string_view b);
 std::string ascii_lowercase(std::string_view s);
+// The same into `out`, which has room for s.size() bytes (no allocation).
+void ascii_lowercase_to(char* out, std::string_view s);
 
 // An RFC 9110 token (header names, methods, list items): one or more of A-Z a-z 0-9 and
 // !#$%&'*+-.^_`|~. Anything else in a header name could split or smuggle a header.
@@ -47,6 +50,24 @@ std::string_view trim(std::string_view s, std::string_view chars = kAsciiWhitesp
 
 // The value of one hex digit (either case), or -1.
 int hex_value(char c);
+// v as exactly 16 lowercase digits at out, most significant first (no terminator). Each half
+// is spread one nibble per byte of a 64-bit word and turned into digits there, all at once,
+// rather than looked up byte by byte: UUIDs and hashes are written on every track().
+inline void write_hex_u64(char* out, std::uint64_t v) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t x = half == 0 ? v >> 32 : v & 0xffffffff;
+    x = (x | x << 16) & 0x0000ffff0000ffff;
+    x = (x | x << 8) & 0x00ff00ff00ff00ff;
+    x = (x | x << 4) & 0x0f0f0f0f0f0f0f0f;  // byte k holds nibble k, the lowest first
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);  // the highest nibble goes first in memory
+#endif
+    const std::uint64_t letters = ((x + 6 * kOnes) >> 4) & kOnes;  // 1 in each byte holding 10-15
+    x += '0' * kOnes + letters * ('a' - '0' - 10);
+    std::memcpy(out + 8 * half, &x, 8);
+  }
+}
 // Two lowercase digits per byte.
 std::string hex_encode(std::string_view bytes);
 // The same into `out`, which has room for 2 * bytes.size() characters (no allocation).

@@ -1,11 +1,11 @@
-#include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "events/iso4217.hpp"
+#include "events/money.hpp"
 #include "referkit/events.hpp"
 
 namespace referkit {
@@ -45,42 +45,41 @@ Result<int> currency_exponent(std::string_view currency) {
 }
 
 Result<std::string> format_money(const Money& money) {
-  auto exponent = currency_exponent(money.currency);
-  if (!exponent) return exponent.status();
-  const auto scale = static_cast<std::size_t>(*exponent);
-
-  // The magnitude as unsigned, so INT64_MIN (whose negation overflows int64) is exact.
-  const bool negative = money.minor_units < 0;
-  const std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(money.minor_units)
-                                           : static_cast<std::uint64_t>(money.minor_units);
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, magnitude).ptr;
-  const auto count = static_cast<std::size_t>(end - digits);
-
-  // Composed in a stack buffer and copied out once (short amounts fit in the string itself).
-  char text[48];  // '-', up to 20 digits, '0', '.', up to 4 padding zeros
-  char* p = text;
-  if (negative) *p++ = '-';
-  if (scale == 0) {
-    std::memcpy(p, digits, count);
-    p += count;
-  } else if (count <= scale) {
-    // 5 KWD-fils is 0.005: a zero integer part, then zeros padding the fraction.
-    *p++ = '0';
-    *p++ = '.';
-    std::memset(p, '0', scale - count);
-    p += scale - count;
-    std::memcpy(p, digits, count);
-    p += count;
-  } else {
-    std::memcpy(p, digits, count - scale);
-    p += count - scale;
-    *p++ = '.';
-    std::memcpy(p, digits + (count - scale), scale);
-    p += scale;
-  }
-  return std::string(text, static_cast<std::size_t>(p - text));
+  detail::MoneyDecimal decimal;
+  if (Status s = detail::write_money_decimal(money, decimal); !s.ok()) return s;
+  return std::string(decimal.text());
 }
 
 }  // namespace v1
 }  // namespace referkit
+
+namespace referkit::detail {
+
+Status write_money_decimal(const Money& money, MoneyDecimal& out) {
+  // The table directly: currency_exponent's Result (a Status with its string) cost more than the
+  // lookup. It accepts exactly what the table has, so it is asked only for the refusal's words.
+  const std::optional<int> exponent = iso4217_exponent(money.currency);
+  if (!exponent) return currency_exponent(money.currency).status();
+
+  // The magnitude as unsigned, so INT64_MIN (whose negation overflows int64) is exact.
+  const bool negative = money.minor_units < 0;
+  std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(money.minor_units)
+                                     : static_cast<std::uint64_t>(money.minor_units);
+  // Digits from the last: the fraction's `exponent` digits (zeros once the magnitude runs out,
+  // so 5 KWD-fils is 0.005), the point, then the integer part, at least one digit.
+  char* p = out.buffer + sizeof out.buffer;
+  const auto digit = [&] {
+    *--p = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  };
+  for (int i = 0; i < *exponent; ++i) digit();
+  if (*exponent > 0) *--p = '.';
+  do {
+    digit();
+  } while (magnitude != 0);
+  if (negative) *--p = '-';
+  out.from = static_cast<std::uint8_t>(p - out.buffer);
+  return Status();
+}
+
+}  // namespace referkit::detail

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/hmac_sha256.hpp"
 #include "events/pii.hpp"
@@ -60,10 +61,7 @@ void write_email_sha256(char* out, std::string_view email) {
     heap.resize(email.size());
     folded = heap.data();
   }
-  for (std::size_t i = 0; i < email.size(); ++i) {
-    const char c = email[i];
-    folded[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-  }
+  ascii_lowercase_to(folded, email);
   const Sha256Digest digest = sha256(std::string_view(folded, email.size()));
   hex_encode_to(out, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }

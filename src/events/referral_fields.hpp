@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
+#include "events/money.hpp"
 #include "events/pii.hpp"
 #include "referkit/events.hpp"
 
@@ -38,18 +40,17 @@ inline Status check_identity(const Identity& who, std::string_view role) {
                 std::string(role) + ".user_id or " + std::string(role) + ".anonymous_id is required");
 }
 
-// The amount as exact decimal text ("104.99"); `field` names the money in errors.
-inline Result<std::string> money_text(const Money& money, std::string_view field) {
+// The amount as exact decimal text ("104.99") in `out` (nothing allocated); `field` names the
+// money in errors.
+inline Status money_text(const Money& money, std::string_view field, MoneyDecimal& out) {
   if (money.currency.empty()) return missing(std::string(field) + ".currency");
-  auto text = format_money(money);
-  if (!text) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + text.status().message());
-  return text;
+  Status s = write_money_decimal(money, out);
+  if (!s.ok()) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + s.message());
+  return s;
 }
 
 // Only the hash of a normalized address leaves the process; blank means none was given.
-inline bool has_email(const std::string& email) {
-  return email.find_first_not_of(" \t\n\v\f\r") != std::string::npos;
-}
+inline bool has_email(const std::string& email) { return !trim(email).empty(); }
 
 template <typename Out>
 void email_hash_if(Out& out, const std::string& email) {
@@ -59,8 +60,9 @@ void email_hash_if(Out& out, const std::string& email) {
   out.text("email_sha256", std::string_view(hex, sizeof hex));
 }
 
+// Inlined, so that the key stays a literal where the JSON writer writes it (see its put_key).
 template <typename Out>
-void text_if(Out& out, const char* key, const std::string& text) {
+[[gnu::always_inline]] inline void text_if(Out& out, const char* key, const std::string& text) {
   if (!text.empty()) out.text(key, text);
 }
 
@@ -105,8 +107,8 @@ void write_context(Out& out, const RequestContext& c) {
 // ---- Order lines: Segment's products array.
 
 // Checks every line and returns their prices as exact decimal text, in the order's currency.
-inline Result<std::vector<std::string>> product_prices(const OrderCompleted& in) {
-  std::vector<std::string> prices;
+inline Result<std::vector<MoneyDecimal>> product_prices(const OrderCompleted& in) {
+  std::vector<MoneyDecimal> prices;
   if (in.products.empty()) return prices;
   if (in.products.size() > kMaxLineItems) {
     return Status(StatusCode::kInvalidArgument,
@@ -130,22 +132,20 @@ inline Result<std::vector<std::string>> product_prices(const OrderCompleted& in)
                     fmt::format("{}.unit_price.currency \"{}\" differs from total.currency \"{}\"", at,
                                 line.unit_price.currency, in.total.currency));
     }
-    auto price = money_text(line.unit_price, at + ".unit_price");
-    if (!price) return price.status();
-    prices.push_back(std::move(*price));
+    if (Status s = money_text(line.unit_price, at + ".unit_price", prices.emplace_back()); !s.ok()) return s;
   }
   return prices;
 }
 
 template <typename Out>
-void write_products(Out& out, const std::vector<LineItem>& products, const std::vector<std::string>& prices) {
+void write_products(Out& out, const std::vector<LineItem>& products, const std::vector<MoneyDecimal>& prices) {
   if (products.empty()) return;
   out.begin_list("products");
   for (std::size_t i = 0; i < products.size(); ++i) {
     out.begin_item();
     out.text("sku", products[i].sku);
     text_if(out, "name", products[i].name);
-    out.decimal("price", prices[i]);
+    out.decimal("price", prices[i].text());
     out.integer("quantity", products[i].quantity);
     text_if(out, "category", products[i].category);
     out.end_item();
@@ -228,26 +228,24 @@ template <typename Out>
 Status describe(const OrderCompleted& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
-  auto total = money_text(in.total, "total");
-  if (!total) return total.status();
-  std::optional<std::string> subtotal;
+  MoneyDecimal total;
+  if (Status s = money_text(in.total, "total", total); !s.ok()) return s;
+  std::optional<MoneyDecimal> subtotal;
   if (in.subtotal) {
     if (in.subtotal->currency != in.total.currency) {
       return Status(StatusCode::kInvalidArgument, "subtotal.currency \"" + in.subtotal->currency +
                                                       "\" differs from total.currency \"" +
                                                       in.total.currency + "\"");
     }
-    auto text = money_text(*in.subtotal, "subtotal");
-    if (!text) return text.status();
-    subtotal = std::move(*text);
+    if (Status s = money_text(*in.subtotal, "subtotal", subtotal.emplace()); !s.ok()) return s;
   }
   auto prices = product_prices(in);
   if (!prices) return prices.status();
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Completed", in.customer, 9);
   out.text("order_id", in.order_id);
-  out.decimal("total", *total);
-  if (subtotal) out.decimal("subtotal", *subtotal);
+  out.decimal("total", total.text());
+  if (subtotal) out.decimal("subtotal", subtotal->text());
   out.text("currency", in.total.currency);
   text_if(out, "coupon", in.coupon);
   out.boolean("new_customer", in.new_customer);
@@ -263,12 +261,12 @@ template <typename Out>
 Status describe(const OrderRefunded& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
-  auto total = money_text(in.amount, "amount");
-  if (!total) return total.status();
+  MoneyDecimal total;
+  if (Status s = money_text(in.amount, "amount", total); !s.ok()) return s;
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Refunded", in.customer, 4);
   out.text("order_id", in.order_id);
-  out.decimal("total", *total);
+  out.decimal("total", total.text());
   out.text("currency", in.amount.currency);
   text_if(out, "referral_code", in.referral_code);
   write_context(out, in.context);
@@ -292,18 +290,16 @@ Status describe(const RewardIssued& in, Out& out) {
   if (in.reward_id.empty()) return missing("reward_id");
   if (in.reward_type.empty()) return missing("reward_type");
   if (Status s = check_identity(in.recipient, "recipient"); !s.ok()) return s;
-  std::optional<std::string> amount;
+  std::optional<MoneyDecimal> amount;
   if (in.amount) {
-    auto text = money_text(*in.amount, "amount");
-    if (!text) return text.status();
-    amount = std::move(*text);
+    if (Status s = money_text(*in.amount, "amount", amount.emplace()); !s.ok()) return s;
   }
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Reward Issued", in.recipient, 5);
   out.text("reward_id", in.reward_id);
   out.text("reward_type", in.reward_type);
   if (amount) {
-    out.decimal("amount", *amount);
+    out.decimal("amount", amount->text());
     out.text("currency", in.amount->currency);
   }
   text_if(out, "referral_code", in.referral_code);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "json/json_text.hpp"
@@ -33,12 +34,11 @@ class JsonEventWriter {
     status_ = write_event_head(out_, head, now_, make_id_, result_);
     out_.put_raw(R"(,"properties":{)");
   }
-  void text(const char* key, std::string_view s) {
-    if (!put_key(key)) return;
-    // The message serialize_event gives for the same member (value_check's path format).
-    if (!out_.put_string(s)) status_ = Status(StatusCode::kInvalidArgument, path_to(key) + ": invalid UTF-8");
+  // The members are inlined (see put_key).
+  [[gnu::always_inline]] void text(const char* key, std::string_view s) {
+    if (put_key(key) && !out_.put_string(s)) invalid_utf8(key);
   }
-  void decimal(const char* key, std::string_view text) {
+  [[gnu::always_inline]] void decimal(const char* key, std::string_view text) {
     if (put_key(key)) out_.put_raw(text);
   }
   void integer(const char* key, std::int64_t n) {
@@ -47,8 +47,13 @@ class JsonEventWriter {
     const auto r = std::to_chars(buf, buf + sizeof buf, n);
     out_.put_raw(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
   }
-  void boolean(const char* key, bool b) {
-    if (put_key(key)) out_.put_raw(b ? "true" : "false");
+  [[gnu::always_inline]] void boolean(const char* key, bool b) {
+    if (!put_key(key)) return;
+    if (b) {
+      out_.put_raw("true");
+    } else {
+      out_.put_raw("false");
+    }
   }
 
   void begin_list(const char* key) {
@@ -93,25 +98,37 @@ class JsonEventWriter {
   Status end() {
     if (!status_.ok()) return status_;
     out_.put_raw("}}");
-    out_.finish();
     return Status();
   }
+  // The event's JSON, once end() succeeded.
+  std::string_view json() const { return out_.text(); }
 
  private:
-  // ,"key": (no comma before the first); false once something has failed.
-  bool put_key(const char* key) {
+  // ,"key": (no comma before the first); false once something has failed. Inlined into each
+  // call site, where the key is a literal: its length is then a constant and the key is a few
+  // stores, not a strlen and a memcpy call.
+  [[gnu::always_inline]] bool put_key(const char* key) {
     if (!status_.ok()) return false;
-    if (in_context_ && !context_open_) {
-      out_.put_raw(R"(},"context":{)");
-      context_open_ = true;
-      first_[0] = true;
-    }
-    if (!first_[depth_]) out_.put(',');
+    if (in_context_ && !context_open_) open_context();
+    const std::size_t size = std::char_traits<char>::length(key);
+    const bool comma = !first_[depth_];
     first_[depth_] = false;
-    out_.put('"');
-    out_.put_raw(key);
-    out_.put_raw("\":");
+    char* at = out_.claim(size + 3 + (comma ? 1 : 0));
+    if (comma) *at++ = ',';
+    at[0] = '"';
+    std::memcpy(at + 1, key, size);
+    at[size + 1] = '"';
+    at[size + 2] = ':';
     return true;
+  }
+  void open_context() {
+    out_.put_raw(R"(},"context":{)");
+    context_open_ = true;
+    first_[0] = true;
+  }
+  // The message serialize_event gives for the same member (value_check's path format).
+  [[gnu::noinline]] void invalid_utf8(const char* key) {
+    status_ = Status(StatusCode::kInvalidArgument, path_to(key) + ": invalid UTF-8");
   }
   void open(const char* key) {
     if (depth_ == 0 && key != nullptr) outer_key_ = key;
@@ -152,8 +169,8 @@ Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, Messa
   SerializedEvent result;
   JsonEventWriter writer(scratch, now, make_id, ip_policy, result);
   Status s = describe(event, writer);
-  if (s.ok()) s = check_event_size(scratch.size());
-  if (s.ok()) result.json.assign(scratch);  // exactly sized: the queue holds it for a while
+  if (s.ok()) s = check_event_size(writer.json().size());
+  if (s.ok()) result.json = std::string(writer.json());  // exactly sized: the queue holds it for a while
   if (scratch.capacity() > kMaxKeptScratch) std::string().swap(scratch);
   if (!s.ok()) return s;
   return result;

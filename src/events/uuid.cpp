@@ -99,16 +99,6 @@ void seed(State& st) {
   st.counter = kCounterLimit;  // forces a fresh random counter on the first id
 }
 
-// Writes the `bytes` low-order bytes of v, most significant first, as hex.
-char* put_hex(char* out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    const auto b = static_cast<std::size_t>((v >> (8 * i)) & 0xff);
-    std::memcpy(out, kHexPairs.text + 2 * b, 2);
-    out += 2;
-  }
-  return out;
-}
-
 bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 }  // namespace
@@ -137,15 +127,19 @@ void write_uuid_v7(char* out, TimePoint now) noexcept {
   const std::uint64_t hi = st.last_ms << 16 | 0x7000 | st.counter >> 30;
   const std::uint64_t lo = std::uint64_t{2} << 62 | (st.counter & ((1u << 30) - 1)) << 32 | tail;
 
-  char* p = put_hex(out, hi >> 32, 4);
-  *p++ = '-';
-  p = put_hex(p, hi >> 16, 2);
-  *p++ = '-';
-  p = put_hex(p, hi, 2);
-  *p++ = '-';
-  p = put_hex(p, lo >> 48, 2);
-  *p++ = '-';
-  put_hex(p, lo, 6);
+  // 32 digits, then placed in 8-4-4-4-12 groups with fixed-size copies.
+  char hex[32];
+  write_hex_u64(hex, hi);
+  write_hex_u64(hex + 16, lo);
+  std::memcpy(out, hex, 8);
+  out[8] = '-';
+  std::memcpy(out + 9, hex + 8, 4);
+  out[13] = '-';
+  std::memcpy(out + 14, hex + 12, 4);
+  out[18] = '-';
+  std::memcpy(out + 19, hex + 16, 4);
+  out[23] = '-';
+  std::memcpy(out + 24, hex + 20, 12);
 }
 
 void append_uuid_v7(std::string& out, TimePoint now) {

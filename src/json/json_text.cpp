@@ -41,6 +41,8 @@ std::uint64_t load8(const char* p) {
   return w;
 }
 
+void store8(char* p, std::uint64_t w) { std::memcpy(p, &w, 8); }
+
 // The 1-7 bytes of a short string as one block, padded with a byte that never needs care. Built
 // from whole loads that may overlap, never by a variable-length memcpy into a stack word: that
 // compiles to piecewise stores whose reload stalls (store forwarding fails), which made this
@@ -57,6 +59,25 @@ std::uint64_t load8(const char* p) {
   const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
   constexpr std::uint64_t kPlainFill = 'a' * kOnes;
   return (kPlainFill & ~std::uint64_t{0xffffff}) | byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16;
+}
+
+// Copies the 1-7 bytes of a short string with the same overlapping accesses.
+[[gnu::always_inline]] inline void copy_short(char* out, const char* p, std::size_t n) {
+  if (n >= 4) {
+    char head[4];
+    char tail[4];
+    std::memcpy(head, p, 4);
+    std::memcpy(tail, p + n - 4, 4);
+    std::memcpy(out + n - 4, tail, 4);
+    std::memcpy(out, head, 4);
+    return;
+  }
+  const char first = p[0];
+  const char middle = p[n / 2];
+  const char last = p[n - 1];
+  out[n - 1] = last;
+  out[n / 2] = middle;
+  out[0] = first;
 }
 
 // Writes the escape for c (a control character, quote or backslash); returns its length.
@@ -98,46 +119,64 @@ bool JsonOutput::put_string_impl(std::string_view s) {
   const char* const data = s.data();
   const std::size_t n = s.size();
   reserve(n + 2);  // exact unless something needs escaping
-  *cursor_++ = '"';
-  std::size_t clean_from = 0;  // start of the run not yet copied: copied in one memcpy
+  // Plain bytes are copied as they are tested (load, test, store 8 at a time) rather than
+  // remembered and copied later by memcpy: a library call per string cost more than the scan.
+  char* out = cursor_;
+  *out++ = '"';
   std::size_t i = 0;
   while (i < n) {
-    // A tail shorter than 8 is tested as one block too (most keys and values are short): the
-    // last 8 bytes, overlapping some already seen, or the padded bytes of a short string.
-    const std::uint64_t w = n - i >= 8 ? load8(data + i) : n >= 8 ? load8(data + n - 8) : load_short(data, n);
-    if (is_plain_block(w)) {
-      i += 8;
-      continue;
+    const std::size_t left = n - i;
+    if (left >= 8) {
+      const std::uint64_t w = load8(data + i);
+      if (is_plain_block(w)) {
+        store8(out, w);
+        out += 8;
+        i += 8;
+        continue;
+      }
+    } else if (n >= 8) {
+      // A tail shorter than 8 is tested as the last 8 bytes, overlapping some already written.
+      // If that block is plain, the overlapped bytes were plain too, so they were written as is
+      // and storing the block over them rewrites the same bytes.
+      const std::uint64_t w = load8(data + n - 8);
+      if (is_plain_block(w)) {
+        store8(out + left - 8, w);
+        out += left;
+        break;
+      }
+    } else if (is_plain_block(load_short(data, n))) {  // a whole string of 1-7 bytes
+      copy_short(out, data, n);
+      out += n;
+      break;
     }
-    // Somewhere in these 8 bytes is something to check or escape: go byte by byte to it.
-    const std::size_t stop = n - i < 8 ? n : i + 8;
+    // Somewhere in these 8 bytes is something to check or escape: go byte by byte through them.
+    const std::size_t stop = left < 8 ? n : i + 8;
     while (i < stop) {
       const auto c = static_cast<unsigned char>(data[i]);
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-        ++i;
-      } else if (c >= 0x80 && !kCheckUtf8) {
+      if ((c >= 0x20 && c != '"' && c != '\\' && c < 0x80) || (c >= 0x80 && !kCheckUtf8)) {
+        *out++ = static_cast<char>(c);
         ++i;
       } else if (c >= 0x80) {
         // Through a copy: were `i` itself passed by reference, it would live in memory for the
         // whole loop.
         std::size_t pos = i;
-        if (decode_utf8(s, pos) < 0) return false;  // advances pos past a valid sequence
-        i = pos;
+        if (decode_utf8(s, pos) < 0) {  // advances pos past a valid sequence
+          cursor_ = out;
+          return false;
+        }
+        while (i < pos) *out++ = data[i++];
         break;  // it may have ended past `stop`: resume in blocks from there
       } else {
-        std::memcpy(cursor_, data + clean_from, i - clean_from);
-        cursor_ += i - clean_from;
-        clean_from = ++i;
+        ++i;
+        cursor_ = out;
         reserve(6 + (n - i) + 1);  // this escape, the rest unescaped, the closing quote
-        cursor_ += write_escape(cursor_, c);
+        out = cursor_;
+        out += write_escape(out, c);
       }
     }
   }
-  if (n > clean_from) {  // (a default string_view has a null data(), not to be passed to memcpy)
-    std::memcpy(cursor_, data + clean_from, n - clean_from);
-    cursor_ += n - clean_from;
-  }
-  *cursor_++ = '"';
+  *out++ = '"';
+  cursor_ = out;
   return true;
 }
 

@@ -19,9 +19,11 @@ namespace referkit::detail {
 class JsonOutput {
  public:
   // Writes into `out` (replacing its contents); `expected` bytes are allocated up front, and
-  // the buffer grows if the text turns out longer. Call finish() before reading `out`.
+  // the buffer grows if the text turns out longer. Call finish() before reading `out`, or read
+  // text(). A reused scratch string that is already long enough is not resized: std::string
+  // would zero the bytes first.
   JsonOutput(std::string& out, std::size_t expected) : out_(out) {
-    out_.resize(expected < 16 ? 16 : expected);
+    if (out_.size() < expected || out_.size() < 16) out_.resize(expected < 16 ? 16 : expected);
     begin_ = &out_[0];
     cursor_ = begin_;
     end_ = begin_ + out_.size();
@@ -67,6 +69,8 @@ class JsonOutput {
   std::size_t size() const { return static_cast<std::size_t>(cursor_ - begin_); }
   // Trims `out` to what was written.
   void finish() { out_.resize(size()); }
+  // What was written, without trimming `out` (a scratch buffer keeps its size for next time).
+  std::string_view text() const { return std::string_view(begin_, size()); }
 
  private:
   void reserve(std::size_t n) {

@@ -18,16 +18,15 @@ constexpr char kDigitPairs[] =
 
 void put2(char* out, unsigned v) { std::memcpy(out, kDigitPairs + 2 * v, 2); }
 
-}  // namespace
+constexpr std::int64_t kSecondsPerDay = 86'400;
+constexpr std::size_t kHeadSize = 20;  // "2026-11-27T09:30:00."
 
-void write_rfc3339(char* out, TimePoint t) noexcept {
-  std::int64_t ms = t.time_since_epoch().count();
-  if (ms < kRfc3339MinMs) ms = kRfc3339MinMs;
-  if (ms > kRfc3339MaxMs) ms = kRfc3339MaxMs;
+// The first kHeadSize characters for a whole second in the clamped range.
+void write_head(char* out, std::int64_t second) noexcept {
   // Shift to a non-negative day count from -0400-03-01 so all the arithmetic below is unsigned:
   // the clamp guarantees it, and unsigned division by constants is the cheapest kind.
-  const std::int64_t floor_days = (ms >= 0 ? ms : ms - (kMsPerDay - 1)) / kMsPerDay;
-  const auto in_day = static_cast<std::uint32_t>(ms - floor_days * kMsPerDay);
+  const std::int64_t floor_days = (second >= 0 ? second : second - (kSecondsPerDay - 1)) / kSecondsPerDay;
+  const auto seconds = static_cast<std::uint32_t>(second - floor_days * kSecondsPerDay);
   const auto z = static_cast<std::uint32_t>(floor_days + kEpochShiftDays + kDaysPerEra);
 
   // The civil-from-days algorithm (Howard Hinnant's derivation), specialised to z >= 0.
@@ -40,8 +39,6 @@ void write_rfc3339(char* out, TimePoint t) noexcept {
   const std::uint32_t month = mp < 10 ? mp + 3 : mp - 9;
   const std::uint32_t year = yoe + era * 400 + (month <= 2 ? 1 : 0) - 400;  // undo the extra era
 
-  const std::uint32_t millis = in_day % 1000;
-  const std::uint32_t seconds = in_day / 1000;
   put2(out, year / 100);
   put2(out + 2, year % 100);
   out[4] = '-';
@@ -55,6 +52,31 @@ void write_rfc3339(char* out, TimePoint t) noexcept {
   out[16] = ':';
   put2(out + 17, seconds % 60);
   out[19] = '.';
+}
+
+// The last second written on this thread and its head: track() stamps events many times a
+// second, and the calendar arithmetic above is most of a timestamp's cost. Constant-initialized,
+// so the thread_local needs no guard.
+struct HeadCache {
+  std::int64_t second = kRfc3339MinMs / 1000 - 1;  // below the clamp range: matches nothing
+  char head[kHeadSize] = {};
+};
+thread_local HeadCache t_head;
+
+}  // namespace
+
+void write_rfc3339(char* out, TimePoint t) noexcept {
+  std::int64_t ms = t.time_since_epoch().count();
+  if (ms < kRfc3339MinMs) ms = kRfc3339MinMs;
+  if (ms > kRfc3339MaxMs) ms = kRfc3339MaxMs;
+  const std::int64_t second = (ms >= 0 ? ms : ms - 999) / 1000;
+  const auto millis = static_cast<std::uint32_t>(ms - second * 1000);
+  HeadCache& cache = t_head;
+  if (cache.second != second) {
+    write_head(cache.head, second);
+    cache.second = second;
+  }
+  std::memcpy(out, cache.head, kHeadSize);
   out[20] = static_cast<char>('0' + millis / 100);
   put2(out + 21, millis % 100);
   out[23] = 'Z';

@@ -1,11 +1,14 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
 #include <string_view>
 
+#include "events/iso4217.hpp"
 #include "referkit/events.hpp"
 
 using referkit::currency_exponent;
@@ -65,6 +68,36 @@ TEST_CASE("currency exponents of every class") {
 TEST_CASE("the first and last codes of the table are found") {
   CHECK(exponent("AED") == 2);
   CHECK(exponent("ZWL") == 2);
+}
+
+TEST_CASE("the direct table holds exactly the listed codes, and nothing that is not three upper-case letters") {
+  // Every three-letter code: 169 active codes, the exponents other than 2 exactly these.
+  const std::string_view not_two[] = {"BHD", "BIF", "CLF", "CLP", "DJF", "GNF", "IQD", "ISK", "JOD",
+                                      "JPY", "KMF", "KRW", "KWD", "LYD", "OMR", "PYG", "RWF", "TND",
+                                      "UGX", "UYI", "UYW", "VND", "VUV", "XAF", "XOF", "XPF"};
+  int found = 0;
+  int by_exponent[5] = {};
+  for (char a = 'A'; a <= 'Z'; ++a) {
+    for (char b = 'A'; b <= 'Z'; ++b) {
+      for (char c = 'A'; c <= 'Z'; ++c) {
+        const char code[3] = {a, b, c};
+        const auto exponent = referkit::detail::iso4217_exponent(std::string_view(code, 3));
+        if (!exponent) continue;
+        ++found;
+        ++by_exponent[*exponent];
+        const bool listed = std::find(std::begin(not_two), std::end(not_two), std::string_view(code, 3)) != std::end(not_two);
+        CHECK((*exponent != 2) == listed);
+      }
+    }
+  }
+  CHECK(found == 169);
+  CHECK(by_exponent[0] == 17);
+  CHECK(by_exponent[2] == 143);
+  CHECK(by_exponent[3] == 7);
+  CHECK(by_exponent[4] == 2);
+  for (std::string_view bad : {"usd", "Usd", "US", "USDX", "", "U$D", "@SD", "[SD", "US\0", "\xc3\x9cSD"}) {
+    CHECK_FALSE(referkit::detail::iso4217_exponent(bad));
+  }
 }
 
 TEST_CASE("lower-case currency is refused with the upper-case spelling suggested") {

@@ -9,6 +9,7 @@
 #include "common/utf8.hpp"
 #include "json/json_text.hpp"
 #include "json/json_writer.hpp"
+#include "support/reference_json.hpp"
 
 using referkit::detail::JsonOutput;
 
@@ -48,9 +49,60 @@ std::string appended(std::string_view s) {
   return out;
 }
 
+// The judge for exact bytes (support/reference_json.hpp), and "<invalid>" wherever
+// is_valid_utf8 says so. put_string copies plain 8-byte blocks as it tests them and stores a
+// short tail over bytes already written; this pins every byte it writes.
+std::string exact(std::string_view s) {
+  if (!referkit::detail::is_valid_utf8(s)) return "<invalid>";
+  return referkit::test::reference_json_literal(s);
+}
+
 }  // namespace
 
 TEST_SUITE("json") {
+
+TEST_CASE("put_string gives exactly the reference bytes for every byte at every offset of strings 1-24 long") {
+  // Each byte value, alone or as the lead of a valid sequence, placed at each offset of plain
+  // text of lengths around the 8-byte blocks (7, 8, 9, 15, 16, 17...): the whole-block, the
+  // overlapping-tail and the short-string paths, before and after an escape or a multi-byte
+  // character. U+2028 and U+2029 are valid JSON as is and are not escaped.
+  int mismatches = 0;
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        for (std::string_view insert : {std::string_view(), std::string_view("\xc3\xa9"),
+                                        std::string_view("\xe2\x80\xa8"), std::string_view("\xe2\x80\xa9"),
+                                        std::string_view("\xf0\x9f\x98\x80"), std::string_view("\"")}) {
+          std::string s(length, 'x');
+          for (std::size_t i = 0; i < length; ++i) s[i] = static_cast<char>('a' + i % 26);
+          s[at] = static_cast<char>(b);
+          s.insert(length - 1 - (at % length), insert);
+          for (std::size_t expected : {std::size_t{0}, s.size() + 2}) {
+            const std::string got = literal(s, expected);
+            if (got != exact(s) && ++mismatches < 5) {
+              INFO("length " << length << " at " << at << " byte " << b);
+              CHECK(got == exact(s));
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("put_string after earlier output: the tail store rewrites only plain bytes it wrote") {
+  // An escape right before a plain overlapping tail, in a buffer that already holds text.
+  std::string out;
+  JsonOutput o(out, 0);
+  o.put_raw("{");
+  REQUIRE(o.put_string("abcdefgh\"ijkl"));
+  REQUIRE(o.put_string("\xc3\xa9" "bcdefghijk"));
+  REQUIRE(o.put_string("abcdefg\n"));
+  o.finish();
+  CHECK(out == "{\"abcdefgh\\\"ijkl\"\"\xc3\xa9" "bcdefghijk\"\"abcdefg\\n\"");
+}
+
 
 TEST_CASE("put_string writes literals a JSON parser reads back, and append_json_string agrees") {
   for (std::string_view s : {std::string_view(""), std::string_view("a"), std::string_view("abcdefgh"),

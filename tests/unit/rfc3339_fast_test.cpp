@@ -77,6 +77,24 @@ TEST_CASE("append_rfc3339 reads back through parse_rfc3339 around every day boun
   CHECK(mismatches == 0);
 }
 
+TEST_CASE("append_rfc3339's per-second cache: within a second, across seconds, backwards, at the clamps") {
+  // The date and time to the second are cached per thread: every write must still read back,
+  // whichever second the previous write was in.
+  const std::int64_t t0 = 1'795'771'799'998;
+  const std::int64_t steps[] = {t0, t0 + 1, t0 + 2, t0 + 3, t0 + 1'000, t0 - 1'000, t0, t0 + 2,
+                                -1, -1'000, -1'001, 0, 999, 1'000, kMinMs, kMinMs - 5, kMinMs + 999,
+                                kMaxMs, kMaxMs + 5, kMaxMs - 999, t0 + kMsPerDay, t0 + 2};
+  for (const std::int64_t ms : steps) {
+    INFO(ms);
+    const auto parsed = referkit::parse_rfc3339(fast(ms));
+    REQUIRE(parsed);
+    CHECK(parsed->time_since_epoch().count() == std::clamp(ms, kMinMs, kMaxMs));
+  }
+  CHECK(fast(t0) == "2026-11-27T09:29:59.998Z");
+  CHECK(fast(t0 + 2) == "2026-11-27T09:30:00.000Z");
+  CHECK(fast(t0 + 1) == "2026-11-27T09:29:59.999Z");
+}
+
 TEST_CASE("append_rfc3339 reads back through parse_rfc3339 on random instants") {
   std::mt19937_64 rng(1127);
   std::uniform_int_distribution<std::int64_t> anywhere(kMinMs - 1'000'000, kMaxMs + 1'000'000);

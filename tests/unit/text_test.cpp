@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -73,6 +75,48 @@ TEST_CASE("hex_value and hex_u64") {
   CHECK(hex_u64(0) == "0000000000000000");
   CHECK(hex_u64(0x1a2b) == "0000000000001a2b");
   CHECK(hex_u64(UINT64_MAX) == "ffffffffffffffff");
+}
+
+TEST_CASE("write_hex_u64 and hex_encode agree with printf on every nibble position") {
+  std::mt19937_64 rng(15);
+  for (int i = 0; i < 10'000; ++i) {
+    std::uint64_t v = rng();
+    if (i < 64) v = std::uint64_t{1} << i;
+    if (i >= 64 && i < 80) v = 0x1111111111111111 * static_cast<std::uint64_t>(i - 64);  // every digit alike
+    char expected[17];
+    std::snprintf(expected, sizeof expected, "%016llx", static_cast<unsigned long long>(v));
+    char out[16];
+    referkit::detail::write_hex_u64(out, v);
+    REQUIRE(std::string_view(out, 16) == expected);
+  }
+  // hex_encode goes 8 bytes at a time, then byte by byte: every length around the words.
+  const std::string bytes = all_byte_values();
+  for (std::size_t from = 0; from < 24; ++from) {
+    for (std::size_t n = 0; n <= 40; ++n) {
+      const std::string_view in = std::string_view(bytes).substr(from * 7, n);
+      std::string expected;
+      for (const char c : in) {
+        char pair[3];
+        std::snprintf(pair, sizeof pair, "%02x", static_cast<unsigned char>(c));
+        expected += pair;
+      }
+      REQUIRE(hex_encode(in) == expected);
+    }
+  }
+}
+
+TEST_CASE("ascii_lowercase folds A-Z only, every byte value at every offset") {
+  for (std::size_t length = 1; length <= 20; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(length, 'Q');
+        s[at] = static_cast<char>(b);
+        std::string expected = s;
+        for (char& c : expected) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        REQUIRE(ascii_lowercase(s) == expected);
+      }
+    }
+  }
 }
 
 TEST_CASE("hex_encode writes two lowercase digits per byte") {
