@@ -21,7 +21,7 @@
 namespace referkit::bench {
 namespace {
 
-Tracker open_tracker(const std::string& spool_dir = {}) {
+Tracker open_tracker(const std::string& spool_dir = {}, int background_nice = 0) {
   TrackerOptions o;
   o.endpoint = "http://127.0.0.1:9";
   o.write_key = "bench";
@@ -31,6 +31,7 @@ Tracker open_tracker(const std::string& spool_dir = {}) {
   o.conversions.max_spool_bytes = 4ull << 30;
   o.engagement.max_spool_bytes = 4ull << 30;
   o.spool_dir = spool_dir;
+  o.background_nice = background_nice;
   testing::TrackerSeams seams;
   seams.transport = std::make_shared<AcceptAll>();
   return std::move(testing::open_tracker(o, seams).value());
@@ -80,8 +81,8 @@ void add_latency(std::vector<double>& ns, const std::string& prefix, Figures& f)
 template <typename Input>
 void track_latency(const std::vector<Input>& inputs, std::size_t calls, const std::string& spool_dir,
                    const std::string& prefix, Figures& f,
-                   std::chrono::nanoseconds interval = std::chrono::nanoseconds(0)) {
-  Tracker t = open_tracker(spool_dir);
+                   std::chrono::nanoseconds interval = std::chrono::nanoseconds(0), int background_nice = 0) {
+  Tracker t = open_tracker(spool_dir, background_nice);
   std::vector<double> ns = timed_calls(t, inputs, calls, interval);
   (void)t.flush(std::chrono::seconds(120));
   add_latency(ns, prefix, f);
@@ -161,6 +162,18 @@ double shared_nothing_events_per_s(const std::vector<OrderCompleted>& inputs, in
 
 }  // namespace
 
+Figures durable_stall_benchmark() {
+  std::vector<OrderCompleted> typed;
+  for (int i = 0; i < 200'000; ++i) typed.push_back(typed_order_completed(i));
+  Figures f;
+  for (int nice : {0, 10, 19}) {
+    test::TempDir tmp;
+    const std::string name = nice == 0 ? "durable_typed_track" : "durable_typed_track_nice" + std::to_string(nice);
+    track_latency(typed, 1'000'000, (tmp.path() / "spool").string(), name, f, {}, nice);
+  }
+  return f;
+}
+
 Figures track_benchmarks() {
   Figures f;
   constexpr int kEvents = 200'000;
@@ -184,6 +197,11 @@ Figures track_benchmarks() {
     track_latency(typed, kStallCalls, (tmp.path() / "spool").string(), "durable_typed_track", f);
   }
   {
+    // The same with TrackerOptions::background_nice: the tracker's threads give way to this one.
+    test::TempDir tmp;
+    track_latency(typed, kStallCalls, (tmp.path() / "spool").string(), "durable_typed_track_nice10", f, {}, 10);
+  }
+  {
     test::TempDir tmp;
     track_latency(events, events.size(), (tmp.path() / "spool").string(), "durable_track", f);
   }
@@ -194,6 +212,10 @@ Figures track_benchmarks() {
   {
     test::TempDir tmp;
     track_latency(typed, typed.size(), (tmp.path() / "spool").string(), "paced_durable_typed_track", f, kPace);
+  }
+  {
+    test::TempDir tmp;
+    track_latency(typed, typed.size(), (tmp.path() / "spool").string(), "paced_durable_typed_track_nice10", f, kPace, 10);
   }
 
   {
