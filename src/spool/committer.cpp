@@ -21,10 +21,18 @@ void SpoolCommitter::start() {
 
 void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted) {
   std::lock_guard<std::mutex> lk(mu_);
+  // The segments before it are full: their mappings go now (on the preparer), not once they are
+  // synced, which works through the descriptor. In a flood the disk falls behind by several
+  // segments, and their dirty pages then wait in the page cache, not in this process's resident
+  // set (outage peak RSS reached 31-35 MiB with the preparer making spares on time).
+  for (Dirty& d : dirty_) {
+    if (d.map) to_unmap_.push_back(std::move(d.map));
+  }
   dirty_.push_back(Dirty{segment, segment->map, 0, prefaulted});
   dir_dirty_ = true;
   work_ = true;
   wake_.notify_one();
+  if (!to_unmap_.empty()) prepare_wake_.notify_one();
 }
 
 std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
