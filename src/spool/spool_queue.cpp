@@ -241,7 +241,7 @@ void SpoolQueue::take(std::vector<QueuedEvent>& out, TakeReport& report) {
     walk_.reset();
     return;
   }
-  walk_.emplace();
+  walk_ = Walk{};
   walk_->segment = seg;
   walk_->map = seg->map;
   walk_->start = seg->read_pos;

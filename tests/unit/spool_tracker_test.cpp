@@ -160,11 +160,12 @@ TEST_CASE("background_nice: the tracker's own threads are named and niced, the c
   for (int i = 0; i < 600; ++i) REQUIRE(t.track(order(i)).ok());
   REQUIRE(t.flush(10s).ok());
   std::multiset<std::string> ours;
-  for (const auto& [name, nice] : threads_with_nice()) {
+  for (const auto& thread : threads_with_nice()) {
+    const std::string& name = thread.first;
     if (name.rfind("rk-", 0) != 0) continue;
     ours.insert(name);
     INFO(name);
-    CHECK(nice == 7);
+    CHECK(thread.second == 7);
   }
   CHECK(ours.count("rk-worker") == 1);
   CHECK(ours.count("rk-commit") == 2);  // one per lane's spool
