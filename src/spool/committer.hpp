@@ -68,11 +68,12 @@ class SpoolCommitter {
 
  private:
   // A segment with appends not yet on disk. It is synced through its descriptor, and what is
-  // synced is released from the mapping, so a backlog holds page cache, not this process's
-  // memory (outage RSS). Holding `map` here also means the committer, not track(), unmaps it.
+  // appended is released from the mapping first, so a backlog holds page cache, not this process's
+  // memory (outage RSS). Once the next segment takes appends, `map` goes to the preparer to be
+  // unmapped (appending_to), off track()'s thread and without waiting for the sync.
   struct Dirty {
     std::shared_ptr<Segment> segment;
-    std::shared_ptr<MappedFile> map;  // the queue's mapping: synced pages are released from it
+    std::shared_ptr<MappedFile> map;  // the queue's mapping: pages are released from it before write-back
     std::size_t synced = 0;
     bool prefaulted = false;
   };
