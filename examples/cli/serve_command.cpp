@@ -52,6 +52,7 @@ struct ServeOptions {
   unsigned retry_after = 5;
   std::size_t workers = 8;
   std::size_t max_connections = 256;
+  int background_nice = 0;
 };
 
 Result<std::chrono::milliseconds> duration_option(const std::string& flag, const std::string& text) {
@@ -95,6 +96,7 @@ int run_serve(const ServeOptions& o) {
   options.http.tls.ca_file = o.ca_bundle;
   options.spool_dir = o.spool_dir;
   options.spool_segment_bytes = o.spool_segment_bytes;
+  options.background_nice = o.background_nice;
   options.conversions.max_spool_bytes = o.max_spool_bytes;
   options.engagement.max_spool_bytes = o.max_spool_bytes;
   // A full spool is answered 429 (the client keeps the events and retries): never drop.
@@ -212,6 +214,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--max-connections", o->max_connections, "Open connections at most")
       ->check(CLI::Range(std::size_t{1}, std::size_t{65'536}))
+      ->capture_default_str();
+  serve->add_option("--background-nice", o->background_nice,
+                    "Nice value (0-19) of the delivery threads (upload, gzip, spool write-back): they give way to "
+                    "intake when the CPU is short")
+      ->check(CLI::Range(0, 19))
       ->capture_default_str();
   serve->callback([o, &exit_code] { exit_code = run_serve(*o); });
 }

@@ -105,6 +105,11 @@ RK_API rk_status rk_tracker_options_set_write_key(rk_tracker_options* options, c
 RK_API rk_status rk_tracker_options_set_spool_dir(rk_tracker_options* options, const char* dir, size_t len);
 /* How long a partial batch waits before it is sent (default 1000 ms; at least 1). */
 RK_API rk_status rk_tracker_options_set_flush_interval_ms(rk_tracker_options* options, uint32_t ms);
+/* The nice value, 0-19, of the tracker's own threads (upload worker, encoder, and in durable mode
+ * the spool's committer and preparer; the caller's threads keep theirs). Above 0 they give way to
+ * the threads that track when the CPU is short: see TrackerOptions::background_nice. Default 0.
+ * Out of range: RK_INVALID_ARGUMENT. */
+RK_API rk_status rk_tracker_options_set_background_nice(rk_tracker_options* options, int nice);
 /* The library prints nothing itself; fn (NULL: none) receives its diagnostics. user_data is
  * passed back as is and must stay valid until the tracker is closed. */
 RK_API rk_status rk_tracker_options_set_logger(rk_tracker_options* options, rk_log_fn fn, void* user_data);

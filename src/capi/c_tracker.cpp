@@ -138,6 +138,13 @@ rk_status rk_tracker_options_set_flush_interval_ms(rk_tracker_options* o, uint32
   return RK_OK;
 }
 
+rk_status rk_tracker_options_set_background_nice(rk_tracker_options* o, int nice) {
+  if (o == nullptr) return capi::null_handle("options");
+  if (nice < 0 || nice > 19) return capi::fail(RK_INVALID_ARGUMENT, "background_nice: must be 0-19");
+  o->options.background_nice = nice;
+  return RK_OK;
+}
+
 rk_status rk_tracker_options_set_logger(rk_tracker_options* o, rk_log_fn fn, void* user_data) {
   return guarded([&] {
     if (o == nullptr) return capi::null_handle("options");

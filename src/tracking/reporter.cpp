@@ -37,7 +37,7 @@ void Reporter::recovered(const PendingRecovery& found) {
 }
 
 void Reporter::request(Lane l, std::size_t events, bool retry, std::size_t raw_bytes, std::size_t sent_bytes,
-                       std::string last_error) {
+                       std::optional<std::string> last_error) {
   ++stats_.requests;
   stats_.sent += events;
   if (retry) {
@@ -46,7 +46,7 @@ void Reporter::request(Lane l, std::size_t events, bool retry, std::size_t raw_b
   }
   stats_.bytes_uncompressed += raw_bytes;
   stats_.bytes_sent += sent_bytes;
-  stats_.last_error = std::move(last_error);
+  if (last_error) stats_.last_error = std::move(*last_error);
 }
 
 void Reporter::resolved(Lane l, std::size_t acknowledged, std::size_t dead_lettered, std::size_t unrecorded,

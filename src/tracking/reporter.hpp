@@ -12,6 +12,7 @@
 #define REFERKIT_SRC_TRACKING_REPORTER_HPP
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,8 +36,9 @@ class Reporter {
   void expired(Lane lane, std::uint64_t n);
   void corrupt(Lane lane, std::uint64_t n);
   void recovered(const PendingRecovery& found);
+  // last_error: what the reply said (empty for a delivery); nullopt keeps the one before.
   void request(Lane lane, std::size_t events, bool retry, std::size_t raw_bytes, std::size_t sent_bytes,
-               std::string last_error);
+               std::optional<std::string> last_error);
   // A (sub-)batch is resolved: acknowledged, refused by the server, or dropped.
   void resolved(Lane lane, std::size_t acknowledged, std::size_t dead_lettered, std::size_t unrecorded,
                 std::size_t retries_exhausted);

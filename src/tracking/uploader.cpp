@@ -86,6 +86,7 @@ UploadOutcome Uploader::send(Batch& batch) {
     return out;
   }
   out.error = describe(response);
+  out.cancelled = response.status.code() == StatusCode::kFailedPrecondition;  // Transport's contract
   if (out.outcome == Outcome::kSplit) return out;
   // No delivery: how long before the same batch (same id, same messageIds) goes again.
   std::optional<std::chrono::milliseconds> retry_after;

@@ -25,6 +25,9 @@ struct UploadOutcome {
   Outcome outcome = Outcome::kRetry;
   int http_status = 0;
   std::string error;                 // the reply in words when it was not a delivery
+  // The transport was cancelled (shutdown's deadline): the attempt says nothing about the
+  // endpoint, so it must not hide what the endpoint last said (stats().last_error).
+  bool cancelled = false;
   std::vector<DeadLetter> rejected;  // kDelivered: per-event rejections, only ids of this batch
   std::chrono::milliseconds wait{0}; // kRetry, kThrottled, kHold: before the next attempt
   std::chrono::milliseconds took{0}; // the request's own time

@@ -233,7 +233,7 @@ bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, const std::o
     {
       std::lock_guard<std::mutex> lk(mu);
       reporter.request(lane, batch.events.size(), batch.attempts > 1, result.raw_bytes, result.sent_bytes,
-                       result.error);
+                       result.cancelled ? std::nullopt : std::optional<std::string>(result.error));
     }
 
     if (result.outcome == Outcome::kDelivered) {

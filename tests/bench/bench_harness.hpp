@@ -46,7 +46,8 @@ Event order_completed(int i);
 
 Figures link_benchmarks();
 Figures track_benchmarks();
-Figures durable_stall_benchmark();  // durable_typed_track alone (part of track_benchmarks())
+Figures durable_stall_benchmark();
+Figures admission_benchmark();  // admission's scaling alone (part of track_benchmarks())  // durable_typed_track alone (part of track_benchmarks())
 Figures spool_benchmarks();
 Figures e2e_benchmarks();  // only with REFERKIT_BENCH_E2E (referkit-ingest is built)
 // One long outage (the endpoint always 503) in durable or memory mode; returns the peak RSS in MiB.

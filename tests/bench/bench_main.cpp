@@ -1,7 +1,7 @@
-// referkit-bench [--json] [--only link|track|stall|spool|e2e]: runs the benchmarks and prints
+// referkit-bench [--json] [--only link|track|stall|admission|spool|e2e]: runs the benchmarks and prints
 // the figures, one JSON object with --json. --only runs one group (for profiling one path);
 // `stall` is the million durable calls of `track` alone (background_nice 0, 10 and 19), for an
-// off-CPU profile of track().
+// off-CPU profile of track(); `admission` is track's one- and two-producer scaling alone.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,7 +12,7 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: referkit-bench [--json] [--only link|track|stall|spool|e2e]\n");
+  std::fprintf(stderr, "usage: referkit-bench [--json] [--only link|track|stall|admission|spool|e2e]\n");
   return 2;
 }
 
@@ -36,11 +36,12 @@ int main(int argc, char** argv) {
     }
   }
   const auto wanted = [&](const char* group) { return only.empty() || only == group; };
-  if (!only.empty() && !wanted("link") && !wanted("track") && !wanted("stall") && !wanted("spool") && !wanted("e2e")) return usage();
+  if (!only.empty() && !wanted("link") && !wanted("track") && !wanted("stall") && !wanted("admission") && !wanted("spool") && !wanted("e2e")) return usage();
   referkit::bench::Figures figures;
   if (wanted("link")) figures.merge(referkit::bench::link_benchmarks());
   if (wanted("track")) figures.merge(referkit::bench::track_benchmarks());
   if (only == "stall") figures.merge(referkit::bench::durable_stall_benchmark());
+  if (only == "admission") figures.merge(referkit::bench::admission_benchmark());
   if (wanted("spool")) figures.merge(referkit::bench::spool_benchmarks());
 #ifdef REFERKIT_BENCH_E2E
   if (wanted("e2e")) figures.merge(referkit::bench::e2e_benchmarks());

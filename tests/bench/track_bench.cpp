@@ -160,7 +160,28 @@ double shared_nothing_events_per_s(const std::vector<OrderCompleted>& inputs, in
   return static_cast<double>(per_thread * static_cast<std::size_t>(threads)) / seconds;
 }
 
+// Admission's scaling: one producer, then two, uploads paused (typed events, memory mode), and
+// the machine's ceiling for the same work sharing nothing.
+void add_admission_figures(const std::vector<OrderCompleted>& typed, Figures& f) {
+  const double one = admission_events_per_s(typed, 1, &f);
+  const double two = admission_events_per_s(typed, 2, nullptr);
+  f["admission_one_thread_events_per_s"] = one;
+  f["admission_two_threads_events_per_s"] = two;
+  f["admission_two_thread_speedup_pct"] = 100.0 * two / one;
+  const double alone_one = shared_nothing_events_per_s(typed, 1);
+  const double alone_two = shared_nothing_events_per_s(typed, 2);
+  f["shared_nothing_two_thread_speedup_pct"] = 100.0 * alone_two / alone_one;
+}
+
 }  // namespace
+
+Figures admission_benchmark() {
+  std::vector<OrderCompleted> typed;
+  for (int i = 0; i < 200'000; ++i) typed.push_back(typed_order_completed(i));
+  Figures f;
+  add_admission_figures(typed, f);
+  return f;
+}
 
 Figures durable_stall_benchmark() {
   std::vector<OrderCompleted> typed;
@@ -243,17 +264,7 @@ Figures track_benchmarks() {
     ns[0].insert(ns[0].end(), ns[1].begin(), ns[1].end());
     add_latency(ns[0], "two_thread_track", f);
   }
-  {
-    // Admission's scaling: one producer, then two, uploads paused (typed events, memory mode).
-    const double one = admission_events_per_s(typed, 1, &f);
-    const double two = admission_events_per_s(typed, 2, nullptr);
-    f["admission_one_thread_events_per_s"] = one;
-    f["admission_two_threads_events_per_s"] = two;
-    f["admission_two_thread_speedup_pct"] = 100.0 * two / one;
-    const double alone_one = shared_nothing_events_per_s(typed, 1);
-    const double alone_two = shared_nothing_events_per_s(typed, 2);
-    f["shared_nothing_two_thread_speedup_pct"] = 100.0 * alone_two / alone_one;
-  }
+  add_admission_figures(typed, f);
 
   // One timestamp writer serves both: format_rfc3339 (the public call, a new string each time)
   // and the writer track() uses (fixed digits into a reused buffer), same text. The difference is

@@ -4,6 +4,7 @@
 // exposure rules and SIGTERM. Segment's own Node SDK drives it in tests/interop.
 #include <doctest/doctest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,6 +24,7 @@
 #include "referkit/webhooks.hpp"
 #include "support/json_field.hpp"
 #include "support/loopback.hpp"
+#include "support/thread_nice.hpp"
 #include "transport/gzip.hpp"
 
 using namespace referkit;
@@ -262,6 +264,29 @@ TEST_CASE("sidecar: SIGTERM exits 0 and keeps what it could not deliver in the s
   Agent again(dir.file("spool"), ingest.url());
   REQUIRE(eventually([&] { return stat(ingest.port(), "events_stored") >= 10; }, 30s));
   CHECK(metric(again.port(), "referkit_recovered_events") == 10);
+}
+
+TEST_CASE("sidecar: --background-nice nices the delivery threads, not the process's intake") {
+  TempDir dir;
+  IngestServer ingest(dir.file("ingest.db"));
+  Agent agent(dir.file("spool"), ingest.url(), {"--background-nice", "11"});
+  REQUIRE(post(agent.port(), "/v1/batch", batch_json(events("niced-", 3))).status == 200);
+  REQUIRE(eventually([&] { return stat(ingest.port(), "events_stored") >= 3; }, 30s));
+  std::multiset<std::string> niced;
+  int main_thread_nice = -1;
+  for (const auto& [name, nice] : referkit::test::threads_with_nice(agent.process().pid())) {
+    if (name.rfind("rk-", 0) == 0) {
+      INFO(name);
+      CHECK(nice == 11);
+      niced.insert(name);
+    } else if (name == "referkit") {
+      main_thread_nice = nice;  // the main thread and the HTTP workers keep the process's value
+    }
+  }
+  CHECK(niced.count("rk-worker") == 1);
+  CHECK(niced.count("rk-commit") == 2);
+  CHECK(main_thread_nice == getpriority(PRIO_PROCESS, 0));  // inherited from this test
+  CHECK(agent.process().terminate(20s).success());
 }
 
 TEST_CASE("sidecar: a Unix socket with mode 0660 serves intake and /healthz and /metrics") {

@@ -452,6 +452,12 @@ std::string Process::stderr_text() const {
   return impl_->err_all;
 }
 
+std::string Process::stderr_to_end(milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(impl_->mutex);
+  impl_->changed.wait_for(lock, timeout, [this] { return impl_->err_eof; });
+  return impl_->err_all;
+}
+
 bool Process::write_stdin(std::string_view data, milliseconds timeout) {
   if (impl_->in < 0) return false;
   const Clock::time_point deadline = Clock::now() + timeout;

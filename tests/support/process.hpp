@@ -95,6 +95,9 @@ class Process {
   bool stdout_closed() const;
   // All of stderr read so far.
   std::string stderr_text() const;
+  // All of stderr once the child has closed it (it exited), waiting up to `timeout` for that: a
+  // test's reader thread may still be draining the last lines just after the exit.
+  std::string stderr_to_end(std::chrono::milliseconds timeout) const;
 
   // Writes all of data to the child's stdin; false when the child does not read it (the pipe is
   // closed) or the timeout elapses.

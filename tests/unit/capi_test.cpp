@@ -2,13 +2,18 @@
 // status with a message, results are owned as documented, and the wrappers reach the C++ paths.
 // Delivery over HTTP is covered by the Python and PHP binding tests against referkit-ingest.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "referkit/referkit.h"
 #include "support/temp_dir.hpp"
+#include "support/thread_nice.hpp"
 
 namespace {
 
@@ -124,6 +129,36 @@ TEST_CASE("capi: NULL handles, NULL pointers with a length and bad UTF-8 are ref
   CHECK(last_error().find("endpoint") != std::string::npos);
   CHECK(none == nullptr);
   rk_tracker_options_free(o);
+}
+
+TEST_CASE("capi: background_nice is checked, and nices the tracker's threads only") {
+  rk_tracker_options* o = nullptr;
+  REQUIRE(rk_tracker_options_new(&o) == RK_OK);
+  CHECK(rk_tracker_options_set_background_nice(nullptr, 5) == RK_INVALID_ARGUMENT);
+  CHECK(rk_tracker_options_set_background_nice(o, -1) == RK_INVALID_ARGUMENT);
+  CHECK(last_error() == "background_nice: must be 0-19");
+  CHECK(rk_tracker_options_set_background_nice(o, 20) == RK_INVALID_ARGUMENT);
+  REQUIRE(rk_tracker_options_set_background_nice(o, 6) == RK_OK);
+  REQUIRE(set(rk_tracker_options_set_endpoint, o, kDeadEndpoint) == RK_OK);
+  REQUIRE(set(rk_tracker_options_set_write_key, o, "wk") == RK_OK);
+  const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  rk_tracker* t = nullptr;
+  REQUIRE(rk_tracker_open(o, &t) == RK_OK);
+  rk_tracker_options_free(o);
+  // The worker nices itself as it starts: wait for it, a bounded while.
+  auto worker_at_6 = [] {
+    for (const auto& [name, nice] : referkit::test::threads_with_nice()) {
+      if (name == "rk-worker" && nice == 6) return true;
+    }
+    return false;
+  };
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!worker_at_6() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(worker_at_6());
+  CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
+  CHECK(rk_tracker_close(t, 0) == RK_OK);
 }
 
 TEST_CASE("capi: track_json validates as Tracker::track_json does") {

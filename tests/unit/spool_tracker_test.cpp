@@ -25,11 +25,13 @@
 #include "support/fake_transport.hpp"
 #include "support/sanitizers.hpp"
 #include "support/temp_dir.hpp"
+#include "support/thread_nice.hpp"
 #include "support/tracker_harness.hpp"
 
 using namespace referkit;
 using referkit::test::FakeTransport;
 using referkit::test::TempDir;
+using referkit::test::threads_with_nice;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -131,25 +133,6 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(report.undelivered == 0);
   CHECK(d.segments().empty());
   CHECK(d.info().pending_events == 0);
-}
-
-// Name and nice value of each thread of this process, from /proc.
-std::vector<std::pair<std::string, int>> threads_with_nice() {
-  std::vector<std::pair<std::string, int>> out;
-  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::ifstream stat(task.path() / "stat");
-    std::string name;
-    std::string line;
-    if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // the thread just ended
-    // Fields after the name in parentheses: state is field 3, nice field 19.
-    std::istringstream fields(line.substr(line.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i) {
-    }
-    out.emplace_back(name, std::stoi(field));
-  }
-  return out;
 }
 
 TEST_CASE("background_nice: the tracker's own threads are named and niced, the caller's thread is not") {

@@ -115,6 +115,23 @@ TEST_CASE("shutdown counts a batch prepared ahead as undelivered") {
   CHECK(t.stats().acknowledged == 0);
 }
 
+TEST_CASE("a request cancelled by shutdown leaves last_error saying what the endpoint said") {
+  Harness h;
+  h.fake->set_handler([&](const test::RecordedRequest&) {
+    h.fake->hang(true);  // the retry hangs until shutdown cancels it
+    return test::FakeTransport::reply(503, "overloaded");
+  });
+  Tracker t = h.open();
+  REQUIRE(t.track(order(0)).ok());
+  (void)t.flush(1ms);  // sends the partial batch now; it cannot be delivered
+  REQUIRE(h.fake->wait_for_requests(2, 10s));  // the 503, then the retry, in flight
+  const ShutdownReport report = t.shutdown(200ms);
+  CHECK(report.undelivered == 1);
+  CHECK(report.status.message().find("last error: HTTP 503: overloaded") != std::string::npos);
+  CHECK(t.stats().last_error == "HTTP 503: overloaded");
+  CHECK(t.stats().requests == 2);
+}
+
 TEST_CASE("a partial batch goes once flush_interval has passed") {
   Harness h;
   h.options.flush_interval = 20ms;

@@ -27,22 +27,25 @@ final class Tracker
         $this->handle = $handle;
     }
 
+    // $backgroundNice (0-19): the nice value of the tracker's own threads, so that uploads give way
+    // to the request's thread when the CPU is short (TrackerOptions::background_nice).
     public static function open(string $endpoint, string $writeKey, ?string $spoolDir = null,
-                                ?float $flushIntervalS = null): self
+                                ?float $flushIntervalS = null, ?int $backgroundNice = null): self
     {
-        return new self(self::openWith($endpoint, $writeKey, $spoolDir, $flushIntervalS, null), false);
+        return new self(self::openWith($endpoint, $writeKey, $spoolDir, $flushIntervalS, null, $backgroundNice), false);
     }
 
     // The worker process's tracker for these settings (rk_tracker_open_shared): the same one for
     // every request the worker serves; shut down at the worker's exit, waiting up to $exitTimeoutS.
     public static function shared(string $endpoint, string $writeKey, ?string $spoolDir = null,
-                                  float $exitTimeoutS = 5.0): self
+                                  float $exitTimeoutS = 5.0, ?int $backgroundNice = null): self
     {
-        return new self(self::openWith($endpoint, $writeKey, $spoolDir, null, $exitTimeoutS), true);
+        return new self(self::openWith($endpoint, $writeKey, $spoolDir, null, $exitTimeoutS, $backgroundNice), true);
     }
 
     private static function openWith(string $endpoint, string $writeKey, ?string $spoolDir,
-                                     ?float $flushIntervalS, ?float $sharedExitTimeoutS): \FFI\CData
+                                     ?float $flushIntervalS, ?float $sharedExitTimeoutS,
+                                     ?int $backgroundNice): \FFI\CData
     {
         $ffi = Native::ffi();
         $options = $ffi->new('rk_tracker_options*');
@@ -55,6 +58,9 @@ final class Tracker
             }
             if ($flushIntervalS !== null) {
                 Native::check($ffi->rk_tracker_options_set_flush_interval_ms($options, max(1, self::ms($flushIntervalS))));
+            }
+            if ($backgroundNice !== null) {
+                Native::check($ffi->rk_tracker_options_set_background_nice($options, $backgroundNice));
             }
             $handle = $ffi->new('rk_tracker*');
             if ($sharedExitTimeoutS === null) {

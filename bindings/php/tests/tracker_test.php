@@ -53,6 +53,25 @@ $tracker->flush(10);
 Check::same(1, $server->stats()['by_event']['Order Cancelled'] ?? 0, 'sent after resume');
 $tracker->close(5);
 
+// backgroundNice: checked, and applied to the tracker's own threads (Linux nices per thread).
+Check::throws('invalid_argument', fn () => Tracker::open($server->url, 'wk', null, 0.05, 20), 'nice out of range');
+$tracker = Tracker::open($server->url, 'wk', null, 0.05, 8);
+$tracker->track(['event' => 'Niced', 'userId' => 'u-1']);
+$tracker->flush(10);  // the worker has run, so it has niced itself
+$workerNices = [];
+foreach (glob('/proc/self/task/*') as $task) {
+    $stat = @file_get_contents("$task/stat");
+    if (trim((string) @file_get_contents("$task/comm")) !== 'rk-worker' || $stat === false) {
+        continue;
+    }
+    // After the name in parentheses: state is field 3, nice field 19.
+    $fields = explode(' ', substr($stat, strrpos($stat, ')') + 2));
+    $workerNices[] = (int) $fields[19 - 3];
+}
+Check::that(in_array(8, $workerNices, true), 'the worker runs at nice 8: ' . json_encode($workerNices));
+$tracker->close(5);
+Check::same(1, $server->stats()['by_event']['Niced'] ?? 0, 'sent by the niced worker');
+
 // Tracker::shared(): one per process, flushed when the process (an FPM worker) exits.
 $script = '<?php require ' . var_export(__DIR__ . '/harness.php', true) . ';
 $a = Referkit\Tracker::shared($argv[1], "wk");

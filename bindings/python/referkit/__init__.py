@@ -88,7 +88,9 @@ class Tracker:
     one Tracker at once; close() must be the last call."""
 
     def __init__(self, endpoint: str, write_key: str, spool_dir: Optional[str] = None,
-                 flush_interval_s: Optional[float] = None):
+                 flush_interval_s: Optional[float] = None, background_nice: Optional[int] = None):
+        """background_nice (0-19): the nice value of the tracker's own threads, so that uploads
+        give way to the application's threads when the CPU is short (TrackerOptions::background_nice)."""
         self._handle = None
         options = ctypes.c_void_p()
         _check(lib.rk_tracker_options_new(ctypes.byref(options)))
@@ -99,6 +101,8 @@ class Tracker:
                 _check(lib.rk_tracker_options_set_spool_dir(options, *arg(str(spool_dir))))
             if flush_interval_s is not None:
                 _check(lib.rk_tracker_options_set_flush_interval_ms(options, max(1, _ms(flush_interval_s))))
+            if background_nice is not None:
+                _check(lib.rk_tracker_options_set_background_nice(options, int(background_nice)))
             handle = ctypes.c_void_p()
             _check(lib.rk_tracker_open(options, ctypes.byref(handle)))
             self._handle = handle

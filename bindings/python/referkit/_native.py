@@ -70,6 +70,7 @@ _DECLARATIONS = [
     ("rk_tracker_options_set_write_key", _S, [_P, *_STR]),
     ("rk_tracker_options_set_spool_dir", _S, [_P, *_STR]),
     ("rk_tracker_options_set_flush_interval_ms", _S, [_P, ctypes.c_uint32]),
+    ("rk_tracker_options_set_background_nice", _S, [_P, ctypes.c_int]),
     ("rk_tracker_options_set_logger", _S, [_P, LOG_FN, ctypes.c_void_p]),
     ("rk_tracker_open", _S, [_P, _PP]),
     ("rk_tracker_track_json", _S, [_P, *_STR]),

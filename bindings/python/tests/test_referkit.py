@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import tempfile
+import threading
 import time
 import unittest
 
@@ -83,6 +84,22 @@ class TrackerTest(IngestTestCase):
             referkit.Tracker(endpoint="", write_key="wk")
         with self.assertRaises(referkit.FailedPreconditionError):
             tracker.track({"event": "After Close", "userId": "u"})
+
+    def test_background_nice_nices_the_trackers_threads_only(self):
+        with self.assertRaises(referkit.InvalidArgumentError):
+            self.tracker(background_nice=20)
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        with self.tracker(background_nice=9) as tracker:
+            tracker.track({"event": "Niced", "userId": "u-1"})
+            tracker.flush(10)  # the worker has run, so it has niced itself
+            nices = {}
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/comm") as comm:
+                    name = comm.read().strip()
+                nices.setdefault(name, []).append(os.getpriority(os.PRIO_PROCESS, int(tid)))
+            self.assertIn(9, nices.get("rk-worker", []))
+            self.assertEqual(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), own)
+        self.assertEqual(self.server.stats()["by_event"].get("Niced"), 1)
 
     def test_pause_holds_a_lane(self):
         with self.tracker() as tracker:

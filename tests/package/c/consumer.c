@@ -35,6 +35,8 @@ static void test_tracker(void) {
   CHECK(rk_tracker_options_set_write_key(o, S("wk")) == RK_OK);
   CHECK(rk_tracker_options_set_spool_dir(o, NULL, 0) == RK_OK); /* memory mode */
   CHECK(rk_tracker_options_set_flush_interval_ms(o, 10) == RK_OK);
+  CHECK(rk_tracker_options_set_background_nice(o, 20) == RK_INVALID_ARGUMENT);
+  CHECK(rk_tracker_options_set_background_nice(o, 5) == RK_OK);
   CHECK(rk_tracker_options_set_logger(o, on_log, &log_calls) == RK_OK);
   CHECK(rk_tracker_options_set_endpoint(o, NULL, 3) == RK_INVALID_ARGUMENT);
 

@@ -1,0 +1,37 @@
+// The threads of a process as Linux lists them (/proc/<pid>/task): each one's name and nice
+// value, for tests of TrackerOptions::background_nice (which Linux applies per thread).
+#ifndef REFERKIT_TESTS_SUPPORT_THREAD_NICE_HPP
+#define REFERKIT_TESTS_SUPPORT_THREAD_NICE_HPP
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace referkit::test {
+
+// pid 0: this process.
+inline std::vector<std::pair<std::string, int>> threads_with_nice(int pid = 0) {
+  std::vector<std::pair<std::string, int>> out;
+  const std::string proc = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::ifstream stat(task.path() / "stat");
+    std::string name;
+    std::string line;
+    if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // the thread just ended
+    // Fields after the name in parentheses: state is field 3, nice field 19.
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    }
+    out.emplace_back(name, std::stoi(field));
+  }
+  return out;
+}
+
+}  // namespace referkit::test
+
+#endif  // REFERKIT_TESTS_SUPPORT_THREAD_NICE_HPP
