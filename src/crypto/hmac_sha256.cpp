@@ -119,7 +119,46 @@ HmacSha256::HmacSha256(std::string_view key) {
   OPENSSL_cleanse(opad, sizeof opad);
 }
 
+namespace {
+
+// HMAC of a message that fits one block with its padding (at most 55 bytes: every keystream
+// block, and the tag and share-code MAC of a typical link): both blocks are laid out directly and
+// each goes through one compression, without PaddedHash's bookkeeping (its update() and finish()
+// logic, variable-size memset calls, copies of the whole SHA256_CTX). Only the chaining value h
+// is copied: SHA256_Transform reads and updates nothing else, as PaddedHash relies on too.
+Sha256Digest mac_one_block(const SHA256_CTX& inner_pad, const SHA256_CTX& outer_pad,
+                           std::initializer_list<std::string_view> parts, std::size_t size) {
+  unsigned char block[SHA256_CBLOCK] = {};
+  unsigned char* p = block;
+  for (std::string_view part : parts) {
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+  *p = 0x80;
+  // The length in bits counts the pad block absorbed before; it is below 2^32 here.
+  store_be32(block + SHA256_CBLOCK - 4, static_cast<std::uint32_t>((SHA256_CBLOCK + size) * 8));
+  SHA256_CTX ctx;
+  std::memcpy(ctx.h, inner_pad.h, sizeof ctx.h);
+  SHA256_Transform(&ctx, block);
+
+  // The outer message is the 32-byte inner digest, so its padding is the same every time.
+  unsigned char outer_block[SHA256_CBLOCK] = {};
+  for (std::size_t i = 0; i < 8; ++i) store_be32(outer_block + 4 * i, ctx.h[i]);
+  outer_block[32] = 0x80;
+  store_be32(outer_block + SHA256_CBLOCK - 4, (SHA256_CBLOCK + 32) * 8);
+  std::memcpy(ctx.h, outer_pad.h, sizeof ctx.h);
+  SHA256_Transform(&ctx, outer_block);
+  Sha256Digest out;
+  for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, ctx.h[i]);
+  return out;
+}
+
+}  // namespace
+
 Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) const {
+  std::size_t size = 0;
+  for (std::string_view part : parts) size += part.size();
+  if (size <= SHA256_CBLOCK - 9) return mac_one_block(inner_, outer_, parts, size);
   PaddedHash inner(inner_);
   for (std::string_view part : parts) inner.update(reinterpret_cast<const unsigned char*>(part.data()), part.size());
   const Sha256Digest inner_digest = inner.finish();
