@@ -1,6 +1,5 @@
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,7 +23,7 @@ Result<int> currency_exponent(std::string_view currency) {
   // The common case first, with nothing allocated: an exact, known, upper-case code.
   if (currency.size() == 3 && is_ascii_upper(currency[0]) && is_ascii_upper(currency[1]) &&
       is_ascii_upper(currency[2])) {
-    if (auto exponent = detail::iso4217_exponent(currency)) return *exponent;
+    if (const int exponent = detail::iso4217_exponent(currency); exponent >= 0) return exponent;
     return Status(StatusCode::kInvalidArgument,
                   "currency \"" + std::string(currency) + "\" is not an active ISO 4217 currency code");
   }
@@ -32,7 +31,7 @@ Result<int> currency_exponent(std::string_view currency) {
   if (currency.size() == 3 && is_ascii_alpha(currency[0]) && is_ascii_alpha(currency[1]) &&
       is_ascii_alpha(currency[2])) {
     const std::string upper{ascii_upper(currency[0]), ascii_upper(currency[1]), ascii_upper(currency[2])};
-    if (detail::iso4217_exponent(upper)) {
+    if (detail::iso4217_exponent(upper) >= 0) {
       // Refused rather than folded: the code is sent as given, and downstream joins on it.
       return Status(StatusCode::kInvalidArgument,
                     "currency \"" + std::string(currency) + "\" must be upper case: use \"" + upper + "\"");
@@ -46,7 +45,7 @@ Result<int> currency_exponent(std::string_view currency) {
 
 Result<std::string> format_money(const Money& money) {
   detail::MoneyDecimal decimal;
-  if (Status s = detail::write_money_decimal(money, decimal); !s.ok()) return s;
+  if (!detail::write_money_decimal(money, decimal)) return currency_exponent(money.currency).status();
   return std::string(decimal.text());
 }
 
@@ -55,11 +54,11 @@ Result<std::string> format_money(const Money& money) {
 
 namespace referkit::detail {
 
-Status write_money_decimal(const Money& money, MoneyDecimal& out) {
+bool write_money_decimal(const Money& money, MoneyDecimal& out) {
   // The table directly: currency_exponent's Result (a Status with its string) cost more than the
   // lookup. It accepts exactly what the table has, so it is asked only for the refusal's words.
-  const std::optional<int> exponent = iso4217_exponent(money.currency);
-  if (!exponent) return currency_exponent(money.currency).status();
+  const int exponent = iso4217_exponent(money.currency);
+  if (exponent < 0) return false;
 
   // The magnitude as unsigned, so INT64_MIN (whose negation overflows int64) is exact.
   const bool negative = money.minor_units < 0;
@@ -72,14 +71,14 @@ Status write_money_decimal(const Money& money, MoneyDecimal& out) {
     *--p = static_cast<char>('0' + magnitude % 10);
     magnitude /= 10;
   };
-  for (int i = 0; i < *exponent; ++i) digit();
-  if (*exponent > 0) *--p = '.';
+  for (int i = 0; i < exponent; ++i) digit();
+  if (exponent > 0) *--p = '.';
   do {
     digit();
   } while (magnitude != 0);
   if (negative) *--p = '-';
   out.from = static_cast<std::uint8_t>(p - out.buffer);
-  return Status();
+  return true;
 }
 
 }  // namespace referkit::detail
