@@ -26,6 +26,18 @@ struct HexPairs {
   }
 };
 inline constexpr HexPairs kHexPairs;
+// "00".."99": each number below 100 as two decimal digits, copied as one 2-byte unit: half the
+// divisions of digit-by-digit output (timestamps, money amounts).
+struct DecimalPairs {
+  char text[200];
+  constexpr DecimalPairs() : text() {
+    for (int i = 0; i < 100; ++i) {
+      text[2 * i] = static_cast<char>('0' + i / 10);
+      text[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+inline constexpr DecimalPairs kDecimalPairs;
 inline constexpr char kUpperHexDigits[] = "0123456789ABCDEF";
 
 // What trim() removes by default: the ASCII whitespace of C's isspace in the "C" locale.

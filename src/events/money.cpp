@@ -1,8 +1,10 @@
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
+#include "common/text.hpp"
 #include "events/iso4217.hpp"
 #include "events/money.hpp"
 #include "referkit/events.hpp"
@@ -64,18 +66,29 @@ bool write_money_decimal(const Money& money, MoneyDecimal& out) {
   const bool negative = money.minor_units < 0;
   std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(money.minor_units)
                                      : static_cast<std::uint64_t>(money.minor_units);
-  // Digits from the last: the fraction's `exponent` digits (zeros once the magnitude runs out,
-  // so 5 KWD-fils is 0.005), the point, then the integer part, at least one digit.
+  // Digits from the last, two at a time where there are two: the fraction's `exponent` digits
+  // (zeros once the magnitude runs out, so 5 KWD-fils is 0.005), the point, then the integer
+  // part, at least one digit and no leading zero.
   char* p = out.buffer + sizeof out.buffer;
   const auto digit = [&] {
     *--p = static_cast<char>('0' + magnitude % 10);
     magnitude /= 10;
   };
-  for (int i = 0; i < exponent; ++i) digit();
+  const auto two_digits = [&] {
+    p -= 2;
+    std::memcpy(p, kDecimalPairs.text + 2 * (magnitude % 100), 2);
+    magnitude /= 100;
+  };
+  int fraction = exponent;
+  for (; fraction >= 2; fraction -= 2) two_digits();
+  if (fraction == 1) digit();
   if (exponent > 0) *--p = '.';
-  do {
+  while (magnitude >= 100) two_digits();
+  if (magnitude >= 10) {
+    two_digits();
+  } else {
     digit();
-  } while (magnitude != 0);
+  }
   if (negative) *--p = '-';
   out.from = static_cast<std::uint8_t>(p - out.buffer);
   return true;

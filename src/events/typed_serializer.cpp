@@ -182,20 +182,23 @@ class JsonEventWriter {
 template <typename Typed>
 Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy) {
   thread_local std::string scratch;
-  SerializedEvent result;
-  JsonEventWriter writer(scratch, now, make_id, ip_policy, result);
+  SerializedEvent ids;  // write_event_head puts the message id's position here; json stays empty
+  JsonEventWriter writer(scratch, now, make_id, ip_policy, ids);
   Status s = describe(event, writer);
   if (s.ok()) {
     // Assigned only when it failed (see begin()).
     if (Status size = check_event_size(writer.json().size()); !size.ok()) s = std::move(size);
   }
-  // Exactly sized (the queue holds it for a while), and assigned in place: moving a temporary
-  // string in reloaded its length and capacity as one 16-byte load right after their separate
-  // stores, a store-forwarding stall that was 8% of the serializer's time (perf).
-  if (s.ok()) result.json.assign(writer.json().data(), writer.json().size());
+  // The JSON copied once into an exactly sized string (the queue holds it for a while), built
+  // where the Result keeps it. Not move-assigned from a temporary into an existing string: that
+  // reloaded the temporary's length and capacity as one 16-byte load right after their separate
+  // stores, a store-forwarding stall that was 8% of the serializer's time (perf); nor assigned
+  // in place, two calls into libstdc++ (_M_replace, _M_mutate) where this constructs inline.
+  Result<SerializedEvent> out =
+      s.ok() ? Result<SerializedEvent>(SerializedEvent{std::string(writer.json()), ids.message_id_at, ids.message_id_size})
+             : Result<SerializedEvent>(std::move(s));
   if (scratch.capacity() > kMaxKeptScratch) std::string().swap(scratch);
-  if (!s.ok()) return s;
-  return result;
+  return out;
 }
 
 template Result<SerializedEvent> serialize_typed(const ReferralLinkCreated&, TimePoint, MessageIdWriter, IpPolicy);

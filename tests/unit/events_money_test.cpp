@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/iso4217.hpp"
 #include "referkit/events.hpp"
@@ -169,6 +170,24 @@ TEST_CASE("format_money agrees with a string oracle on random amounts") {
     for (const char* code : {"JPY", "USD", "KWD", "CLF"}) {
       INFO(minor, " ", code);
       CHECK(money(minor, code) == reference(minor, exponent(code)));
+    }
+  }
+  // Every small amount and the powers of ten around them: where one digit, two digits at a
+  // time, the point and the leading zeros meet.
+  std::vector<std::int64_t> amounts;
+  for (std::int64_t m = -1'100; m <= 1'100; ++m) amounts.push_back(m);
+  std::int64_t p = 1;
+  for (int e = 1; e <= 18; ++e) {
+    p *= 10;
+    for (std::int64_t m : {p - 1, p, p + 1}) {
+      amounts.push_back(m);
+      amounts.push_back(-m);
+    }
+  }
+  for (const std::int64_t minor : amounts) {
+    for (const char* code : {"JPY", "USD", "KWD", "CLF"}) {
+      INFO(minor, " ", code);
+      REQUIRE(money(minor, code) == reference(minor, exponent(code)));
     }
   }
 }
