@@ -145,6 +145,7 @@ Status write_event_head(JsonOutput& out, const EventHead& h, TimePoint now, Mess
                         SerializedEvent& result) {
   // Field order is part of the wire contract (and keeps the bytes reproducible).
   if (h.type == EventType::kTrack && h.plain_name) {
+    // A typed event's literal name: copied with its quotes in one claim, no escaper pass.
     constexpr std::string_view kTrackHead = R"({"type":"track","event":")";
     char* at = out.claim(kTrackHead.size() + h.name.size() + 1);
     std::memcpy(at, kTrackHead.data(), kTrackHead.size());
