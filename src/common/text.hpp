@@ -15,7 +15,7 @@ namespace referkit::detail {
 
 inline constexpr char kLowerHexDigits[] = "0123456789abcdef";
 // "00".."ff": each byte's two lowercase digits, copied as one 2-byte unit (hex_encode_to's
-// last bytes; whole 8-byte words go through write_hex_u64).
+// last bytes; whole 16- and 8-byte blocks go through write_hex_u128 and write_hex_u64).
 struct HexPairs {
   char text[512];
   constexpr HexPairs() : text() {
@@ -26,6 +26,18 @@ struct HexPairs {
   }
 };
 inline constexpr HexPairs kHexPairs;
+// "00".."99": each number below 100 as two decimal digits, copied as one 2-byte unit: half the
+// divisions of digit-by-digit output (timestamps, money amounts).
+struct DecimalPairs {
+  char text[200];
+  constexpr DecimalPairs() : text() {
+    for (int i = 0; i < 100; ++i) {
+      text[2 * i] = static_cast<char>('0' + i / 10);
+      text[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+inline constexpr DecimalPairs kDecimalPairs;
 inline constexpr char kUpperHexDigits[] = "0123456789ABCDEF";
 
 // What trim() removes by default: the ASCII whitespace of C's isspace in the "C" locale.
@@ -45,8 +57,23 @@ void ascii_lowercase_to(char* out, std::string_view s);
 // !#$%&'*+-.^_`|~. Anything else in a header name could split or smuggle a header.
 bool is_http_token(std::string_view s);
 
+// One of kAsciiWhitespace: space, or \t \n \v \f \r (9-13).
+constexpr bool is_ascii_whitespace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static_assert(is_ascii_whitespace(' ') && is_ascii_whitespace('\t') && is_ascii_whitespace('\n') &&
+              is_ascii_whitespace('\v') && is_ascii_whitespace('\f') && is_ascii_whitespace('\r') &&
+              kAsciiWhitespace.size() == 6 && !is_ascii_whitespace('\b') && !is_ascii_whitespace('\x0e'));
+
+// s without leading and trailing kAsciiWhitespace. Inline, with a range test rather than a
+// loop over the set: an order's email is trimmed in every track().
+inline std::string_view trim(std::string_view s) {
+  std::size_t first = 0;
+  std::size_t end = s.size();
+  while (first < end && is_ascii_whitespace(s[first])) ++first;
+  while (end > first && is_ascii_whitespace(s[end - 1])) --end;
+  return std::string_view(s.data() + first, end - first);  // an all-trimmed s gives an empty view inside it
+}
 // s without leading and trailing characters from `chars`.
-std::string_view trim(std::string_view s, std::string_view chars = kAsciiWhitespace);
+std::string_view trim(std::string_view s, std::string_view chars);
 
 // The value of one hex digit (either case), or -1.
 int hex_value(char c);
@@ -68,6 +95,10 @@ inline void write_hex_u64(char* out, std::uint64_t v) noexcept {
     std::memcpy(out + 8 * half, &x, 8);
   }
 }
+// hi then lo as exactly 32 lowercase digits at out (a UUID's 128 bits). With SSE2 all 16 bytes
+// are turned into digits at once in one register (about 15 instructions, where two
+// write_hex_u64 calls take about 90); otherwise it is those two calls.
+void write_hex_u128(char* out, std::uint64_t hi, std::uint64_t lo) noexcept;
 // Two lowercase digits per byte.
 std::string hex_encode(std::string_view bytes);
 // The same into `out`, which has room for 2 * bytes.size() characters (no allocation).

@@ -81,16 +81,14 @@ constexpr ExponentTable kExponentByCode;
 
 }  // namespace
 
-std::optional<int> iso4217_exponent(std::string_view code) noexcept {
-  if (code.size() != 3) return std::nullopt;
+int iso4217_exponent(std::string_view code) noexcept {
+  if (code.size() != 3) return -1;
   const auto letter = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(code[i]) - 'A'); };
   const unsigned a = letter(0);
   const unsigned b = letter(1);
   const unsigned c = letter(2);
-  if (a >= 26 || b >= 26 || c >= 26) return std::nullopt;  // not three upper-case letters
-  const std::int8_t exponent = kExponentByCode.at[(a * 26 + b) * 26 + c];
-  if (exponent < 0) return std::nullopt;
-  return exponent;
+  if (a >= 26 || b >= 26 || c >= 26) return -1;  // not three upper-case letters
+  return kExponentByCode.at[(a * 26 + b) * 26 + c];  // -1 for a code not listed
 }
 
 }  // namespace referkit::detail

@@ -20,10 +20,12 @@ struct MoneyDecimal {
 };
 
 // Writes {1999,"USD"} as "19.99", {-5,"KWD"} as "-0.005", {500,"JPY"} as "500" into `out`;
-// currency_exponent's errors for a currency that is not an active ISO 4217 code. Filled in
-// place, not returned: the digits are stored a byte at a time, and copying the struct at once
-// right after (into a Result, then an optional) stalled on store forwarding.
-Status write_money_decimal(const Money& money, MoneyDecimal& out);
+// false for a currency that is not an active ISO 4217 code (currency_exponent(money.currency)
+// says why). Filled in place, not returned: the digits are stored a byte at a time, and copying
+// the struct at once right after (into a Result, then an optional) stalled on store forwarding.
+// A bool, not a Status: an OK Status returned and moved on (its empty string's buffer copied
+// right after its one-byte store) stalled the same way, on every amount of every order.
+bool write_money_decimal(const Money& money, MoneyDecimal& out);
 
 }  // namespace referkit::detail
 

@@ -28,6 +28,7 @@ class EventBuilder {
   void decimal(const char* key, std::string_view text) { target_->set(key, std::move(*Value::decimal(text))); }
   void integer(const char* key, std::int64_t n) { target_->set(key, n); }
   void boolean(const char* key, bool b) { target_->set(key, b); }
+  void email_sha256(const char* key, std::string_view email) { target_->set(key, Value(referkit::email_sha256(email))); }
 
   void begin_list(const char* key) {
     list_key_ = key;

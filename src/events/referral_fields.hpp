@@ -7,11 +7,13 @@
 // with no Value tree in between. Both see the same calls, so both give the same event.
 //
 // Out's interface: begin(name, identity, property_count), then per property text(key, s),
-// decimal(key, text), integer(key, n), boolean(key, b), and lists of objects
+// decimal(key, text), integer(key, n), boolean(key, b), email_sha256(key, email) (the sink
+// hashes the address, as email_sha256() of referkit/events.hpp does), and lists of objects
 // (begin_list(key), then per entry begin_item() ... end_item(), then end_list()); then, if the
 // event has a request context, begin_context() and its members: ip(text) (the sink applies the
 // IP policy), text(...), begin_object(key) ... end_object(); then end(), whose Status describe()
-// returns. Keys are plain ASCII literals. Every check that can fail comes before begin().
+// returns. Keys and event names are plain ASCII literals (no JSON escaping needed). Every check
+// that can fail comes before begin().
 #ifndef REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
 #define REFERKIT_SRC_EVENTS_REFERRAL_FIELDS_HPP
 
@@ -29,35 +31,44 @@
 
 namespace referkit::detail {
 
-inline Status missing(std::string_view field) {
+[[gnu::noinline]] inline Status missing(std::string_view field) {
   return Status(StatusCode::kInvalidArgument, std::string(field) + " is required");
+}
+
+// The checks below are inlined tests with their refusals out of line (gnu::noinline): built in
+// place, the message's strings made only when refused, and no call per check in every track().
+
+[[gnu::noinline]] inline Status identity_required(std::string_view role) {
+  return Status(StatusCode::kInvalidArgument,
+                std::string(role) + ".user_id or " + std::string(role) + ".anonymous_id is required");
 }
 
 // `who` must carry at least one id; `role` names it in the error.
 inline Status check_identity(const Identity& who, std::string_view role) {
   if (!who.user_id.empty() || !who.anonymous_id.empty()) return Status();
-  return Status(StatusCode::kInvalidArgument,
-                std::string(role) + ".user_id or " + std::string(role) + ".anonymous_id is required");
+  return identity_required(role);
 }
 
-// The amount as exact decimal text ("104.99") in `out` (nothing allocated); `field` names the
-// money in errors.
-inline Status money_text(const Money& money, std::string_view field, MoneyDecimal& out) {
+// The amount as exact decimal text ("104.99") in `out` (nothing allocated); false when it has
+// no currency or one that is not ISO 4217, and money_error() says which. No Status on the way
+// when it succeeds: see write_money_decimal.
+inline bool money_text(const Money& money, MoneyDecimal& out) {
+  return !money.currency.empty() && write_money_decimal(money, out);
+}
+// Why money_text refused `money`; `field` names the money.
+[[gnu::noinline]] inline Status money_error(const Money& money, std::string_view field) {
   if (money.currency.empty()) return missing(std::string(field) + ".currency");
-  Status s = write_money_decimal(money, out);
-  if (!s.ok()) return Status(StatusCode::kInvalidArgument, std::string(field) + ": " + s.message());
-  return s;
+  return Status(StatusCode::kInvalidArgument,
+                std::string(field) + ": " + currency_exponent(money.currency).status().message());
 }
 
-// Only the hash of a normalized address leaves the process; blank means none was given.
+// Only the hash of a normalized address leaves the process; blank means none was given. The
+// sink hashes it (the JSON writer straight into its output: 64 hex digits need no escaping).
 inline bool has_email(const std::string& email) { return !trim(email).empty(); }
 
 template <typename Out>
 void email_hash_if(Out& out, const std::string& email) {
-  if (!has_email(email)) return;
-  char hex[kEmailSha256Chars];
-  write_email_sha256(hex, email);
-  out.text("email_sha256", std::string_view(hex, sizeof hex));
+  if (has_email(email)) out.email_sha256("email_sha256", email);
 }
 
 // Inlined, so that the key stays a literal where the JSON writer writes it (see its put_key).
@@ -74,18 +85,22 @@ inline Status check_length(std::string_view field, const std::string& value, std
 
 // ---- The request context, in every typed event: Segment's context.ip, userAgent, locale, page.
 
-inline Status check_context(const RequestContext& c) {
-  // The common case (every member within its limit) without making five Statuses.
-  if (c.ip.size() <= 64 && c.user_agent.size() <= 1024 && c.locale.size() <= 35 && c.page_url.size() <= 2048 &&
-      c.referrer_url.size() <= 2048) {
-    return Status();
-  }
+[[gnu::noinline]] inline Status context_too_long(const RequestContext& c) {
   for (Status s : {check_length("context.ip", c.ip, 64), check_length("context.user_agent", c.user_agent, 1024),
                    check_length("context.locale", c.locale, 35), check_length("context.page_url", c.page_url, 2048),
                    check_length("context.referrer_url", c.referrer_url, 2048)}) {
     if (!s.ok()) return s;
   }
   return Status();
+}
+
+inline Status check_context(const RequestContext& c) {
+  // The common case (every member within its limit) without making five Statuses.
+  if (c.ip.size() <= 64 && c.user_agent.size() <= 1024 && c.locale.size() <= 35 && c.page_url.size() <= 2048 &&
+      c.referrer_url.size() <= 2048) {
+    return Status();
+  }
+  return context_too_long(c);
 }
 
 template <typename Out>
@@ -106,10 +121,9 @@ void write_context(Out& out, const RequestContext& c) {
 
 // ---- Order lines: Segment's products array.
 
-// Checks every line and returns their prices as exact decimal text, in the order's currency.
-inline Result<std::vector<MoneyDecimal>> product_prices(const OrderCompleted& in) {
-  std::vector<MoneyDecimal> prices;
-  if (in.products.empty()) return prices;
+// Checks every line and puts their prices as exact decimal text, in the order's currency, in
+// `prices`. Out of line: an order without lines only tests for them (product_prices).
+[[gnu::noinline]] inline Status line_prices(const OrderCompleted& in, std::vector<MoneyDecimal>& prices) {
   if (in.products.size() > kMaxLineItems) {
     return Status(StatusCode::kInvalidArgument,
                   fmt::format("products has {} lines, over the {}-line limit", in.products.size(), kMaxLineItems));
@@ -132,9 +146,15 @@ inline Result<std::vector<MoneyDecimal>> product_prices(const OrderCompleted& in
                     fmt::format("{}.unit_price.currency \"{}\" differs from total.currency \"{}\"", at,
                                 line.unit_price.currency, in.total.currency));
     }
-    if (Status s = money_text(line.unit_price, at + ".unit_price", prices.emplace_back()); !s.ok()) return s;
+    if (!money_text(line.unit_price, prices.emplace_back())) return money_error(line.unit_price, at + ".unit_price");
   }
-  return prices;
+  return Status();
+}
+
+// line_prices, for an order with lines; `prices` stays empty for one without.
+inline Status product_prices(const OrderCompleted& in, std::vector<MoneyDecimal>& prices) {
+  if (in.products.empty()) return Status();
+  return line_prices(in, prices);
 }
 
 template <typename Out>
@@ -229,7 +249,7 @@ Status describe(const OrderCompleted& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
   MoneyDecimal total;
-  if (Status s = money_text(in.total, "total", total); !s.ok()) return s;
+  if (!money_text(in.total, total)) return money_error(in.total, "total");
   std::optional<MoneyDecimal> subtotal;
   if (in.subtotal) {
     if (in.subtotal->currency != in.total.currency) {
@@ -237,10 +257,10 @@ Status describe(const OrderCompleted& in, Out& out) {
                                                       "\" differs from total.currency \"" +
                                                       in.total.currency + "\"");
     }
-    if (Status s = money_text(*in.subtotal, "subtotal", subtotal.emplace()); !s.ok()) return s;
+    if (!money_text(*in.subtotal, subtotal.emplace())) return money_error(*in.subtotal, "subtotal");
   }
-  auto prices = product_prices(in);
-  if (!prices) return prices.status();
+  std::vector<MoneyDecimal> prices;
+  if (Status s = product_prices(in, prices); !s.ok()) return s;
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Completed", in.customer, 9);
   out.text("order_id", in.order_id);
@@ -251,7 +271,7 @@ Status describe(const OrderCompleted& in, Out& out) {
   out.boolean("new_customer", in.new_customer);
   text_if(out, "referral_code", in.referral_code);
   email_hash_if(out, in.email);
-  write_products(out, in.products, *prices);
+  write_products(out, in.products, prices);
   write_context(out, in.context);
   return out.end();
 }
@@ -262,7 +282,7 @@ Status describe(const OrderRefunded& in, Out& out) {
   if (in.order_id.empty()) return missing("order_id");
   if (Status s = check_identity(in.customer, "customer"); !s.ok()) return s;
   MoneyDecimal total;
-  if (Status s = money_text(in.amount, "amount", total); !s.ok()) return s;
+  if (!money_text(in.amount, total)) return money_error(in.amount, "amount");
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Order Refunded", in.customer, 4);
   out.text("order_id", in.order_id);
@@ -292,7 +312,7 @@ Status describe(const RewardIssued& in, Out& out) {
   if (Status s = check_identity(in.recipient, "recipient"); !s.ok()) return s;
   std::optional<MoneyDecimal> amount;
   if (in.amount) {
-    if (Status s = money_text(*in.amount, "amount", amount.emplace()); !s.ok()) return s;
+    if (!money_text(*in.amount, amount.emplace())) return money_error(*in.amount, "amount");
   }
   if (Status s = check_context(in.context); !s.ok()) return s;
   out.begin("Reward Issued", in.recipient, 5);

@@ -129,8 +129,7 @@ void write_uuid_v7(char* out, TimePoint now) noexcept {
 
   // 32 digits, then placed in 8-4-4-4-12 groups with fixed-size copies.
   char hex[32];
-  write_hex_u64(hex, hi);
-  write_hex_u64(hex + 16, lo);
+  write_hex_u128(hex, hi, lo);
   std::memcpy(out, hex, 8);
   out[8] = '-';
   std::memcpy(out + 9, hex + 8, 4);

@@ -116,6 +116,42 @@ void JsonOutput::grow(std::size_t n) {
 
 template <bool kCheckUtf8>
 bool JsonOutput::put_string_impl(std::string_view s) {
+  // Nothing but loads, tests and stores, and tail calls to put_string_general: with no call to
+  // come back from, no register needs saving and restoring (that general function's pushes and
+  // pops were a fifth of a short string's instructions). When a block needs care or the buffer
+  // must grow, put_string_general starts over from the opening quote: nothing is committed
+  // before the end (cursor_ has not moved), so the bytes written so far are written again.
+  const char* const data = s.data();
+  const std::size_t n = s.size();
+  if (static_cast<std::size_t>(end_ - cursor_) < n + 2) return put_string_general<kCheckUtf8>(s);
+  char* const out = cursor_ + 1;
+  out[-1] = '"';
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint64_t w = load8(data + i);
+    if (!is_plain_block(w)) return put_string_general<kCheckUtf8>(s);
+    store8(out + i, w);
+  }
+  if (i < n) {
+    if (n >= 8) {
+      // The last 1-7 bytes as the last 8, overlapping plain bytes already written (the same
+      // bytes stored again).
+      const std::uint64_t w = load8(data + n - 8);
+      if (!is_plain_block(w)) return put_string_general<kCheckUtf8>(s);
+      store8(out + n - 8, w);
+    } else {
+      if (!is_plain_block(load_short(data, n))) return put_string_general<kCheckUtf8>(s);
+      copy_short(out, data, n);
+    }
+  }
+  out[n] = '"';
+  cursor_ = out + n + 1;
+  return true;
+}
+
+// Every string: plain blocks as above, and byte by byte through a block that needs care.
+template <bool kCheckUtf8>
+[[gnu::noinline]] bool JsonOutput::put_string_general(std::string_view s) {
   const char* const data = s.data();
   const std::size_t n = s.size();
   reserve(n + 2);  // exact unless something needs escaping

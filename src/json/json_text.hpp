@@ -77,8 +77,12 @@ class JsonOutput {
     if (static_cast<std::size_t>(end_ - cursor_) < n) grow(n);
   }
   void grow(std::size_t n);
+  // A string with nothing to escape or check (nearly every one), in a leaf function; anything
+  // else goes to put_string_general, which handles every case.
   template <bool kCheckUtf8>
   bool put_string_impl(std::string_view s);
+  template <bool kCheckUtf8>
+  bool put_string_general(std::string_view s);
 
   std::string& out_;
   char* begin_;

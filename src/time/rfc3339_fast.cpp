@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/text.hpp"
+
 namespace referkit::detail {
 namespace {
 
@@ -11,12 +13,7 @@ constexpr std::int64_t kEpochShiftDays = 719'468;
 // One more era, so January and February of year 0 (before 0000-03-01) are non-negative too.
 constexpr std::int64_t kDaysPerEra = 146'097;
 
-constexpr char kDigitPairs[] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-void put2(char* out, unsigned v) { std::memcpy(out, kDigitPairs + 2 * v, 2); }
+void put2(char* out, unsigned v) { std::memcpy(out, kDecimalPairs.text + 2 * v, 2); }
 
 constexpr std::int64_t kSecondsPerDay = 86'400;
 constexpr std::size_t kHeadSize = 20;  // "2026-11-27T09:30:00."

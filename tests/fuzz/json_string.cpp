@@ -2,7 +2,7 @@
 // JsonOutput::put_string (8-byte blocks copied as tested, an overlapping tail store) against a
 // byte-at-a-time escaper, refusing exactly what is_valid_utf8 refuses; the trusting escaper
 // likewise without the check; ascii_lowercase (8 bytes at a time) against a per-byte fold; and
-// write_hex_u64 against printf.
+// write_hex_u64, write_hex_u128 and hex_encode against printf.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +53,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     char want[17];
     std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(v));
     if (std::memcmp(hex, want, 16) != 0) std::abort();
+  }
+  if (size >= 16) {
+    std::uint64_t hi;
+    std::uint64_t lo;
+    std::memcpy(&hi, data, 8);
+    std::memcpy(&lo, data + 8, 8);
+    char hex[32];
+    write_hex_u128(hex, hi, lo);
+    char want[33];
+    std::snprintf(want, sizeof want, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                  static_cast<unsigned long long>(lo));
+    if (std::memcmp(hex, want, 32) != 0) std::abort();
+  }
+  const std::string encoded = hex_encode(input);
+  for (std::size_t i = 0; i < size; ++i) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", data[i]);
+    if (encoded.compare(2 * i, 2, pair) != 0) std::abort();
   }
   return 0;
 }

@@ -51,6 +51,15 @@ TEST_CASE("trim removes ASCII whitespace by default, or the characters asked for
   CHECK(trim("--x--", "-") == "x");
   const std::string_view all_blank = "   ";
   CHECK(trim(all_blank).data() >= all_blank.data());  // an empty view still inside its input
+  // The default (inline, a range test) and the set it stands for (a loop over kAsciiWhitespace)
+  // agree on every byte value, at either end and alone.
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    for (const std::string& s : {std::string(1, c), std::string(1, c) + "x" + std::string(1, c),
+                                 std::string(2, c) + "x"}) {
+      REQUIRE(trim(s) == trim(s, kAsciiWhitespace));
+    }
+  }
 }
 
 TEST_CASE("is_http_token accepts exactly the RFC 9110 token characters") {
@@ -77,7 +86,7 @@ TEST_CASE("hex_value and hex_u64") {
   CHECK(hex_u64(UINT64_MAX) == "ffffffffffffffff");
 }
 
-TEST_CASE("write_hex_u64 and hex_encode agree with printf on every nibble position") {
+TEST_CASE("write_hex_u64, write_hex_u128 and hex_encode agree with printf on every nibble position") {
   std::mt19937_64 rng(15);
   for (int i = 0; i < 10'000; ++i) {
     std::uint64_t v = rng();
@@ -88,8 +97,20 @@ TEST_CASE("write_hex_u64 and hex_encode agree with printf on every nibble positi
     char out[16];
     referkit::detail::write_hex_u64(out, v);
     REQUIRE(std::string_view(out, 16) == expected);
+    // write_hex_u128 (one SSE2 register where there is one): v with its neighbour, both ways.
+    const std::uint64_t other = rng();
+    char wide[32];
+    referkit::detail::write_hex_u128(wide, v, other);
+    char wide_expected[33];
+    std::snprintf(wide_expected, sizeof wide_expected, "%016llx%016llx", static_cast<unsigned long long>(v),
+                  static_cast<unsigned long long>(other));
+    REQUIRE(std::string_view(wide, 32) == wide_expected);
+    referkit::detail::write_hex_u128(wide, other, v);
+    std::snprintf(wide_expected, sizeof wide_expected, "%016llx%016llx", static_cast<unsigned long long>(other),
+                  static_cast<unsigned long long>(v));
+    REQUIRE(std::string_view(wide, 32) == wide_expected);
   }
-  // hex_encode goes 8 bytes at a time, then byte by byte: every length around the words.
+  // hex_encode goes 16 bytes at a time, then 8, then byte by byte: every length around the blocks.
   const std::string bytes = all_byte_values();
   for (std::size_t from = 0; from < 24; ++from) {
     for (std::size_t n = 0; n <= 40; ++n) {
