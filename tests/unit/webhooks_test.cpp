@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -104,9 +105,31 @@ TEST_CASE("HMAC-SHA256 over parts equals the MAC of their concatenation") {
   CHECK(key.mac("what do ya want for nothing!") != whole);
 }
 
+TEST_CASE("SHA-256 matches FIPS 180-4's examples and OpenSSL's EVP digest at every length from 0 to 300") {
+  // detail::sha256 pads and feeds blocks to the compression function itself (as HmacSha256
+  // does); the reference is OpenSSL's own EVP_Digest, independent of that code. Lengths cover
+  // the length field in the last message block (up to 55 bytes over whole blocks), in a block of
+  // its own (56-63), and several whole blocks.
+  using referkit::detail::sha256;
+  CHECK(hex_of(sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hex_of(sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hex_of(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  std::string message;
+  for (std::size_t n = 0; n <= 300; ++n) {
+    unsigned char expected[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    REQUIRE(EVP_Digest(message.data(), message.size(), expected, &size, EVP_sha256(), nullptr) == 1);
+    REQUIRE(size == 32);
+    const auto got = sha256(message);
+    CHECK_MESSAGE(std::equal(got.begin(), got.end(), expected), "length ", n);
+    message += static_cast<char>(n * 37 % 256);
+  }
+}
+
 TEST_CASE("HMAC-SHA256 matches its definition at every message length from 0 to 200") {
   // HmacSha256 pads and feeds blocks to the compression function itself; the definition here
-  // goes through SHA256_Update/Final (detail::sha256), so every padding case is covered: the
+  // goes through detail::sha256 (checked against OpenSSL's EVP above), so every padding case is covered: the
   // length field in the same block (up to 55 bytes), in a block of its own (56-63), and both
   // again after whole blocks, with the message split into parts at every boundary.
   using referkit::detail::HmacSha256;
