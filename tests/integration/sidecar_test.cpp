@@ -274,13 +274,13 @@ TEST_CASE("sidecar: --background-nice nices the delivery threads, not the proces
   REQUIRE(eventually([&] { return stat(ingest.port(), "events_stored") >= 3; }, 30s));
   std::multiset<std::string> niced;
   int main_thread_nice = -1;
-  for (const auto& [name, nice] : referkit::test::threads_with_nice(agent.process().pid())) {
-    if (name.rfind("rk-", 0) == 0) {
-      INFO(name);
-      CHECK(nice == 11);
-      niced.insert(name);
-    } else if (name == "referkit") {
-      main_thread_nice = nice;  // the main thread and the HTTP workers keep the process's value
+  for (const auto& thread : referkit::test::threads_with_nice(agent.process().pid())) {
+    if (thread.name.rfind("rk-", 0) == 0) {
+      INFO(thread.name);
+      CHECK(thread.nice == 11);
+      niced.insert(thread.name);
+    } else if (thread.tid == agent.process().pid()) {
+      main_thread_nice = thread.nice;  // the main thread (and the HTTP workers) keep the process's value
     }
   }
   CHECK(niced.count("rk-worker") == 1);

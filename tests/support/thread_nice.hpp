@@ -7,14 +7,19 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace referkit::test {
 
+struct ThreadNice {
+  int tid = 0;
+  std::string name;
+  int nice = 0;
+};
+
 // pid 0: this process.
-inline std::vector<std::pair<std::string, int>> threads_with_nice(int pid = 0) {
-  std::vector<std::pair<std::string, int>> out;
+inline std::vector<ThreadNice> threads_with_nice(int pid = 0) {
+  std::vector<ThreadNice> out;
   const std::string proc = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
   for (const auto& task : std::filesystem::directory_iterator(proc + "/task")) {
     std::ifstream comm(task.path() / "comm");
@@ -27,7 +32,7 @@ inline std::vector<std::pair<std::string, int>> threads_with_nice(int pid = 0) {
     std::string field;
     for (int i = 3; i <= 19 && fields >> field; ++i) {
     }
-    out.emplace_back(name, std::stoi(field));
+    out.push_back(ThreadNice{std::stoi(task.path().filename().string()), name, std::stoi(field)});
   }
   return out;
 }

@@ -147,8 +147,8 @@ TEST_CASE("capi: background_nice is checked, and nices the tracker's threads onl
   rk_tracker_options_free(o);
   // The worker nices itself as it starts: wait for it, a bounded while.
   auto worker_at_6 = [] {
-    for (const auto& [name, nice] : referkit::test::threads_with_nice()) {
-      if (name == "rk-worker" && nice == 6) return true;
+    for (const auto& thread : referkit::test::threads_with_nice()) {
+      if (thread.name == "rk-worker" && thread.nice == 6) return true;
     }
     return false;
   };
