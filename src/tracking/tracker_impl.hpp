@@ -98,6 +98,9 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   void abandon_lanes_after_fork();
 
   // ---- admission (admission.cpp)
+  // mu, for a producer: tries again for a bounded while (microseconds) before sleeping on it.
+  std::unique_lock<std::mutex> lock_for_admission();
+  static constexpr int kAdmissionSpins = 64;
   // What track() does once the event is serialized: checks, applies the overflow policy, and
   // stores it in its lane; or says why not.
   Status admit(Lane lane, Result<detail::SerializedEvent> serialized);
