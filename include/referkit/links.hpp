@@ -121,9 +121,10 @@ struct LinkSignerOptions {
   // Extra words (ASCII letters, at least three) refused in share codes, on top of the built-in list.
   std::vector<std::string> extra_blocklist;
   // When not empty, verify() accepts a full URL only if it is https:// and its host (with ":port"
-  // if it has one) is one of these, compared case-insensitively; anything else, such as
-  // javascript://x/r/<token> or a look-alike host, is kMalformed. Bare tokens and share codes are
-  // unaffected. Empty (the default): any scheme and host, as before.
+  // if it has one) is one of these, or base_url's own when base_url is https, compared
+  // case-insensitively; anything else, such as javascript://x/r/<token> or a look-alike host, is
+  // kMalformed. Bare tokens and share codes are unaffected. Empty (the default): any scheme and
+  // host, as before.
   std::vector<std::string> share_hosts;
 };
 

@@ -107,12 +107,26 @@ bool valid_base_url(std::string_view url) {
   return true;
 }
 
+// The host[:port] of an https base_url (already valid_base_url); empty for http, or with a user
+// part (which share hosts never have).
+std::string https_host_of(std::string_view base_url) {
+  const std::size_t scheme = base_url.find("://");
+  if (!iequals(base_url.substr(0, scheme), "https")) return {};
+  std::string_view host = base_url.substr(scheme + 3);
+  host = host.substr(0, host.find('/'));
+  if (host.find('@') != std::string_view::npos) return {};
+  return std::string(host);
+}
+
 }  // namespace
 
 struct LinkSigner::Impl {
   std::vector<DerivedKey> keys;  // the primary first
   LinkSignerOptions options;
   detail::Blocklist blocklist;
+  // base_url's host[:port] when it is https: with share_hosts set, verify() accepts it too, so
+  // that the signer's own links are never refused for a host left out of the list.
+  std::string own_share_host;
 
   const DerivedKey* find(std::string_view id) const {
     for (const DerivedKey& k : keys) {
@@ -162,7 +176,9 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
                                  master.derive("referkit/v1 share code")});
   }
   detail::Blocklist blocklist(options.extra_blocklist);
-  return LinkSigner(std::make_unique<Impl>(Impl{std::move(derived), std::move(options), std::move(blocklist)}));
+  std::string own_share_host = https_host_of(options.base_url);
+  return LinkSigner(std::make_unique<Impl>(
+      Impl{std::move(derived), std::move(options), std::move(blocklist), std::move(own_share_host)}));
 }
 
 Result<Link> LinkSigner::mint(const LinkRequest& request) const {
@@ -228,7 +244,9 @@ LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const
               std::nullopt};
     }
     const auto& hosts = impl_->options.share_hosts;
-    if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
+    const std::string& own = impl_->own_share_host;
+    if (!(!own.empty() && iequals(pasted->authority, own)) &&
+        std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
       return {Status(StatusCode::kMalformed,
                      "link host \"" + detail::printable_excerpt(pasted->authority) + "\" is not a configured share host"),
               std::nullopt};

@@ -258,6 +258,24 @@ TEST_CASE("with share_hosts set, verify accepts only https links to those hosts"
                       StatusCode::kInvalidArgument,
                   bad);
   }
+  // base_url's own host (https) is accepted even when the list leaves it out, with its port.
+  LinkSignerOptions own = share_links();
+  own.base_url = "https://refer.example:8443/";
+  own.share_hosts = {"go.shop.example"};
+  LinkSigner own_signer = make_signer(kKeyA, own);
+  Link own_link = mint(own_signer, request());
+  CHECK(own_link.url.rfind("https://refer.example:8443/r/", 0) == 0);
+  CHECK(own_signer.verify(own_link.url, kIssued).ok());
+  CHECK(own_signer.verify("https://go.shop.example/r/" + own_link.token, kIssued).ok());
+  for (std::string refused : {"https://refer.example/r/" + own_link.token, "http://refer.example:8443/r/" + own_link.token,
+                              "https://refer.example:8443.evil/r/" + own_link.token}) {
+    CHECK_MESSAGE(own_signer.verify(refused, kIssued).status.code() == StatusCode::kMalformed, refused);
+  }
+  // An http base_url adds nothing: share_hosts still means https only.
+  own.base_url = "http://refer.example";
+  own.share_hosts = {"go.shop.example"};
+  LinkSigner http_signer = make_signer(kKeyA, own);
+  CHECK(http_signer.verify(mint(http_signer, request()).url, kIssued).status.code() == StatusCode::kMalformed);
   // Without the option, as before: any host (see above).
   CHECK(make_signer().verify("javascript://x/r/" + link.token, kIssued).ok());
 }
