@@ -124,9 +124,6 @@ struct LinkSigner::Impl {
   std::vector<DerivedKey> keys;  // the primary first
   LinkSignerOptions options;
   detail::Blocklist blocklist;
-  // base_url's host[:port] when it is https: with share_hosts set, verify() accepts it too, so
-  // that the signer's own links are never refused for a host left out of the list.
-  std::string own_share_host;
 
   const DerivedKey* find(std::string_view id) const {
     for (const DerivedKey& k : keys) {
@@ -176,9 +173,12 @@ Result<LinkSigner> LinkSigner::create(const Keyring& keys, LinkSignerOptions opt
                                  master.derive("referkit/v1 share code")});
   }
   detail::Blocklist blocklist(options.extra_blocklist);
-  std::string own_share_host = https_host_of(options.base_url);
-  return LinkSigner(std::make_unique<Impl>(
-      Impl{std::move(derived), std::move(options), std::move(blocklist), std::move(own_share_host)}));
+  // An https base_url's own host is a share host too, so that the signer's own links are never
+  // refused for a host (or a port) the list leaves out.
+  if (!options.share_hosts.empty()) {
+    if (std::string own = https_host_of(options.base_url); !own.empty()) options.share_hosts.push_back(std::move(own));
+  }
+  return LinkSigner(std::make_unique<Impl>(Impl{std::move(derived), std::move(options), std::move(blocklist)}));
 }
 
 Result<Link> LinkSigner::mint(const LinkRequest& request) const {
@@ -244,9 +244,7 @@ LinkVerification LinkSigner::verify(std::string_view input, TimePoint now) const
               std::nullopt};
     }
     const auto& hosts = impl_->options.share_hosts;
-    const std::string& own = impl_->own_share_host;
-    if (!(!own.empty() && iequals(pasted->authority, own)) &&
-        std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
+    if (std::none_of(hosts.begin(), hosts.end(), [&](const std::string& h) { return iequals(pasted->authority, h); })) {
       return {Status(StatusCode::kMalformed,
                      "link host \"" + detail::printable_excerpt(pasted->authority) + "\" is not a configured share host"),
               std::nullopt};
