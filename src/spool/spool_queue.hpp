@@ -78,6 +78,7 @@ class SpoolQueue final : public PendingEvents {
   // What open() found: pending events, damage, and entries it left alone (each with why).
   const PendingRecovery& recovery() const override { return recovery_; }
   bool keeps_undelivered() const override { return true; }
+  bool takes_overlap() const override { return false; }  // staged_ holds one batch
   // The committer's last commit and its end, without the queue's state: callable without the
   // tracker's mutex once nothing is appended any more. forget() does it too.
   void stop() override { committer_->stop(); }

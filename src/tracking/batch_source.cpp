@@ -39,6 +39,13 @@ void BatchSource::start_ahead(PendingEvents& storage, Batch batch) {
   });
 }
 
+void BatchSource::encode_beside(PendingEvents& storage, Batch& batch) {
+  if (!beside_gzip_) beside_gzip_.emplace(options_.gzip_level);
+  storage.materialize(batch.events);
+  batch.encoded = encode_batch(batch, seams_.wall_clock(), seams_.steady_clock(), options_.gzip, options_.gzip_min_bytes,
+                               *beside_gzip_);
+}
+
 Batch BatchSource::finish_ahead() {
   thread_->wait();
   Batch b = std::move(*ahead_);

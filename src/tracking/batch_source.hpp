@@ -5,7 +5,7 @@
 // side thread, so that the next request can go as soon as the reply comes.
 //
 // Batches of one lane are taken in order and must be resolved in order (the spool's reclaim
-// relies on it); the look-ahead batch counts as in flight from the moment it is taken.
+// relies on it); a batch taken ahead or beside counts as in flight from the moment it is taken.
 //
 // Not thread-safe: the worker thread owns it.
 #ifndef REFERKIT_SRC_TRACKING_BATCH_SOURCE_HPP
@@ -43,14 +43,23 @@ class BatchSource {
   bool has_ahead() const { return ahead_.has_value(); }
   Lane ahead_lane() const { return ahead_lane_; }
   std::uint64_t ahead_first_seq() const { return ahead_first_seq_; }
+  // Whether the side thread is still encoding the batch taken ahead.
+  bool ahead_busy() { return thread_ && thread_->busy(); }
   // Waits for the side thread and hands the batch over.
   Batch finish_ahead();
+
+  // ---- beside: the worker's own share of a flood
+  // Materializes and encodes `batch` (just taken) on the calling thread, with a compressor of
+  // its own: the worker does this while the side thread encodes the batch ahead, when more
+  // batches are due than one encoder can keep up with (gzip is most of the CPU per event).
+  void encode_beside(PendingEvents& storage, Batch& batch);
 
  private:
   const TrackerOptions& options_;
   const testing::TrackerSeams& seams_;
   std::optional<SideThread> thread_;  // started on first use
   GzipCompressor gzip_;
+  std::optional<GzipCompressor> beside_gzip_;  // made on first use
   std::optional<Batch> ahead_;  // the side thread's until finish_ahead()
   Lane ahead_lane_ = Lane::kConversions;
   std::uint64_t ahead_first_seq_ = 0;

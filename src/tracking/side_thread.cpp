@@ -31,6 +31,11 @@ void SideThread::wait() {
   cv_.wait(lk, [this] { return !busy_; });
 }
 
+bool SideThread::busy() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return busy_;
+}
+
 void SideThread::run(int nice) {
   become_background_thread("rk-encode", nice);
   std::unique_lock<std::mutex> lk(mu_);

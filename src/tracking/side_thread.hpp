@@ -26,6 +26,8 @@ class SideThread {
   // Returns once the started job has finished (at once if none was started). What the job
   // wrote is then visible to the caller.
   void wait();
+  // Whether the started job is still running (false once wait() would return at once).
+  bool busy();
 
  private:
   void run(int nice);

@@ -116,11 +116,14 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   void start_worker();
   void run_worker();
   // Delivers one batch, splitting and retrying as the replies ask; stops early only when the
-  // shutdown deadline passes. Returns whether it resolved the whole batch. `ahead` is the batch
-  // taken ahead, if any: what stays in flight once this one is resolved.
-  bool deliver(detail::Batch batch, detail::Uploader& uploader, const std::optional<detail::InFlight>& ahead);
+  // shutdown deadline passes. Returns whether it resolved the whole batch. `others`: the batches
+  // taken ahead or beside, what stays in flight once this one is resolved.
+  bool deliver(detail::Batch batch, detail::Uploader& uploader, const std::vector<detail::InFlight>& others);
   // Takes the next due batch into the look-ahead, if there is one. Without mu.
   void look_ahead(detail::BatchSource& source);
+  // With lk held, while the side thread encodes the batch ahead: takes the next due batch and
+  // encodes it on the worker, into `ready` (memory queues only: PendingEvents::takes_overlap).
+  void encode_beside(std::unique_lock<std::mutex>& lk, detail::BatchSource& source, std::vector<detail::Batch>& ready);
   // Reports what take() passed over; may unlock lk to call on_drop.
   void report_passed_over(std::unique_lock<std::mutex>& lk, Lane lane, const detail::TakeReport& report);
   // Sleeps before a retry; false when the shutdown deadline would pass first.

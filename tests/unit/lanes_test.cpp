@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <pthread.h>
+
 #include "referkit/spool.hpp"
 #include "referkit/tracker.hpp"
 #include "support/fake_transport.hpp"
@@ -403,6 +405,124 @@ TEST_CASE("a batch taken ahead still waits for its turn: pause and priority hold
     CHECK(first_event_name(requests[1]) == "Order Completed");  // before the clicks taken ahead
     CHECK(h.fake->delivered().size() == 41);
   }
+}
+
+}  // TEST_SUITE
+
+namespace {
+
+// Holds the look-ahead thread ("rk-encode") in its sentAt read, the wall-clock read of every
+// encoding, until the worker ("rk-worker") reads the wall clock after the first request reached
+// the transport (or 5 s pass): whether the worker did work of its own, taking and encoding a
+// batch, while the batch ahead was still being encoded.
+struct EncodeGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_request_seen = false;
+  bool worker_read_after = false;
+  bool held_encoder = false;
+
+  static std::string thread_name() {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return name;
+  }
+  // Called from the wall-clock seam.
+  void on_clock_read() {
+    const std::string me = thread_name();
+    std::unique_lock<std::mutex> lk(mu);
+    if (me == "rk-worker" && first_request_seen) {
+      worker_read_after = true;
+      cv.notify_all();
+    } else if (me == "rk-encode" && !held_encoder) {
+      held_encoder = true;
+      cv.wait_for(lk, 5s, [&] { return worker_read_after; });
+    }
+  }
+  void on_first_request() {
+    std::lock_guard<std::mutex> lk(mu);
+    first_request_seen = true;
+  }
+  bool worker_worked_beside() {
+    std::lock_guard<std::mutex> lk(mu);
+    return held_encoder && worker_read_after;
+  }
+};
+
+// The indexes of one kind of event as they reached the transport (each batch's last attempt),
+// read from a numbered field, e.g. "order_id":"order-<i>".
+std::vector<int> delivered_indexes(const FakeTransport& fake, const std::string& field_start) {
+  std::vector<int> out;
+  for (const RecordedRequest& r : fake.requests()) {
+    std::size_t at = 0;
+    while ((at = r.json.find(field_start, at)) != std::string::npos) {
+      at += field_start.size();
+      out.push_back(std::stoi(r.json.substr(at, r.json.find('"', at) - at)));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("lanes") {
+
+
+TEST_CASE("while the batch ahead is encoded, the worker encodes a due batch beside it, and order holds") {
+  TrackerHarness h;
+  h.options.max_batch_events = 10;
+  auto encode_gate = std::make_shared<EncodeGate>();
+  h.seams.wall_clock = [c = h.clocks, encode_gate] {
+    encode_gate->on_clock_read();
+    return now_ms() + c->shift();
+  };
+  FirstRequestGate gate;
+  FakeTransport::Handler first = gate.handler();
+  h.fake->set_handler([&, first](const RecordedRequest& r) {
+    encode_gate->on_first_request();
+    return first(r);
+  });
+  Tracker t = h.open();
+  t.pause(Lane::kEngagement);
+  for (int i = 0; i < 30; ++i) REQUIRE(t.track(click(i)).ok());
+  t.resume(Lane::kEngagement);  // clicks 0-9 go (held at the transport), 10-19 are taken ahead
+  REQUIRE(h.fake->wait_for_requests(1, 10s));
+  for (int i = 0; i < 10; ++i) REQUIRE(t.track(order(i)).ok());  // a full conversions batch
+  gate.open();
+  REQUIRE(t.flush(30s).ok());
+  // The orders were taken and encoded on the worker while the encoder was still held.
+  CHECK(encode_gate->worker_worked_beside());
+  const auto requests = h.fake->requests();
+  REQUIRE(requests.size() == 4);
+  CHECK(first_event_name(requests[0]) == "Referral Link Clicked");
+  CHECK(first_event_name(requests[1]) == "Order Completed");  // outranks the clicks taken ahead
+  CHECK(first_event_name(requests[2]) == "Referral Link Clicked");
+  CHECK(first_event_name(requests[3]) == "Referral Link Clicked");
+  std::vector<int> clicks = delivered_indexes(*h.fake, "\"anonymousId\":\"visitor-");
+  std::vector<int> want(30);
+  for (int i = 0; i < 30; ++i) want[static_cast<std::size_t>(i)] = i;
+  CHECK(clicks == want);
+}
+
+TEST_CASE("a flood of small batches in both lanes arrives whole and in order in each lane") {
+  // Many batches due at once: the worker and the look-ahead thread both encode; a lane's
+  // batches must still go (and resolve) in the order they were tracked.
+  TrackerHarness h;
+  h.options.max_batch_events = 5;
+  h.options.gzip_min_bytes = 1;
+  Tracker t = h.open();
+  constexpr int kEach = 1000;
+  for (int i = 0; i < kEach; ++i) {
+    REQUIRE(t.track(click(i)).ok());
+    REQUIRE(t.track(order(i)).ok());
+  }
+  REQUIRE(t.flush(30s).ok());
+  std::vector<int> want(kEach);
+  for (int i = 0; i < kEach; ++i) want[static_cast<std::size_t>(i)] = i;
+  CHECK(delivered_indexes(*h.fake, "\"order_id\":\"order-") == want);
+  CHECK(delivered_indexes(*h.fake, "\"anonymousId\":\"visitor-") == want);
+  CHECK(t.stats().acknowledged == 2 * kEach);
+  CHECK(h.fake->request_count() == 2 * kEach / 5);
 }
 
 }  // TEST_SUITE
