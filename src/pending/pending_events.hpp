@@ -101,13 +101,10 @@ class PendingEvents {
   // that can wait milliseconds, like mapping a spool segment (an mmap waits for the process's
   // memory-map lock), must not hold up track(). The worker thread calls both.
   virtual void prepare_take() {}
-  // Called by the worker after take(), without the mutex: finishes what take() left to do
-  // outside it (the spool copies the events' text out of its segment here).
+  // Called after take(), without the mutex: finishes what take() left to do outside it (the
+  // spool copies the events' text out of its segment here). The worker and the look-ahead
+  // thread may each be materializing a batch of their own at the same time.
   virtual void materialize(std::vector<QueuedEvent>& /*taken*/) {}
-  // Whether another batch may be taken before the last one taken is materialized: the worker
-  // then encodes one batch while the look-ahead thread encodes another. The spool stages one
-  // batch's records at a time, so it says no.
-  virtual bool takes_overlap() const { return true; }
   // The worker is done with these events (the oldest in flight, in order).
   virtual void resolved(const std::vector<QueuedEvent>& done) = 0;
   // Keeps a record of events the server refused, before they are resolved. Called without the

@@ -305,9 +305,11 @@ void SpoolQueue::install(Segment& seg, Walk& w, std::vector<QueuedEvent>& out, T
     untaken_ -= seg.records - seg.taken;
     seg.taken = seg.records;
   }
-  staged_ = std::move(w.views);
-  staged_map_ = std::move(w.map);
   out.swap(w.events);
+  if (!out.empty()) {
+    std::lock_guard<std::mutex> lk(staged_mu_);
+    staged_.push_back(Staged{out.front().seq, std::move(w.views), std::move(w.map)});
+  }
   if (!out.empty()) {
     out.back().segment_end = static_cast<std::uint32_t>(seg.read_pos);  // trailing skipped records too
     inflight_ += out.size();
@@ -348,10 +350,18 @@ bool SpoolQueue::expired(const Segment& seg, std::int64_t tracked_ms, std::int64
 }
 
 void SpoolQueue::materialize(std::vector<QueuedEvent>& taken) {
-  // Records before the written mark never change, and staged_map_ keeps them mapped.
-  for (std::size_t i = 0; i < taken.size() && i < staged_.size(); ++i) taken[i].json.assign(staged_[i]);
-  staged_.clear();
-  staged_map_.reset();
+  if (taken.empty()) return;
+  Staged mine;
+  {
+    std::lock_guard<std::mutex> lk(staged_mu_);
+    auto it = std::find_if(staged_.begin(), staged_.end(),
+                           [&](const Staged& s) { return s.first_seq == taken.front().seq; });
+    if (it == staged_.end()) return;
+    mine = std::move(*it);
+    staged_.erase(it);
+  }
+  // Records before the written mark never change, and mine.map keeps them mapped.
+  for (std::size_t i = 0; i < taken.size() && i < mine.views.size(); ++i) taken[i].json.assign(mine.views[i]);
 }
 
 void SpoolQueue::resolved(const std::vector<QueuedEvent>& done) {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,7 +79,6 @@ class SpoolQueue final : public PendingEvents {
   // What open() found: pending events, damage, and entries it left alone (each with why).
   const PendingRecovery& recovery() const override { return recovery_; }
   bool keeps_undelivered() const override { return true; }
-  bool takes_overlap() const override { return false; }  // staged_ holds one batch
   // The committer's last commit and its end, without the queue's state: callable without the
   // tracker's mutex once nothing is appended any more. forget() does it too.
   void stop() override { committer_->stop(); }
@@ -115,9 +115,17 @@ class SpoolQueue final : public PendingEvents {
   };
   std::size_t inflight_ = 0;
   std::optional<Reclaim> deferred_reclaim_;
-  // Worker only: the text of the events take() handed out, copied out by materialize().
-  std::vector<std::string_view> staged_;
-  std::shared_ptr<MappedFile> staged_map_;
+  // The text of the events of each batch take() handed out, until materialize() copies it out:
+  // the worker may materialize one batch while the look-ahead thread materializes another, so
+  // they are kept by batch (its first event's seq), under their own mutex (materialize() runs
+  // without the tracker's). The map keeps the records mapped.
+  struct Staged {
+    std::uint64_t first_seq = 0;
+    std::vector<std::string_view> views;
+    std::shared_ptr<MappedFile> map;
+  };
+  std::mutex staged_mu_;
+  std::vector<Staged> staged_;  // a few at most: the batches taken and not yet materialized
   // Worker only: the next batch of the segment being read. take() sets out what to read, under
   // the tracker's mutex; prepare_take() reads it without the mutex (records before the written
   // mark never change, and only the worker takes); the next take() installs what it found, in

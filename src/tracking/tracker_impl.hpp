@@ -122,7 +122,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   // Takes the next due batch into the look-ahead, if there is one. Without mu.
   void look_ahead(detail::BatchSource& source);
   // With lk held, while the side thread encodes the batch ahead: takes the next due batch and
-  // encodes it on the worker, into `ready` (memory queues only: PendingEvents::takes_overlap).
+  // encodes it on the worker, into `ready`.
   void encode_beside(std::unique_lock<std::mutex>& lk, detail::BatchSource& source, std::vector<detail::Batch>& ready);
   // Reports what take() passed over; may unlock lk to call on_drop.
   void report_passed_over(std::unique_lock<std::mutex>& lk, Lane lane, const detail::TakeReport& report);

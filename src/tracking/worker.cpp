@@ -6,8 +6,8 @@
 // Encoding (the batch's JSON, then gzip) is most of the CPU an event costs after track(), more
 // than one thread keeps up with in a flood (~880 us per 500-event body at gzip level 1 on the
 // build machine). So while a request is in flight the next batch is encoded ahead on a side
-// thread, and while that is still at it, the worker encodes the batch after it itself (memory
-// queues only): two cores encode. Each lane's batches still go, and resolve, in the order taken.
+// thread, and while that is still at it, the worker encodes the batch after it itself: two
+// cores encode. Each lane's batches still go, and resolve, in the order taken.
 #include <fmt/format.h>
 
 #include "common/background_thread.hpp"
@@ -191,21 +191,30 @@ void Tracker::Impl::look_ahead(detail::BatchSource& source) {
 
 void Tracker::Impl::encode_beside(std::unique_lock<std::mutex>& lk, detail::BatchSource& source,
                                   std::vector<Batch>& ready) {
-  // Only while the side thread is still at it: a batch it has finished goes first.
-  if (!source.ahead_busy() || past_stop_deadline()) return;
-  const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
-  if (!lane) return;
-  detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
-  if (!storage.takes_overlap()) return;
-  Batch batch;
-  const detail::TakeReport report = source.take(lanes, *lane, batch);
-  if (report.prepare_first || !report.error.ok()) return;  // nothing taken; the main loop sees it again
-  report_passed_over(lk, *lane, report);
-  if (batch.events.empty()) return;
-  lk.unlock();
-  source.encode_beside(storage, batch);
-  lk.lock();
-  ready.push_back(std::move(batch));
+  // As look_ahead(): a spool asks for preparation twice at most before it hands out a batch.
+  for (int round = 0; round < 3; ++round) {
+    // Only while the side thread is still at it: a batch it has finished goes first.
+    if (!source.ahead_busy() || past_stop_deadline()) return;
+    const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
+    if (!lane) return;
+    detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
+    Batch batch;
+    const detail::TakeReport report = source.take(lanes, *lane, batch);
+    if (report.prepare_first) {
+      lk.unlock();
+      storage.prepare_take();
+      lk.lock();
+      continue;
+    }
+    if (!report.error.ok()) return;  // the main loop meets the error again and reports it
+    report_passed_over(lk, *lane, report);
+    if (batch.events.empty()) return;
+    lk.unlock();
+    source.encode_beside(storage, batch);
+    lk.lock();
+    ready.push_back(std::move(batch));
+    return;
+  }
 }
 
 bool Tracker::Impl::wait_for_retry(milliseconds wait) {

@@ -469,7 +469,11 @@ TEST_SUITE("lanes") {
 
 
 TEST_CASE("while the batch ahead is encoded, the worker encodes a due batch beside it, and order holds") {
+  for (const bool durable : {false, true}) {
+  CAPTURE(durable);
+  test::TempDir tmp;
   TrackerHarness h;
+  if (durable) h.spool_in((tmp.path() / "spool").string());
   h.options.max_batch_events = 10;
   auto encode_gate = std::make_shared<EncodeGate>();
   h.seams.wall_clock = [c = h.clocks, encode_gate] {
@@ -502,12 +506,17 @@ TEST_CASE("while the batch ahead is encoded, the worker encodes a due batch besi
   std::vector<int> want(30);
   for (int i = 0; i < 30; ++i) want[static_cast<std::size_t>(i)] = i;
   CHECK(clicks == want);
+  }
 }
 
 TEST_CASE("a flood of small batches in both lanes arrives whole and in order in each lane") {
   // Many batches due at once: the worker and the look-ahead thread both encode; a lane's
   // batches must still go (and resolve) in the order they were tracked.
+  for (const bool durable : {false, true}) {
+  CAPTURE(durable);
+  test::TempDir tmp;
   TrackerHarness h;
+  if (durable) h.spool_in((tmp.path() / "spool").string());
   h.options.max_batch_events = 5;
   h.options.gzip_min_bytes = 1;
   Tracker t = h.open();
@@ -522,7 +531,16 @@ TEST_CASE("a flood of small batches in both lanes arrives whole and in order in 
   CHECK(delivered_indexes(*h.fake, "\"order_id\":\"order-") == want);
   CHECK(delivered_indexes(*h.fake, "\"anonymousId\":\"visitor-") == want);
   CHECK(t.stats().acknowledged == 2 * kEach);
-  CHECK(h.fake->request_count() == 2 * kEach / 5);
+  if (!durable) CHECK(h.fake->request_count() == 2 * kEach / 5);
+  if (durable) {
+    // A batch never spans a segment's end (64 KiB here), so a few are short.
+    CHECK(h.fake->request_count() >= 2 * kEach / 5);
+    // Everything resolved in order, the spool let go of all of it: a reopen finds nothing.
+    REQUIRE(t.shutdown(10s).status.ok());
+    Tracker again = h.open();
+    CHECK(again.stats().recovered == 0);
+  }
+  }
 }
 
 }  // TEST_SUITE
