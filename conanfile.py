@@ -57,7 +57,6 @@ class ReferkitConan(ConanFile):
         self.requires("fmt/[>=9 <13]")
         self.requires("libcurl/[>=7.78 <9]")
         self.requires("simdjson/[>=3 <5]")
-        self.requires("zlib/[>=1.2.11 <2]")
         self.requires("libdeflate/[>=1.14 <2]")
 
     def build_requirements(self):
@@ -107,7 +106,6 @@ class ReferkitConan(ConanFile):
             "fmt::fmt",
             "libcurl::libcurl",
             "simdjson::simdjson",
-            "zlib::zlib",
             "libdeflate::libdeflate",
         ]
         if self.settings.os in ("Linux", "FreeBSD"):

@@ -1,5 +1,5 @@
 # Finds libdeflate (whole-buffer DEFLATE/gzip, 2x zlib's speed at level 1; the tracker's batch
-# compressor) and defines the imported target Libdeflate::Libdeflate.
+# compressor, the servers' bounded gunzip) and defines the imported target Libdeflate::Libdeflate.
 #
 # libdeflate 1.15 and later install a CMake package (vcpkg, Conan and newer distributions use it);
 # Debian 12's 1.14 has only a header, a library and a .pc file, found here directly. Installed

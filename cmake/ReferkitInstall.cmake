@@ -4,7 +4,7 @@
 # Extension points, to be set in the top-level CMakeLists.txt *before* include(ReferkitInstall)
 # (variables set in src/ do not reach this scope):
 #   REFERKIT_PC_REQUIRES_PRIVATE  extra pkg-config modules the library links privately
-#                                 (e.g. libcurl simdjson zlib); libcrypto and fmt are always added.
+#                                 (e.g. simdjson libdeflate); libcrypto and fmt are always added.
 #   REFERKIT_PC_LIBS_PRIVATE      extra raw linker flags for static consumers; -pthread is always added.
 # A new find_package() dependency also needs a find_dependency() in cmake/referkitConfig.cmake.in.
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config git ca-certificates
-  libssl-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev zlib1g-dev libdeflate-dev
+  libssl-dev libcurl4-openssl-dev libsimdjson-dev libfmt-dev libdeflate-dev
   doctest-dev libcli11-dev libsqlite3-dev
   clang-14 libclang-rt-14-dev
   libcpp-httplib-dev

@@ -163,7 +163,7 @@ struct TrackerOptions {
 
   bool gzip = true;
   std::size_t gzip_min_bytes = 1024;  // smaller bodies go uncompressed
-  int gzip_level = 1;                 // zlib level 1-9; 1 keeps the worker cheap at peak
+  int gzip_level = 1;                 // gzip (DEFLATE) level 1-9; 1 keeps the worker cheap at peak
 
   // Durable mode: a directory (created 0700 if its parent exists) for the spool, with one
   // sub-directory per lane (conversions/, engagement/). Events then count against each lane's

@@ -2,7 +2,7 @@
 // batch; decompression runs on the server side (the reference ingest server, the test server),
 // where the input is untrusted, so it is bounded and strict.
 //
-// zlib and libdeflate stay out of this header, so code including it needs neither header.
+// libdeflate stays out of this header, so code including it does not need libdeflate's header.
 #ifndef REFERKIT_SRC_TRANSPORT_GZIP_HPP
 #define REFERKIT_SRC_TRANSPORT_GZIP_HPP
 
@@ -20,8 +20,8 @@ namespace referkit::detail {
 // Allocation failure throws std::bad_alloc, like any std::string growth would.
 class GzipCompressor {
  public:
-  // level: 1 (fastest) to 9 (smallest), 0 stores, -1 is zlib's default (6). Values out of range
-  // are clamped.
+  // level: 1 (fastest) to 9 (smallest), 0 stores, -1 is the default (6): gzip(1)'s scale.
+  // Values out of range are clamped.
   explicit GzipCompressor(int level);
   ~GzipCompressor();
   GzipCompressor(GzipCompressor&&) noexcept;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <libdeflate.h>
+
 #include "transport/gzip.hpp"
 
 using referkit::StatusCode;
@@ -114,7 +116,7 @@ TEST_CASE("the declared size in the trailer is only a hint") {
     for (int i = 0; i < 4; ++i) lying[lying.size() - 4 + static_cast<std::size_t>(i)] = static_cast<char>(declared >> (8 * i));
     const auto back = gzip_decompress(lying, SIZE_MAX);
     INFO("declared " << declared);
-    // zlib checks ISIZE itself: a wrong one is a corrupt stream, whatever the hint did.
+    // The decoder checks ISIZE itself: a wrong one is a corrupt stream, whatever the hint did.
     CHECK(back.status().code() == StatusCode::kMalformed);
   }
   const auto back = gzip_decompress(good, SIZE_MAX);
@@ -159,6 +161,47 @@ TEST_CASE("concatenated members decode as one body (RFC 1952)") {
   // The cap covers all members together.
   CHECK(gzip_decompress(gzip_compress("hello, ", 1) + gzip_compress("world", 9), 8).status().code() ==
         StatusCode::kResourceExhausted);
+}
+
+TEST_CASE("a member larger than its first buffer is decoded again into more room, up to the cap") {
+  // The trailer's size hint is the last member's (1 byte here), so the first buffer is far too
+  // small for the first member: decoding must grow the buffer and redo that member, and the cap
+  // must still hold to the byte.
+  const std::string big = json_like(300'000);
+  const std::string body = gzip_compress(big, 1) + gzip_compress("x", 6);
+  const auto back = gzip_decompress(body, kMiB);
+  REQUIRE_MESSAGE(back.ok(), back.status().to_string());
+  CHECK(*back == big + "x");
+  CHECK(gzip_decompress(body, big.size() + 1).ok());
+  CHECK(gzip_decompress(body, big.size()).status().code() == StatusCode::kResourceExhausted);
+  CHECK(gzip_decompress(body, big.size() - 1).status().code() == StatusCode::kResourceExhausted);
+  // A corrupt member after a good one is still malformed.
+  std::string corrupt = body;
+  corrupt[corrupt.size() - 10] = static_cast<char>(corrupt[corrupt.size() - 10] ^ 0x55);
+  CHECK(gzip_decompress(corrupt, kMiB).status().code() == StatusCode::kMalformed);
+}
+
+TEST_CASE("optional header fields are accepted, and a header CRC is checked") {
+  // gzip_compress writes a bare 10-byte header; rebuild it with FEXTRA, FNAME, FCOMMENT and
+  // FHCRC (the CRC-16 is the low half of the header's CRC-32, RFC 1952 2.3.1).
+  const std::string plain = gzip_compress("hello", 6);
+  std::string header = plain.substr(0, 10);
+  header[3] = static_cast<char>(0x04 | 0x08 | 0x10 | 0x02);
+  header += std::string("\x03\x00" "abc", 5) + std::string("name\0", 5) + std::string("comment\0", 8);
+  const std::uint32_t crc = libdeflate_crc32(0, header.data(), header.size());
+  const std::string with_crc = header + static_cast<char>(crc & 0xff) + static_cast<char>((crc >> 8) & 0xff) + plain.substr(10);
+  const auto back = gzip_decompress(with_crc + with_crc, kMiB);  // in both members
+  REQUIRE_MESSAGE(back.ok(), back.status().to_string());
+  CHECK(*back == "hellohello");
+  std::string wrong = with_crc;
+  wrong[header.size()] = static_cast<char>(wrong[header.size()] ^ 0x01);
+  CHECK(gzip_decompress(wrong, kMiB).status().code() == StatusCode::kMalformed);
+  CHECK(gzip_decompress(with_crc + wrong, kMiB).status().code() == StatusCode::kMalformed);
+  // A header cut anywhere is malformed, not read past.
+  for (std::size_t cut = 0; cut < header.size() + 2; ++cut) {
+    CAPTURE(cut);
+    CHECK(gzip_decompress(with_crc.substr(0, cut), kMiB).status().code() == StatusCode::kMalformed);
+  }
 }
 
 TEST_CASE("input that is not gzip is malformed") {
