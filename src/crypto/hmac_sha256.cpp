@@ -5,6 +5,8 @@
 
 #include "crypto/hmac_sha256.hpp"
 
+#include "crypto/sha256_compress.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -131,46 +133,74 @@ namespace {
 // block, and the tag and share-code MAC of a typical link): both blocks are laid out directly and
 // each goes through one compression, without PaddedHash's bookkeeping (its update() and finish()
 // logic, variable-size memset calls, copies of the whole SHA256_CTX). Only the chaining value h
-// is copied: SHA256_Transform reads and updates nothing else, as PaddedHash relies on too.
-Sha256Digest mac_one_block(const SHA256_CTX& inner_pad, const SHA256_CTX& outer_pad,
-                           std::initializer_list<std::string_view> parts, std::size_t size) {
-  unsigned char block[SHA256_CBLOCK] = {};
-  unsigned char* p = block;
-  for (std::string_view part : parts) {
-    std::memcpy(p, part.data(), part.size());
-    p += part.size();
-  }
-  *p = 0x80;
-  // The length in bits counts the pad block absorbed before; it is below 2^32 here.
-  store_be32(block + SHA256_CBLOCK - 4, static_cast<std::uint32_t>((SHA256_CBLOCK + size) * 8));
-  SHA256_CTX ctx;
-  std::memcpy(ctx.h, inner_pad.h, sizeof ctx.h);
-  SHA256_Transform(&ctx, block);
+// is carried: the compression reads and updates nothing else, as PaddedHash relies on too.
+struct OneBlockMac {
+  std::uint32_t h[8];
+  unsigned char block[SHA256_CBLOCK];
 
-  // The outer message is the 32-byte inner digest, so its padding is the same every time.
-  unsigned char outer_block[SHA256_CBLOCK] = {};
-  for (std::size_t i = 0; i < 8; ++i) store_be32(outer_block + 4 * i, ctx.h[i]);
-  outer_block[32] = 0x80;
-  store_be32(outer_block + SHA256_CBLOCK - 4, (SHA256_CBLOCK + 32) * 8);
-  std::memcpy(ctx.h, outer_pad.h, sizeof ctx.h);
-  SHA256_Transform(&ctx, outer_block);
-  Sha256Digest out;
-  for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, ctx.h[i]);
-  return out;
-}
+  // The inner block: the message, its padding, and the length in bits (counting the pad block
+  // absorbed before; below 2^32 here).
+  OneBlockMac(const SHA256_CTX& inner_pad, std::initializer_list<std::string_view> parts, std::size_t size)
+      : block{} {
+    std::memcpy(h, inner_pad.h, sizeof h);
+    unsigned char* p = block;
+    for (std::string_view part : parts) {
+      std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    *p = 0x80;
+    store_be32(block + SHA256_CBLOCK - 4, static_cast<std::uint32_t>((SHA256_CBLOCK + size) * 8));
+  }
+
+  // After the inner compression: the outer message is the 32-byte inner digest, so its padding is
+  // the same every time.
+  void to_outer(const SHA256_CTX& outer_pad) {
+    for (std::size_t i = 0; i < 8; ++i) store_be32(block + 4 * i, h[i]);
+    std::memset(block + 32, 0, SHA256_CBLOCK - 32);
+    block[32] = 0x80;
+    store_be32(block + SHA256_CBLOCK - 4, (SHA256_CBLOCK + 32) * 8);
+    std::memcpy(h, outer_pad.h, sizeof h);
+  }
+
+  Sha256Digest digest() const {
+    Sha256Digest out;
+    for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, h[i]);
+    return out;
+  }
+};
+
+constexpr std::size_t kOneBlockMaxBytes = SHA256_CBLOCK - 9;  // room for 0x80 and the length
 
 }  // namespace
 
 Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) const {
   std::size_t size = 0;
   for (std::string_view part : parts) size += part.size();
-  if (size <= SHA256_CBLOCK - 9) return mac_one_block(inner_, outer_, parts, size);
+  if (size <= kOneBlockMaxBytes) {
+    OneBlockMac m(inner_, parts, size);
+    sha256_compress(m.h, m.block);
+    m.to_outer(outer_);
+    sha256_compress(m.h, m.block);
+    return m.digest();
+  }
   PaddedHash inner(inner_, SHA256_CBLOCK);
   for (std::string_view part : parts) inner.update(reinterpret_cast<const unsigned char*>(part.data()), part.size());
   const Sha256Digest inner_digest = inner.finish();
   PaddedHash outer(outer_, SHA256_CBLOCK);
   outer.update(inner_digest.data(), inner_digest.size());
   return outer.finish();
+}
+
+std::array<Sha256Digest, 2> HmacSha256::mac_pair(const HmacSha256& key_a, std::string_view a,
+                                                 const HmacSha256& key_b, std::string_view b) {
+  if (a.size() > kOneBlockMaxBytes || b.size() > kOneBlockMaxBytes) return {key_a.mac(a), key_b.mac(b)};
+  OneBlockMac ma(key_a.inner_, {a}, a.size());
+  OneBlockMac mb(key_b.inner_, {b}, b.size());
+  sha256_compress_pair(ma.h, ma.block, mb.h, mb.block);
+  ma.to_outer(key_a.outer_);
+  mb.to_outer(key_b.outer_);
+  sha256_compress_pair(ma.h, ma.block, mb.h, mb.block);
+  return {ma.digest(), mb.digest()};
 }
 
 bool constant_time_equal(const void* a, const void* b, std::size_t n) {

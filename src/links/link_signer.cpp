@@ -65,7 +65,8 @@ void apply_keystream(const HmacSha256& seal, std::string_view tag, char* data, s
 }
 
 // The tag covers the header and the plaintext referrer, which callers lay out contiguously (as
-// the token has them, before sealing) so that it is one hash update.
+// the token has them, before sealing) so that it is one hash update. (mint() computes it with
+// mac_pair instead.)
 Tag tag_of(const HmacSha256& key, std::string_view header_and_referrer) {
   const Sha256Digest full = key.mac(header_and_referrer);
   Tag tag;
@@ -221,13 +222,19 @@ Result<Link> LinkSigner::Impl::mint_checked(const LinkRequest& request, std::int
   char* referrer = raw + header_size;
   std::memcpy(referrer, request.referrer.data(), request.referrer.size());
   const std::size_t signed_size = header_size + request.referrer.size();
-  const Tag tag = tag_of(key.tag, std::string_view(raw, signed_size));
+  // The share-code MAC does not depend on the token: it is computed together with the tag, whose
+  // compressions it overlaps (HmacSha256::mac_pair).
+  detail::ShareCodeInput code_input = detail::share_code_input(request.campaign, request.referrer, prefix);
+  const auto [tag_mac, code_mac] =
+      HmacSha256::mac_pair(key.tag, std::string_view(raw, signed_size), key.code, code_input.counter_zero());
+  Tag tag;
+  std::memcpy(tag.data(), tag_mac.data(), tag.size());
   apply_keystream(key.seal, std::string_view(tag.data(), tag.size()), referrer, request.referrer.size());  // sealed in place
   std::memcpy(raw + signed_size, tag.data(), tag.size());
 
   link.token = detail::base64url_encode(std::string_view(raw, signed_size + tag.size()));
   link.url = detail::build_link_url(options.base_url, link.token, request.utm);
-  const std::uint64_t code_value = detail::share_code_value(key.code, request.campaign, request.referrer, prefix, blocklist);
+  const std::uint64_t code_value = detail::share_code_value(key.code, code_input, code_mac, blocklist);
   link.share_code = detail::format_share_code({std::move(prefix), code_value});
   link.key_id = key.id;
   link.issued_at = from_seconds(issued_s);
