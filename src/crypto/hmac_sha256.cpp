@@ -139,7 +139,8 @@ struct OneBlockMac {
   unsigned char block[SHA256_CBLOCK];
 
   // The inner block: the message, its padding, and the length in bits (counting the pad block
-  // absorbed before; below 2^32 here).
+  // absorbed before; below 2^32 here). mac_pair also lays out the last block of a two-block
+  // message this way: parts is then its tail, size still the whole message's.
   OneBlockMac(const SHA256_CTX& inner_pad, std::initializer_list<std::string_view> parts, std::size_t size)
       : block{} {
     std::memcpy(h, inner_pad.h, sizeof h);
@@ -170,6 +171,7 @@ struct OneBlockMac {
 };
 
 constexpr std::size_t kOneBlockMaxBytes = SHA256_CBLOCK - 9;  // room for 0x80 and the length
+constexpr std::size_t kTwoBlockMaxBytes = SHA256_CBLOCK + kOneBlockMaxBytes;
 
 }  // namespace
 
@@ -193,9 +195,27 @@ Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) cons
 
 std::array<Sha256Digest, 2> HmacSha256::mac_pair(const HmacSha256& key_a, std::string_view a,
                                                  const HmacSha256& key_b, std::string_view b) {
-  if (a.size() > kOneBlockMaxBytes || b.size() > kOneBlockMaxBytes) return {key_a.mac(a), key_b.mac(b)};
-  OneBlockMac ma(key_a.inner_, {a}, a.size());
-  OneBlockMac mb(key_b.inner_, {b}, b.size());
+  // One block each with the padding, or two whose first is all message (64-119 bytes: a link's
+  // tag for a referrer of 30-85 bytes): a first block is compressed first, with the other
+  // message's when both have one. 56-63 bytes spill only their padding into a second block; those
+  // and longer messages take the general path.
+  auto fits = [](std::size_t size) {
+    return size <= kOneBlockMaxBytes || (size >= SHA256_CBLOCK && size <= kTwoBlockMaxBytes);
+  };
+  if (!fits(a.size()) || !fits(b.size())) return {key_a.mac(a), key_b.mac(b)};
+  const bool a_two = a.size() >= SHA256_CBLOCK;
+  const bool b_two = b.size() >= SHA256_CBLOCK;
+  OneBlockMac ma(key_a.inner_, {a_two ? a.substr(SHA256_CBLOCK) : a}, a.size());
+  OneBlockMac mb(key_b.inner_, {b_two ? b.substr(SHA256_CBLOCK) : b}, b.size());
+  const auto* a_first = reinterpret_cast<const unsigned char*>(a.data());
+  const auto* b_first = reinterpret_cast<const unsigned char*>(b.data());
+  if (a_two && b_two) {
+    sha256_compress_pair(ma.h, a_first, mb.h, b_first);
+  } else if (a_two) {
+    sha256_compress(ma.h, a_first);
+  } else if (b_two) {
+    sha256_compress(mb.h, b_first);
+  }
   sha256_compress_pair(ma.h, ma.block, mb.h, mb.block);
   ma.to_outer(key_a.outer_);
   mb.to_outer(key_b.outer_);
