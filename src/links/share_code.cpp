@@ -243,6 +243,8 @@ std::uint64_t share_code_value(const HmacSha256& key, ShareCodeInput& input, con
                                const Blocklist& blocklist) {
   Sha256Digest d = first;
   std::uint64_t value = 0;
+  // As many derivations as before the split: counter 0 (first) to kMaxDerivations - 1, the last
+  // value kept even if blocked.
   for (unsigned counter = 0;;) {
     value = 0;
     for (std::size_t i = 0; i < 5; ++i) value = value << 8 | d[i];

@@ -68,6 +68,7 @@ std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
 struct ShareCodeInput {
   char bytes[3 + 255 * 3 + 1];
   std::size_t size = 0;  // counter byte included
+  // The input for counter 0: share_code_value rewrites the counter byte when it re-derives.
   std::string_view counter_zero() const { return {bytes, size}; }
 };
 ShareCodeInput share_code_input(std::string_view campaign, std::string_view referrer, std::string_view prefix);
