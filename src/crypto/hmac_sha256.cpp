@@ -5,6 +5,8 @@
 
 #include "crypto/hmac_sha256.hpp"
 
+#include "crypto/sha256_compress.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -131,46 +133,135 @@ namespace {
 // block, and the tag and share-code MAC of a typical link): both blocks are laid out directly and
 // each goes through one compression, without PaddedHash's bookkeeping (its update() and finish()
 // logic, variable-size memset calls, copies of the whole SHA256_CTX). Only the chaining value h
-// is copied: SHA256_Transform reads and updates nothing else, as PaddedHash relies on too.
-Sha256Digest mac_one_block(const SHA256_CTX& inner_pad, const SHA256_CTX& outer_pad,
-                           std::initializer_list<std::string_view> parts, std::size_t size) {
-  unsigned char block[SHA256_CBLOCK] = {};
-  unsigned char* p = block;
-  for (std::string_view part : parts) {
-    std::memcpy(p, part.data(), part.size());
-    p += part.size();
-  }
-  *p = 0x80;
-  // The length in bits counts the pad block absorbed before; it is below 2^32 here.
-  store_be32(block + SHA256_CBLOCK - 4, static_cast<std::uint32_t>((SHA256_CBLOCK + size) * 8));
-  SHA256_CTX ctx;
-  std::memcpy(ctx.h, inner_pad.h, sizeof ctx.h);
-  SHA256_Transform(&ctx, block);
+// is carried: the compression reads and updates nothing else, as PaddedHash relies on too.
+struct OneBlockMac {
+  std::uint32_t h[8];
+  unsigned char block[SHA256_CBLOCK];
 
-  // The outer message is the 32-byte inner digest, so its padding is the same every time.
-  unsigned char outer_block[SHA256_CBLOCK] = {};
-  for (std::size_t i = 0; i < 8; ++i) store_be32(outer_block + 4 * i, ctx.h[i]);
-  outer_block[32] = 0x80;
-  store_be32(outer_block + SHA256_CBLOCK - 4, (SHA256_CBLOCK + 32) * 8);
-  std::memcpy(ctx.h, outer_pad.h, sizeof ctx.h);
-  SHA256_Transform(&ctx, outer_block);
-  Sha256Digest out;
-  for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, ctx.h[i]);
-  return out;
-}
+  // The inner block: the message, its padding, and the length in bits (counting the pad block
+  // absorbed before; below 2^32 here). mac_pair also lays out the last block of a two-block
+  // message this way: parts is then its tail, size still the whole message's (PairedInner).
+  OneBlockMac(const SHA256_CTX& inner_pad, std::initializer_list<std::string_view> parts, std::size_t size)
+      : block{} {
+    std::memcpy(h, inner_pad.h, sizeof h);
+    unsigned char* p = block;
+    for (std::string_view part : parts) {
+      std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    *p = 0x80;
+    store_be32(block + SHA256_CBLOCK - 4, static_cast<std::uint32_t>((SHA256_CBLOCK + size) * 8));
+  }
+
+  // After the inner compression: the outer message is the 32-byte inner digest, so its padding is
+  // the same every time.
+  void to_outer(const SHA256_CTX& outer_pad) {
+    for (std::size_t i = 0; i < 8; ++i) store_be32(block + 4 * i, h[i]);
+    std::memset(block + 32, 0, SHA256_CBLOCK - 32);
+    block[32] = 0x80;
+    store_be32(block + SHA256_CBLOCK - 4, (SHA256_CBLOCK + 32) * 8);
+    std::memcpy(h, outer_pad.h, sizeof h);
+  }
+
+  Sha256Digest digest() const {
+    Sha256Digest out;
+    for (std::size_t i = 0; i < 8; ++i) store_be32(out.data() + 4 * i, h[i]);
+    return out;
+  }
+};
+
+constexpr std::size_t kOneBlockMaxBytes = SHA256_CBLOCK - 9;  // room for 0x80 and the length
+constexpr std::size_t kTwoBlockMaxBytes = SHA256_CBLOCK + kOneBlockMaxBytes;
 
 }  // namespace
 
 Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) const {
   std::size_t size = 0;
   for (std::string_view part : parts) size += part.size();
-  if (size <= SHA256_CBLOCK - 9) return mac_one_block(inner_, outer_, parts, size);
+  if (size <= kOneBlockMaxBytes) {
+    OneBlockMac m(inner_, parts, size);
+    sha256_compress(m.h, m.block);
+    m.to_outer(outer_);
+    sha256_compress(m.h, m.block);
+    return m.digest();
+  }
   PaddedHash inner(inner_, SHA256_CBLOCK);
   for (std::string_view part : parts) inner.update(reinterpret_cast<const unsigned char*>(part.data()), part.size());
   const Sha256Digest inner_digest = inner.finish();
   PaddedHash outer(outer_, SHA256_CBLOCK);
   outer.update(inner_digest.data(), inner_digest.size());
   return outer.finish();
+}
+
+namespace {
+
+// The inner message of a MAC of at most 119 bytes, laid out for mac_pair: `last` is the block
+// with the padding and the length; `first` the block before it when the padding needs a second
+// one (nullptr otherwise): the message itself from 64 bytes on, or for 56-63 bytes `spill`, the
+// message and its 0x80 (the last block is then only zeros and the length).
+struct PairedInner {
+  OneBlockMac last;
+  unsigned char spill[SHA256_CBLOCK];
+  const unsigned char* first = nullptr;
+
+  // What of m goes in its last block: past the first block; nothing when only the padding spills
+  // (an empty view that still points into m, never a null pointer for memcpy).
+  static std::string_view last_part(std::string_view m) {
+    if (m.size() >= SHA256_CBLOCK) return m.substr(SHA256_CBLOCK);
+    return m.size() > kOneBlockMaxBytes ? m.substr(m.size()) : m;
+  }
+
+  PairedInner(const SHA256_CTX& inner_pad, std::string_view m) : last(inner_pad, {last_part(m)}, m.size()) {
+    if (m.size() >= SHA256_CBLOCK) {
+      first = reinterpret_cast<const unsigned char*>(m.data());
+    } else if (m.size() > kOneBlockMaxBytes) {
+      std::memcpy(spill, m.data(), m.size());
+      spill[m.size()] = 0x80;
+      std::memset(spill + m.size() + 1, 0, SHA256_CBLOCK - m.size() - 1);
+      first = spill;
+      last.block[0] = 0;  // the 0x80 went in the first block
+    }
+  }
+  PairedInner(const PairedInner&) = delete;
+  PairedInner& operator=(const PairedInner&) = delete;
+};
+
+// The last inner blocks, then the outer ones, two at a time.
+std::array<Sha256Digest, 2> finish_pair(OneBlockMac& ma, const SHA256_CTX& outer_a, OneBlockMac& mb,
+                                        const SHA256_CTX& outer_b) {
+  sha256_compress_pair(ma.h, ma.block, mb.h, mb.block);
+  ma.to_outer(outer_a);
+  mb.to_outer(outer_b);
+  sha256_compress_pair(ma.h, ma.block, mb.h, mb.block);
+  return {ma.digest(), mb.digest()};
+}
+
+}  // namespace
+
+std::array<Sha256Digest, 2> HmacSha256::mac_pair(const HmacSha256& key_a, std::string_view a,
+                                                 const HmacSha256& key_b, std::string_view b) {
+  // Up to two blocks each with the padding (119 bytes: a link's tag for a referrer of up to 85
+  // bytes, or its share-code input): first blocks are compressed first, paired when both
+  // messages have one, then the last blocks and the outer blocks in pairs. Longer messages take
+  // the general path.
+  if (a.size() <= kOneBlockMaxBytes && b.size() <= kOneBlockMaxBytes) {
+    // The common case (a link with a referrer of up to 21 bytes) without PairedInner's tests:
+    // they measured ~12 ns a mint.
+    OneBlockMac ma(key_a.inner_, {a}, a.size());
+    OneBlockMac mb(key_b.inner_, {b}, b.size());
+    return finish_pair(ma, key_a.outer_, mb, key_b.outer_);
+  }
+  if (a.size() > kTwoBlockMaxBytes || b.size() > kTwoBlockMaxBytes) return {key_a.mac(a), key_b.mac(b)};
+  PairedInner ia(key_a.inner_, a);
+  PairedInner ib(key_b.inner_, b);
+  if (ia.first != nullptr && ib.first != nullptr) {
+    sha256_compress_pair(ia.last.h, ia.first, ib.last.h, ib.first);
+  } else if (ia.first != nullptr) {
+    sha256_compress(ia.last.h, ia.first);
+  } else if (ib.first != nullptr) {
+    sha256_compress(ib.last.h, ib.first);
+  }
+  return finish_pair(ia.last, key_a.outer_, ib.last, key_b.outer_);
 }
 
 bool constant_time_equal(const void* a, const void* b, std::size_t n) {

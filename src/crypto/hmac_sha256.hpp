@@ -26,6 +26,11 @@ class HmacSha256 {
   Sha256Digest mac(std::initializer_list<std::string_view> parts) const;
   Sha256Digest mac(std::string_view data) const { return mac({data}); }
 
+  // The MACs of two independent messages (a link's tag and its share-code MAC): where both are
+  // at most 119 bytes, their compressions run two at a time, a pair in about the time of one.
+  static std::array<Sha256Digest, 2> mac_pair(const HmacSha256& key_a, std::string_view a,
+                                              const HmacSha256& key_b, std::string_view b);
+
   // A key for one purpose, derived from this one (HMAC(key, purpose) as the new key), so one
   // secret the merchant manages gives independent keys for links, codes, cookies...
   HmacSha256 derive(std::string_view purpose) const {

@@ -42,14 +42,10 @@ using Tag = std::array<char, detail::kTagBytes>;
 // encryption whose IV is the authentication tag (a synthetic IV), so equal inputs give equal
 // tokens and the referrer is still hidden from anyone without the key.
 void apply_keystream(const HmacSha256& seal, std::string_view tag, char* data, std::size_t size) {
-  // Tag and counter in one buffer: one hash update per block instead of two.
-  char input[detail::kTagBytes + 1];
-  std::memcpy(input, tag.data(), detail::kTagBytes);
-  for (std::size_t block = 0; block * 32 < size; ++block) {
-    input[detail::kTagBytes] = static_cast<char>(block);
-    const Sha256Digest ks = seal.mac(std::string_view(input, sizeof input));
-    char* d = data + block * 32;
-    const std::size_t n = std::min<std::size_t>(32, size - block * 32);
+  // XORs one 32-byte keystream block into data from `offset`.
+  auto apply = [&](std::size_t offset, const Sha256Digest& ks) {
+    char* d = data + offset;
+    const std::size_t n = std::min<std::size_t>(32, size - offset);
     std::size_t i = 0;
     // Eight bytes per XOR: a loop over bytes with two bounds each was ~80 instructions a mint.
     for (; i + 8 <= n; i += 8) {
@@ -61,11 +57,30 @@ void apply_keystream(const HmacSha256& seal, std::string_view tag, char* data, s
       std::memcpy(d + i, &text, 8);
     }
     for (; i < n; ++i) d[i] = static_cast<char>(d[i] ^ static_cast<char>(ks[i]));
+  };
+  // Tag and counter in one buffer: one hash update per block instead of two. The blocks are
+  // independent, so a referrer longer than 32 bytes has them made two at a time (mac_pair).
+  char input[2][detail::kTagBytes + 1];
+  std::memcpy(input[0], tag.data(), detail::kTagBytes);
+  if (size > 32) std::memcpy(input[1], tag.data(), detail::kTagBytes);
+  std::size_t block = 0;
+  for (; (block + 1) * 32 < size; block += 2) {
+    input[0][detail::kTagBytes] = static_cast<char>(block);
+    input[1][detail::kTagBytes] = static_cast<char>(block + 1);
+    const auto ks = HmacSha256::mac_pair(seal, std::string_view(input[0], sizeof input[0]), seal,
+                                         std::string_view(input[1], sizeof input[1]));
+    apply(block * 32, ks[0]);
+    apply((block + 1) * 32, ks[1]);
+  }
+  if (block * 32 < size) {
+    input[0][detail::kTagBytes] = static_cast<char>(block);
+    apply(block * 32, seal.mac(std::string_view(input[0], sizeof input[0])));
   }
 }
 
 // The tag covers the header and the plaintext referrer, which callers lay out contiguously (as
-// the token has them, before sealing) so that it is one hash update.
+// the token has them, before sealing) so that it is one hash update. (mint() computes it with
+// mac_pair instead.)
 Tag tag_of(const HmacSha256& key, std::string_view header_and_referrer) {
   const Sha256Digest full = key.mac(header_and_referrer);
   Tag tag;
@@ -221,13 +236,19 @@ Result<Link> LinkSigner::Impl::mint_checked(const LinkRequest& request, std::int
   char* referrer = raw + header_size;
   std::memcpy(referrer, request.referrer.data(), request.referrer.size());
   const std::size_t signed_size = header_size + request.referrer.size();
-  const Tag tag = tag_of(key.tag, std::string_view(raw, signed_size));
+  // The share-code MAC does not depend on the token: it is computed together with the tag, whose
+  // compressions it overlaps (HmacSha256::mac_pair).
+  detail::ShareCodeInput code_input = detail::share_code_input(request.campaign, request.referrer, prefix);
+  const auto [tag_mac, code_mac] =
+      HmacSha256::mac_pair(key.tag, std::string_view(raw, signed_size), key.code, code_input.counter_zero());
+  Tag tag;
+  std::memcpy(tag.data(), tag_mac.data(), tag.size());
   apply_keystream(key.seal, std::string_view(tag.data(), tag.size()), referrer, request.referrer.size());  // sealed in place
   std::memcpy(raw + signed_size, tag.data(), tag.size());
 
   link.token = detail::base64url_encode(std::string_view(raw, signed_size + tag.size()));
   link.url = detail::build_link_url(options.base_url, link.token, request.utm);
-  const std::uint64_t code_value = detail::share_code_value(key.code, request.campaign, request.referrer, prefix, blocklist);
+  const std::uint64_t code_value = detail::share_code_value(key.code, code_input, code_mac, blocklist);
   link.share_code = detail::format_share_code({std::move(prefix), code_value});
   link.key_id = key.id;
   link.issued_at = from_seconds(issued_s);

@@ -223,29 +223,44 @@ Result<std::string> name_prefix(std::string_view name, std::size_t max_letters, 
   return letters;
 }
 
-std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
-                               std::string_view referrer, std::string_view prefix,
-                               const Blocklist& blocklist) {
+ShareCodeInput share_code_input(std::string_view campaign, std::string_view referrer, std::string_view prefix) {
   // Each field length-framed, in one buffer: one hash update instead of seven. Callers bound
   // the fields (campaign 64, referrer 128, prefix 16 bytes).
-  char framed[3 + 255 * 3 + 1];
+  ShareCodeInput in;
   std::size_t n = 0;
   for (std::string_view field : {campaign, referrer, prefix}) {
     const std::size_t len = field.size() < 255 ? field.size() : 255;
-    framed[n++] = static_cast<char>(len);
-    std::memcpy(framed + n, field.data(), len);
+    in.bytes[n++] = static_cast<char>(len);
+    std::memcpy(in.bytes + n, field.data(), len);
     n += len;
   }
+  in.bytes[n++] = 0;  // the counter
+  in.size = n;
+  return in;
+}
+
+std::uint64_t share_code_value(const HmacSha256& key, ShareCodeInput& input, const Sha256Digest& first,
+                               const Blocklist& blocklist) {
+  Sha256Digest d = first;
   std::uint64_t value = 0;
-  for (unsigned counter = 0; counter < kMaxDerivations; ++counter) {
-    framed[n] = static_cast<char>(counter);
-    const Sha256Digest d = key.mac(std::string_view(framed, n + 1));
+  // As many derivations as before the split: counter 0 (first) to kMaxDerivations - 1, the last
+  // value kept even if blocked.
+  for (unsigned counter = 0;;) {
     value = 0;
     for (std::size_t i = 0; i < 5; ++i) value = value << 8 | d[i];
     const BodySymbols body = body_symbols(value);
-    if (!blocklist.blocks_body(std::string_view(body.data(), body.size()))) break;
+    if (!blocklist.blocks_body(std::string_view(body.data(), body.size())) || ++counter == kMaxDerivations) break;
+    input.bytes[input.size - 1] = static_cast<char>(counter);
+    d = key.mac(std::string_view(input.bytes, input.size));
   }
   return value;
+}
+
+std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
+                               std::string_view referrer, std::string_view prefix,
+                               const Blocklist& blocklist) {
+  ShareCodeInput input = share_code_input(campaign, referrer, prefix);
+  return share_code_value(key, input, key.mac(input.counter_zero()), blocklist);
 }
 
 std::string format_share_code(const ShareCode& code) {

@@ -63,6 +63,19 @@ std::uint64_t share_code_value(const HmacSha256& key, std::string_view campaign,
                                std::string_view referrer, std::string_view prefix,
                                const Blocklist& blocklist);
 
+// share_code_value in two steps, for a caller that computes the first MAC itself (mint() pairs it
+// with the token's tag). The MAC input is the fields, each length-framed, then the counter byte.
+struct ShareCodeInput {
+  char bytes[3 + 255 * 3 + 1];
+  std::size_t size = 0;  // counter byte included
+  // The input for counter 0: share_code_value rewrites the counter byte when it re-derives.
+  std::string_view counter_zero() const { return {bytes, size}; }
+};
+ShareCodeInput share_code_input(std::string_view campaign, std::string_view referrer, std::string_view prefix);
+// first: HMAC(key, input.counter_zero()).
+std::uint64_t share_code_value(const HmacSha256& key, ShareCodeInput& input, const Sha256Digest& first,
+                               const Blocklist& blocklist);
+
 std::string format_share_code(const ShareCode& code);
 
 // Accepts any case, hyphens and spaces anywhere, and Crockford's I/L -> 1, O -> 0 in the body.

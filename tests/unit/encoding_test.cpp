@@ -62,6 +62,23 @@ TEST_CASE("base64url round trips random bytes of every length from 0 to 64") {
   }
 }
 
+TEST_CASE("base64url_decode refuses every byte outside the alphabet, at every place in a group") {
+  // Whole groups and the tail are decoded by different code: 8 characters are two whole groups,
+  // 11 are two and a tail of three (whose last character must keep the trailing bits zero: 'A').
+  for (const std::string_view base : {"QUJDREVG", "QUJDREVGQUA"}) {
+    for (std::size_t pos = 0; pos + 1 < base.size(); ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string text(base);
+        text[pos] = static_cast<char>(b);
+        const bool in_alphabet = std::string_view(kUrlAlphabet).find(static_cast<char>(b)) != std::string_view::npos;
+        CAPTURE(pos);
+        CAPTURE(b);
+        CHECK(base64url_decode(text).has_value() == in_alphabet);
+      }
+    }
+  }
+}
+
 TEST_CASE("base64url_decode rejects padding and the standard alphabet") {
   CHECK_FALSE(base64url_decode("Zg==").has_value());
   CHECK_FALSE(base64url_decode("Zm8=").has_value());

@@ -476,6 +476,37 @@ TEST_CASE("mint gives the link create(LinkRequest) gave before the rename") {
   CHECK(link.expires_at == kIssued + 24h);
 }
 
+TEST_CASE("the referrer is sealed with HMAC(seal key, tag || block index) at every length") {
+  // Recomputed here one keystream block at a time, independently of apply_keystream (which
+  // makes the blocks two at a time): 1-128 bytes is one to four blocks, odd and even counts.
+  const LinkSigner signer = make_signer();
+  std::string secret;
+  for (char c = 0; c < 16; ++c) secret += c;  // kKeyA's secret, 000102...0f
+  const detail::HmacSha256 seal = detail::HmacSha256(secret).derive("referkit/v1 link seal");
+  for (std::size_t len = 1; len <= 128; ++len) {
+    std::string referrer;
+    for (std::size_t i = 0; i < len; ++i) referrer += static_cast<char>('a' + i % 26);
+    auto link = signer.mint(request(referrer));
+    REQUIRE(link.ok());
+    const auto raw = detail::base64url_decode(link->token);
+    REQUIRE(raw.has_value());
+    const std::string tag = raw->substr(raw->size() - 12);
+    const std::string sealed = raw->substr(raw->size() - 12 - len, len);
+    std::string opened = sealed;
+    for (std::size_t block = 0; block * 32 < len; ++block) {
+      const detail::Sha256Digest ks = seal.mac({tag, std::string(1, static_cast<char>(block))});
+      for (std::size_t i = block * 32; i < len && i < block * 32 + 32; ++i) {
+        opened[i] = static_cast<char>(opened[i] ^ static_cast<char>(ks[i - block * 32]));
+      }
+    }
+    CAPTURE(len);
+    CHECK(opened == referrer);
+    auto verified = signer.verify(link->url, kIssued);
+    REQUIRE(verified.ok());
+    CHECK(verified.claims->referrer == referrer);
+  }
+}
+
 TEST_CASE("the corpus transcript is byte-identical to the one before the hot-path rewrite") {
   // Recorded from 6435c9b (before the links-perf2 changes to minting, URL parsing, base64url and
   // the HMAC's one-block path): 578 minted links and some 15,800 verifications of them, of damaged
