@@ -200,7 +200,6 @@ void SpoolCommitter::make_spare_if_wanted() {
   std::optional<MappedFile> spare;
   ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
   if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
-    created->fill_page_cache();  // nobody maps the spare yet
     created->prefault(0, created->size());
     spare = std::move(*created);
   }

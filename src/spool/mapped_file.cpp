@@ -148,16 +148,6 @@ void MappedFile::prefault(std::size_t from, std::size_t to) const noexcept {
 #endif
 }
 
-void MappedFile::fill_page_cache() const noexcept {
-  static const char kZeros[std::size_t{64} << 10] = {};
-  for (std::size_t at = 0; lock_.valid() && at < size_;) {
-    const ssize_t n = ::pwrite(lock_.get(), kZeros, std::min(sizeof kZeros, size_ - at), static_cast<off_t>(at));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    at += static_cast<std::size_t>(n);
-  }
-}
-
 void MappedFile::release(std::size_t from, std::size_t to) const noexcept {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t start = (from + page - 1) / page * page;

@@ -50,14 +50,6 @@ class MappedFile {
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
   // writer does not take a page fault per page. Best effort: a no-op where the kernel lacks it.
   void prefault(std::size_t from, std::size_t to) const noexcept;
-  // Writes zeros over the whole of a file create() just made, through its descriptor, so that
-  // the page cache holds every page before prefault() maps them: write() fills pages in bulk,
-  // where faulting fresh space in page by page took about five times the CPU (~1.2 against ~6-9
-  // ms per 4 MiB segment on the build machine; docs/performance.md). The bytes do not change
-  // (the reserved space reads as zeros), and the pages end up as dirty as a prefault leaves
-  // them. Only before anyone writes through the mapping, and while this still holds the
-  // descriptor (before take_lock()). Best effort: a failure leaves the work to prefault().
-  void fill_page_cache() const noexcept;
   // Drops this process's mapping of the whole pages in [from, to) (MADV_DONTNEED): they leave its
   // resident memory but stay in the page cache, written or not, and a later access maps them
   // again with the same bytes. Only for pages nobody is writing.
