@@ -119,6 +119,10 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   // shutdown deadline passes. Returns whether it resolved the whole batch. `others`: the batches
   // taken ahead or beside, what stays in flight once this one is resolved.
   bool deliver(detail::Batch batch, detail::Uploader& uploader, const std::vector<detail::InFlight>& others);
+  // With lk held: takes the next due batch to encode ahead (or beside: only while the side
+  // thread is still encoding), preparing a spool's take without the mutex when it asks. An
+  // empty batch when none is due, the deadline passed, or the storage cannot be read now.
+  detail::Batch take_to_encode(std::unique_lock<std::mutex>& lk, detail::BatchSource& source, bool beside);
   // Takes the next due batch into the look-ahead, if there is one. Without mu.
   void look_ahead(detail::BatchSource& source);
   // With lk held, while the side thread encodes the batch ahead: takes the next due batch and

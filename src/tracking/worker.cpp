@@ -163,58 +163,48 @@ void Tracker::Impl::report_passed_over(std::unique_lock<std::mutex>& lk, Lane la
   done_cv->notify_all();
 }
 
-void Tracker::Impl::look_ahead(detail::BatchSource& source) {
-  std::unique_lock<std::mutex> lk(mu);
+Batch Tracker::Impl::take_to_encode(std::unique_lock<std::mutex>& lk, detail::BatchSource& source, bool beside) {
   // A spool asks for preparation twice at most before it hands out a batch: a segment to map,
   // then its records to read, each without the mutex.
   for (int round = 0; round < 3; ++round) {
-    if (past_stop_deadline()) return;
+    // Beside only while the side thread is still at it: a batch it has finished goes first.
+    if (past_stop_deadline() || (beside && !source.ahead_busy())) return {};
     const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
-    if (!lane) return;
+    if (!lane) return {};
     Batch batch;
     const detail::TakeReport report = source.take(lanes, *lane, batch);
-    detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
     if (report.prepare_first) {
+      detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
       lk.unlock();
       storage.prepare_take();
       lk.lock();
       continue;
     }
-    if (!report.error.ok()) return;  // the main loop meets the error again and reports it
+    if (!report.error.ok()) return {};  // the main loop meets the error again and reports it
     report_passed_over(lk, *lane, report);
-    if (batch.events.empty()) return;
-    lk.unlock();
-    source.start_ahead(storage, std::move(batch));
-    return;
+    return batch;
   }
+  return {};
+}
+
+void Tracker::Impl::look_ahead(detail::BatchSource& source) {
+  std::unique_lock<std::mutex> lk(mu);
+  Batch batch = take_to_encode(lk, source, false);
+  if (batch.events.empty()) return;
+  detail::PendingEvents& storage = *lanes[batch.lane].events;
+  lk.unlock();
+  source.start_ahead(storage, std::move(batch));
 }
 
 void Tracker::Impl::encode_beside(std::unique_lock<std::mutex>& lk, detail::BatchSource& source,
                                   std::vector<Batch>& ready) {
-  // As look_ahead(): a spool asks for preparation twice at most before it hands out a batch.
-  for (int round = 0; round < 3; ++round) {
-    // Only while the side thread is still at it: a batch it has finished goes first.
-    if (!source.ahead_busy() || past_stop_deadline()) return;
-    const std::optional<Lane> lane = lanes.due(seams.steady_clock(), due_policy());
-    if (!lane) return;
-    detail::PendingEvents& storage = *lanes[*lane].events;  // replaced only by this thread
-    Batch batch;
-    const detail::TakeReport report = source.take(lanes, *lane, batch);
-    if (report.prepare_first) {
-      lk.unlock();
-      storage.prepare_take();
-      lk.lock();
-      continue;
-    }
-    if (!report.error.ok()) return;  // the main loop meets the error again and reports it
-    report_passed_over(lk, *lane, report);
-    if (batch.events.empty()) return;
-    lk.unlock();
-    source.encode_beside(storage, batch);
-    lk.lock();
-    ready.push_back(std::move(batch));
-    return;
-  }
+  Batch batch = take_to_encode(lk, source, true);
+  if (batch.events.empty()) return;
+  detail::PendingEvents& storage = *lanes[batch.lane].events;
+  lk.unlock();
+  source.encode_beside(storage, batch);
+  lk.lock();
+  ready.push_back(std::move(batch));
 }
 
 bool Tracker::Impl::wait_for_retry(milliseconds wait) {
