@@ -307,10 +307,10 @@ void SpoolQueue::install(Segment& seg, Walk& w, std::vector<QueuedEvent>& out, T
   }
   out.swap(w.events);
   if (!out.empty()) {
-    std::lock_guard<std::mutex> lk(staged_mu_);
-    staged_.push_back(Staged{out.front().seq, std::move(w.views), std::move(w.map)});
-  }
-  if (!out.empty()) {
+    {
+      std::lock_guard<std::mutex> lk(staged_mu_);
+      staged_.push_back(Staged{out.front().seq, std::move(w.views), std::move(w.map)});
+    }
     out.back().segment_end = static_cast<std::uint32_t>(seg.read_pos);  // trailing skipped records too
     inflight_ += out.size();
   } else if (inflight_ == 0) {
