@@ -430,8 +430,9 @@ TEST_CASE("every single changed character of a share code is rejected") {
 }
 
 TEST_CASE("is_printable agrees with is_printable_utf8 for every byte at every position") {
-  // The ASCII fast path reads eight bytes at a time: cover short strings, whole words and tails.
-  for (std::size_t len = 1; len <= 20; ++len) {
+  // The ASCII fast path reads sixteen and eight bytes at a time: cover short strings, whole
+  // steps and tails.
+  for (std::size_t len = 1; len <= 40; ++len) {
     for (std::size_t pos = 0; pos < len; ++pos) {
       for (int b = 0; b < 256; ++b) {
         std::string s(len, 'a');
