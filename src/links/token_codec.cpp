@@ -21,36 +21,11 @@ char* write_field(std::string_view field, char* out) {
   return out + field.size();
 }
 
-// A cursor that refuses to move past the end of its input.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool byte(std::uint8_t& out) {
-    if (pos_ >= in_.size()) return false;
-    out = static_cast<std::uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool bytes(std::size_t n, std::string_view& out) {
-    if (in_.size() - pos_ < n) return false;
-    out = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool time(std::int64_t& out) {
-    std::string_view raw;
-    if (!bytes(kTimeBytes, raw)) return false;
-    std::uint64_t v = 0;
-    for (char c : raw) v = v << 8 | static_cast<std::uint8_t>(c);
-    out = static_cast<std::int64_t>(v);
-    return true;
-  }
-  std::size_t pos() const { return pos_; }
-  std::size_t remaining() const { return in_.size() - pos_; }
-
- private:
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
+// Five big-endian bytes; the caller has checked that they are there.
+std::int64_t read_time(const unsigned char* p) {
+  return static_cast<std::int64_t>(std::uint64_t{p[0]} << 32 | std::uint64_t{p[1]} << 24 | std::uint64_t{p[2]} << 16 |
+                                   std::uint64_t{p[3]} << 8 | p[4]);
+}
 
 Status malformed(const char* why) { return Status(StatusCode::kMalformed, why); }
 
@@ -68,34 +43,44 @@ std::size_t write_token_header(const TokenHeader& header, char* out) {
   return static_cast<std::size_t>(o - out);
 }
 
+// Straight-line reads, each behind one bounds test on what is left. (Through a cursor class GCC
+// kept every read out of line, judging the calls cold, and they were ~5% of a URL verify.)
 Status parse_token(std::string_view raw, TokenView& out) {
-  Reader r(raw);
-  std::uint8_t version = 0;
-  std::uint8_t flags = 0;
-  std::uint8_t len = 0;
-  if (!r.byte(version)) return malformed("token is empty");
-  if (version != kTokenVersion) return malformed("unsupported token version");
-  if (!r.byte(flags) || (flags & ~kFlagExpiry) != 0) return malformed("bad token flags");
-  if (!r.byte(len) || len == 0 || len > kMaxKeyIdBytes || !r.bytes(len, out.header.key_id)) {
-    return malformed("bad key id field");
-  }
-  if (!r.byte(len) || len == 0 || len > kMaxCampaignBytes || !r.bytes(len, out.header.campaign)) {
-    return malformed("bad campaign field");
-  }
-  if (!r.time(out.header.issued_at)) return malformed("token truncated in issue time");
-  if (flags & kFlagExpiry) {
-    std::int64_t expires = 0;
-    if (!r.time(expires)) return malformed("token truncated in expiry");
-    out.header.expires_at = expires;
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  const std::size_t size = raw.size();
+  if (size == 0) return malformed("token is empty");
+  if (p[0] != kTokenVersion) return malformed("unsupported token version");
+  if (size < 2 || (p[1] & ~kFlagExpiry) != 0) return malformed("bad token flags");
+  const bool has_expiry = (p[1] & kFlagExpiry) != 0;
+  std::size_t pos = 2;
+  // A length byte of 1..max, then that many bytes.
+  auto field = [&](std::size_t max, std::string_view& field_out) {
+    if (pos >= size) return false;
+    const std::size_t len = p[pos];
+    if (len == 0 || len > max || size - pos - 1 < len) return false;
+    field_out = raw.substr(pos + 1, len);
+    pos += 1 + len;
+    return true;
+  };
+  if (!field(kMaxKeyIdBytes, out.header.key_id)) return malformed("bad key id field");
+  if (!field(kMaxCampaignBytes, out.header.campaign)) return malformed("bad campaign field");
+  if (size - pos < kTimeBytes) return malformed("token truncated in issue time");
+  out.header.issued_at = read_time(p + pos);
+  pos += kTimeBytes;
+  if (has_expiry) {
+    if (size - pos < kTimeBytes) return malformed("token truncated in expiry");
+    out.header.expires_at = read_time(p + pos);
+    pos += kTimeBytes;
   } else {
     out.header.expires_at.reset();
   }
-  if (!r.byte(len) || len == 0 || len > kMaxReferrerBytes) return malformed("bad referrer field");
+  if (pos >= size || p[pos] == 0 || p[pos] > kMaxReferrerBytes) return malformed("bad referrer field");
+  const std::size_t len = p[pos++];
   out.header.referrer_len = len;
-  out.header_bytes = raw.substr(0, r.pos());
-  if (r.remaining() != len + kTagBytes) return malformed("token length does not match its fields");
-  r.bytes(len, out.sealed_referrer);
-  r.bytes(kTagBytes, out.tag);
+  out.header_bytes = raw.substr(0, pos);
+  if (size - pos != len + kTagBytes) return malformed("token length does not match its fields");
+  out.sealed_referrer = raw.substr(pos, len);
+  out.tag = raw.substr(pos + len, kTagBytes);
   return {};
 }
 

@@ -430,8 +430,9 @@ TEST_CASE("every single changed character of a share code is rejected") {
 }
 
 TEST_CASE("is_printable agrees with is_printable_utf8 for every byte at every position") {
-  // The ASCII fast path reads eight bytes at a time: cover short strings, whole words and tails.
-  for (std::size_t len = 1; len <= 20; ++len) {
+  // The ASCII fast path reads sixteen and eight bytes at a time: cover short strings, whole
+  // steps and tails.
+  for (std::size_t len = 1; len <= 40; ++len) {
     for (std::size_t pos = 0; pos < len; ++pos) {
       for (int b = 0; b < 256; ++b) {
         std::string s(len, 'a');
@@ -517,4 +518,131 @@ TEST_CASE("the corpus transcript is byte-identical to the one before the hot-pat
       detail::hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
   CHECK(transcript.size() == 1153822);
   CHECK(hex == "423f11575b18daa14af085176e5ffd0b679adb09c4266a75b51c757a69f16860");
+}
+
+namespace {
+
+// parse_pasted_link as it read before its path was scanned in one pass (a memchr per separator),
+// written plainly with string_view's finds: what the scanner must agree with on any input.
+struct PastedOutcome {
+  bool ok = false;
+  std::string message;
+  std::string credential, scheme, authority;
+  QueryParams utm;
+  bool operator==(const PastedOutcome& o) const {
+    return ok == o.ok && message == o.message && credential == o.credential && scheme == o.scheme &&
+           authority == o.authority && utm == o.utm;
+  }
+};
+
+PastedOutcome reference_parse(std::string_view input) {
+  PastedOutcome out;
+  auto fail = [](std::string message) {
+    PastedOutcome failed;  // an error carries nothing else
+    failed.message = std::move(message);
+    return failed;
+  };
+  input = detail::trim(input);
+  if (input.empty()) return fail("empty link");
+  if (input.size() > 4096) return fail("link longer than 4096 bytes");
+  for (char c : input) {
+    if (static_cast<unsigned char>(c) < 0x20) return fail("control character in link");
+    if (static_cast<unsigned char>(c) >= 0x7f) return fail("non-ASCII byte in link");
+  }
+  std::string_view rest = input;
+  if (std::size_t scheme = input.find("://"); scheme != std::string_view::npos) {
+    std::string_view after = input.substr(scheme + 3);
+    std::size_t path_start = after.find('/');
+    if (path_start == std::string_view::npos) return fail("URL has no /r/ path");
+    out.scheme = std::string(input.substr(0, scheme));
+    out.authority = std::string(after.substr(0, path_start));
+    std::string_view path = after.substr(path_start);
+    path = path.substr(0, path.find('#'));
+    if (std::size_t q = path.find('?'); q != std::string_view::npos) {
+      std::string_view query = path.substr(q + 1);
+      path = path.substr(0, q);
+      while (!query.empty()) {
+        std::size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        std::size_t eq = pair.find('=');
+        auto key = detail::percent_decode(pair.substr(0, eq));
+        auto value = detail::percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (!key || !value) return fail("broken %-escape in the link's query");
+        if (key->rfind("utm_", 0) != 0) continue;
+        if (!detail::is_printable_utf8(*key) || !detail::is_printable_utf8(*value)) {
+          return fail("query parameter " + detail::printable_excerpt(*key) + " is not printable UTF-8");
+        }
+        out.utm.emplace_back(std::move(*key), std::move(*value));
+      }
+    }
+    std::size_t marker = path.rfind("/r/");
+    if (marker == std::string_view::npos) return fail("URL has no /r/ path");
+    rest = path.substr(marker + 3);
+  }
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty()) return fail("no token or code in link");
+  if (rest.find('/') != std::string_view::npos) return fail("unexpected path after the token");
+  out.ok = true;
+  out.credential = std::string(rest);
+  return out;
+}
+
+PastedOutcome parse_outcome(std::string_view input) {
+  PastedOutcome out;
+  auto parsed = detail::parse_pasted_link(input);
+  if (!parsed.ok()) {
+    out.message = parsed.status().message();
+    return out;
+  }
+  out.ok = true;
+  out.credential = std::string(parsed->credential);
+  out.scheme = std::string(parsed->scheme);
+  out.authority = std::string(parsed->authority);
+  out.utm = parsed->utm;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("parse_pasted_link's one-pass path scan agrees with separate finds on any input") {
+  auto check = [](const std::string& input) {
+    const PastedOutcome expected = reference_parse(input);
+    const PastedOutcome got = parse_outcome(input);
+    CHECK_MESSAGE(got == expected, "input \"" << input << "\": got " << got.ok << " \"" << got.message << "\" \""
+                                              << got.credential << "\", expected " << expected.ok << " \""
+                                              << expected.message << "\" \"" << expected.credential << "\"");
+  };
+  LinkSigner signer = make_signer();
+  LinkRequest r = request("customer-100042", "black-friday-2026");
+  r.utm = {{"utm_source", "email"}};
+  const Link link = mint(signer, r);
+  check(link.url);
+  // Every separator the scan looks for, and a few it must ignore, at every position of a real
+  // link: the scan's 16-byte steps and its byte-at-a-time tail both see each of them.
+  for (std::size_t i = 0; i <= link.url.size(); ++i) {
+    for (const char* piece : {"/", "?", "#", "/r/", "//", "r/", "&", "=", "?#", "#?", "/?", "/#", "%", ":"}) {
+      std::string changed = link.url;
+      changed.insert(i, piece);
+      check(changed);
+      if (i < link.url.size()) {
+        changed = link.url;
+        changed.replace(i, 1, piece);
+        check(changed);
+      }
+    }
+    check(link.url.substr(0, i));
+  }
+  // Random text from the pieces URLs are made of, short and long (up to ~300 bytes: many steps).
+  const std::vector<std::string> pieces = {
+      "https://", "http://", "://", ":", "/", "//", "r", "/r/", "/r", "r/", "?", "#", "&", "=", "utm_", "utm_a=1",
+      "utm_source=email", "%", "%41", "%2F", "%zz", "+", "a", "B", "0", "-", "_", ".", "~", " ", "\t", "host:8443",
+      "refer.example", "AbCdEfGhIjKlMnOp", "0123456789abcdefghijklmnopqrstuv", "JANE-7KQ3-M9XTV", "\x7f"};
+  std::mt19937 rng(2026);
+  for (int n = 0; n < 40000; ++n) {
+    std::string input;
+    const std::size_t count = rng() % (n % 4 == 0 ? 40 : 12);
+    for (std::size_t k = 0; k < count; ++k) input += pieces[rng() % pieces.size()];
+    check(input);
+  }
 }
