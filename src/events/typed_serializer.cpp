@@ -207,14 +207,16 @@ Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, Messa
   // in place, two calls into libstdc++ (_M_replace, _M_mutate) where this constructs inline.
   //
   // A lent buffer that fits takes the copy instead: no allocation here, and none freed on the
-  // worker once the event is delivered (see MemoryQueue::recycle).
+  // worker once the event is delivered (see MemoryQueue::recycle). It is moved into the Result
+  // first (its fields were stored at the lend, long before) and filled there: moved right after
+  // the copy, its new length would be reloaded with its capacity as one load (the stall above).
   const bool lent = s.ok() && reuse != nullptr && lent_buffer_fits(reuse->capacity(), writer.json().size());
-  if (lent) reuse->assign(writer.json());
   Result<SerializedEvent> out =
       !s.ok() ? Result<SerializedEvent>(std::move(s))
       : lent  ? Result<SerializedEvent>(SerializedEvent{std::move(*reuse), ids.message_id_at, ids.message_id_size})
               : Result<SerializedEvent>(SerializedEvent{std::string(writer.json()), ids.message_id_at, ids.message_id_size});
   if (lent) {
+    out->json.assign(writer.json());
     reuse->clear();  // moved from: empty in libstdc++, but the contract says so for any library
   } else if (reuse != nullptr && reuse->capacity() > std::string().capacity()) {
     std::string().swap(*reuse);  // a buffer that did not fit: freed here, on its borrower's thread
