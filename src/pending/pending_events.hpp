@@ -110,8 +110,7 @@ class PendingEvents {
   // After resolved(): storage that keeps events' text in heap strings may take the resolved
   // events (swapping `done` with what it gives back) to lend their buffers to later track()
   // calls, so that an event's text is not allocated by the producer and freed by the worker
-  // (glibc's arena lock between the two threads, and pages the heap gives back and faults in
-  // again). The default keeps nothing.
+  // (the two threads then meet on glibc's arena lock). The default keeps nothing.
   virtual void recycle(std::vector<QueuedEvent>& /*done*/) {}
   // Admission, after a push: puts a buffer recycled from a delivered event into `text` (which
   // the caller has emptied) for the caller's next event, if there is one. The default lends none.
