@@ -179,8 +179,19 @@ class JsonEventWriter {
 
 }  // namespace
 
+namespace {
+
+// Whether a lent buffer of `capacity` bytes should carry `size` bytes of text. Not when it is
+// short (growing it would allocate anyway), nor when it would hold much more than the text: the
+// queue's bound (max_queue_bytes) counts the text's size, not the buffer's, so the slack is kept
+// small. Events of one kind differ in size by a few bytes.
+bool lent_buffer_fits(std::size_t capacity, std::size_t size) { return capacity >= size && capacity - size <= size / 8 + 64; }
+
+}  // namespace
+
 template <typename Typed>
-Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy) {
+Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id, IpPolicy ip_policy,
+                                        std::string* reuse) {
   thread_local std::string scratch;
   SerializedEvent ids;  // write_event_head puts the message id's position here; json stays empty
   JsonEventWriter writer(scratch, now, make_id, ip_policy, ids);
@@ -194,20 +205,33 @@ Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, Messa
   // reloaded the temporary's length and capacity as one 16-byte load right after their separate
   // stores, a store-forwarding stall that was 8% of the serializer's time (perf); nor assigned
   // in place, two calls into libstdc++ (_M_replace, _M_mutate) where this constructs inline.
+  //
+  // A lent buffer that fits takes the copy instead: no allocation here, and none freed on the
+  // worker once the event is delivered (see MemoryQueue::recycle). It is moved into the Result
+  // first (its fields were stored at the lend, long before) and filled there: moved right after
+  // the copy, its new length would be reloaded with its capacity as one load (the stall above).
+  const bool lent = s.ok() && reuse != nullptr && lent_buffer_fits(reuse->capacity(), writer.json().size());
   Result<SerializedEvent> out =
-      s.ok() ? Result<SerializedEvent>(SerializedEvent{std::string(writer.json()), ids.message_id_at, ids.message_id_size})
-             : Result<SerializedEvent>(std::move(s));
+      !s.ok() ? Result<SerializedEvent>(std::move(s))
+      : lent  ? Result<SerializedEvent>(SerializedEvent{std::move(*reuse), ids.message_id_at, ids.message_id_size})
+              : Result<SerializedEvent>(SerializedEvent{std::string(writer.json()), ids.message_id_at, ids.message_id_size});
+  if (lent) {
+    out->json.assign(writer.json());
+    reuse->clear();  // moved from: empty in libstdc++, but the contract says so for any library
+  } else if (reuse != nullptr && reuse->capacity() > std::string().capacity()) {
+    std::string().swap(*reuse);  // a buffer that did not fit: freed here, on its borrower's thread
+  }
   if (scratch.capacity() > kMaxKeptScratch) std::string().swap(scratch);
   return out;
 }
 
-template Result<SerializedEvent> serialize_typed(const ReferralLinkCreated&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const ReferralLinkShared&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const ReferralLinkClicked&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const RefereeSignedUp&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const OrderCompleted&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const OrderRefunded&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const OrderCancelled&, TimePoint, MessageIdWriter, IpPolicy);
-template Result<SerializedEvent> serialize_typed(const RewardIssued&, TimePoint, MessageIdWriter, IpPolicy);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkCreated&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkShared&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const ReferralLinkClicked&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const RefereeSignedUp&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const OrderCompleted&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const OrderRefunded&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const OrderCancelled&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
+template Result<SerializedEvent> serialize_typed(const RewardIssued&, TimePoint, MessageIdWriter, IpPolicy, std::string*);
 
 }  // namespace referkit::detail

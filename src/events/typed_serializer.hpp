@@ -12,9 +12,15 @@ namespace referkit::detail {
 // Defined for the eight referral events of referkit/events.hpp. Errors are to_event()'s, then
 // serialize_event()'s, with the same messages (an event over the size limit says "event is N
 // bytes serialized", never "at least").
+//
+// `reuse`, when given, is a buffer for the event's text that the caller lends (the tracker's
+// memory queue recycles delivered events' strings): when its capacity holds the text without
+// much to spare, the text goes into it and the buffer moves into the result, with no
+// allocation; otherwise it is freed and the text gets an exactly sized string, as without it.
+// Either way `reuse` is left empty.
 template <typename Typed>
 Result<SerializedEvent> serialize_typed(const Typed& event, TimePoint now, MessageIdWriter make_id = &write_uuid_v7,
-                                        IpPolicy ip_policy = IpPolicy::kTruncate);
+                                        IpPolicy ip_policy = IpPolicy::kTruncate, std::string* reuse = nullptr);
 
 }  // namespace referkit::detail
 

@@ -16,8 +16,13 @@ Status MemoryQueue::push(QueuedEvent&& event) {
   if (chunks_.empty() || chunks_.back().events.size() == batch_events_ ||
       (chunks_.back().wire_bytes > 0 && chunks_.back().wire_bytes + wire > batch_bytes_)) {
     chunks_.emplace_back();
-    // One allocation per batch instead of regrowth (and its moves) under the mutex.
-    chunks_.back().events.reserve(batch_events_);
+    // One allocation per batch instead of regrowth (and its moves) under the mutex; none when a
+    // delivered batch's vector is free to take.
+    if (spare_.empty() && spare_.capacity() >= batch_events_) {
+      chunks_.back().events.swap(spare_);
+    } else {
+      chunks_.back().events.reserve(batch_events_);
+    }
   }
   Chunk& open = chunks_.back();
   bytes_ += cost(event);
@@ -69,6 +74,7 @@ std::size_t MemoryQueue::forget() {
   // noexcept in abandon_after_fork(): clear() and assignments do not throw.
   const std::size_t n = size_;
   chunks_.clear();
+  spare_.clear();
   size_ = 0;
   bytes_ = 0;  // what is in flight is no longer charged either
   return n;

@@ -38,6 +38,16 @@ class MemoryQueue final : public PendingEvents {
   // Swaps the oldest chunk out, in constant time. Its bytes stay charged until resolved().
   void take(std::vector<QueuedEvent>& out, TakeReport& report) override;
   void resolved(const std::vector<QueuedEvent>& done) override;
+  // Keeps one delivered batch (its vector and its events' strings) for reuse while the last one
+  // kept is used up; otherwise leaves `done` to be freed by its owner.
+  void recycle(std::vector<QueuedEvent>& done) override {
+    if (spare_.empty()) spare_.swap(done);
+  }
+  void lend_text_buffer(std::string& text) override {
+    if (spare_.empty()) return;
+    text.swap(spare_.back().json);
+    spare_.pop_back();
+  }
   Status record_refused(const std::vector<RefusedEvent>&, TimePoint) override { return {}; }
   std::chrono::milliseconds retry_cap(std::chrono::milliseconds configured) const override { return configured; }
 
@@ -62,6 +72,10 @@ class MemoryQueue final : public PendingEvents {
   std::size_t bytes_ = 0;
   std::size_t size_ = 0;
   std::deque<Chunk> chunks_;  // the back one is open for producers
+  // A delivered batch (recycle()): its strings are lent to track() one by one, and once they are
+  // all lent, its vector becomes the next chunk's. At most one batch's worth (max_batch_bytes of
+  // text), outside max_bytes, like the capacity of a chunk's vector.
+  std::vector<QueuedEvent> spare_;
   PendingRecovery recovery_;  // always empty: memory outlives nothing
 };
 

@@ -107,6 +107,14 @@ class PendingEvents {
   virtual void materialize(std::vector<QueuedEvent>& /*taken*/) {}
   // The worker is done with these events (the oldest in flight, in order).
   virtual void resolved(const std::vector<QueuedEvent>& done) = 0;
+  // After resolved(): storage that keeps events' text in heap strings may take the resolved
+  // events (swapping `done` with what it gives back) to lend their buffers to later track()
+  // calls, so that an event's text is not allocated by the producer and freed by the worker
+  // (the two threads then meet on glibc's arena lock). The default keeps nothing.
+  virtual void recycle(std::vector<QueuedEvent>& /*done*/) {}
+  // Admission, after a push: puts a buffer recycled from a delivered event into `text` (which
+  // the caller has emptied) for the caller's next event, if there is one. The default lends none.
+  virtual void lend_text_buffer(std::string& /*text*/) {}
   // Keeps a record of events the server refused, before they are resolved. Called without the
   // mutex, by the worker only. The memory queue keeps none.
   virtual Status record_refused(const std::vector<RefusedEvent>& refused, TimePoint at) = 0;

@@ -39,7 +39,7 @@ std::unique_lock<std::mutex> Tracker::Impl::lock_for_admission() {
   return lk;
 }
 
-Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialized) {
+Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialized, std::string* text_buffer) {
   if (needs_worker.load(std::memory_order_relaxed)) {
     // First track() in a forked child: its worker opens what the child needs.
     std::lock_guard<std::mutex> lk(mu);
@@ -84,6 +84,8 @@ Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialize
   }
   ++slot.next_seq;
   reporter.tracked(lane);
+  // A constant-time swap: the buffer of a delivered event for this thread's next one.
+  if (text_buffer != nullptr) slot.events->lend_text_buffer(*text_buffer);
   // Wake the worker only when it has something new to decide (a first event, a first full
   // batch), not on every event.
   const bool wake = was_empty || (!was_full && slot.events->front_batch_full());
@@ -93,7 +95,7 @@ Status Tracker::Impl::admit(Lane lane, Result<detail::SerializedEvent> serialize
 }
 
 Status Tracker::Impl::admit_json(std::string_view json, std::optional<Lane> lane) {
-  auto event = detail::serialize_json_event(json, seams.wall_clock(), &detail::write_uuid_v7, options.ip_policy);
+  auto event = detail::serialize_json_event(json, wall_now(), &detail::write_uuid_v7, options.ip_policy);
   if (!event) return admit(lane.value_or(Lane::kEngagement), event.status());
   const Lane chosen = lane.value_or(event->lane);
   return admit(chosen, std::move(event->serialized));

@@ -39,7 +39,10 @@ Tracker::Impl::Impl(TrackerOptions opts, testing::TrackerSeams seams_in)
       space_cv(std::make_unique<std::condition_variable>()),
       done_cv(std::make_unique<std::condition_variable>()),
       reporter(options) {
-  if (!seams.wall_clock) seams.wall_clock = now_ms;
+  if (!seams.wall_clock) {
+    seams.wall_clock = now_ms;
+    system_wall_clock = true;
+  }
   if (!seams.steady_clock) {
     seams.steady_clock = [] { return SteadyClock::now(); };
     coarse_enqueue_clock = true;
@@ -98,7 +101,7 @@ Status Tracker::track(const Event& event) {
     return Status(StatusCode::kInvalidArgument, "message_id must not contain '\"' or '\\'");
   }
   return impl_->admit(event.lane.value_or(Lane::kEngagement),
-                      detail::serialize_event(event, impl_->seams.wall_clock(), &detail::write_uuid_v7,
+                      detail::serialize_event(event, impl_->wall_now(), &detail::write_uuid_v7,
                                               impl_->options.ip_policy));
 }
 

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   // the steady clock: the stamp only measures how long an event has waited (flush_interval,
   // max_event_age), where a few milliseconds do not matter, and it is read for every event.
   bool coarse_enqueue_clock = false;
+  bool system_wall_clock = false;  // no test replaced the wall clock: wall_now() calls now_ms()
   testing::TrackerSeams seams;  // every clock, the sleeper, the seed and the transport, filled in
   std::size_t batch_event_bytes;  // max_batch_bytes less the envelope
 
@@ -102,14 +104,27 @@ struct Tracker::Impl final : detail::ForkAware, std::enable_shared_from_this<Tra
   std::unique_lock<std::mutex> lock_for_admission();
   static constexpr int kAdmissionSpins = 64;
   // What track() does once the event is serialized: checks, applies the overflow policy, and
-  // stores it in its lane; or says why not.
-  Status admit(Lane lane, Result<detail::SerializedEvent> serialized);
+  // stores it in its lane; or says why not. With `text_buffer` (the calling thread's, emptied by
+  // the serializer), the lane's storage may lend it a recycled buffer for the thread's next event.
+  Status admit(Lane lane, Result<detail::SerializedEvent> serialized, std::string* text_buffer = nullptr);
   // track_json(): the event's own lane (by its name) unless `lane` is given.
   Status admit_json(std::string_view json, std::optional<Lane> lane);
+  // The event's timestamp: the system clock, unless a test replaced it (a std::function call
+  // saved on every track()).
+  TimePoint wall_now() const { return system_wall_clock ? now_ms() : seams.wall_clock(); }
+  // The text of the calling thread's next typed event goes into this buffer when admit() got
+  // one from the memory queue, recycled from a delivered event (MemoryQueue::recycle): then no
+  // allocation on this thread and no free on the worker's. Thread-local, so producers never
+  // share one: one buffer of one event's size per thread, whichever tracker lent it.
+  static std::string& thread_text_buffer() {
+    thread_local std::string buffer;
+    return buffer;
+  }
   template <typename Typed>
   Status track_typed(const Typed& event) {
+    std::string& buffer = thread_text_buffer();
     return admit(detail::lane_of(event),
-                 detail::serialize_typed(event, seams.wall_clock(), &detail::write_uuid_v7, options.ip_policy));
+                 detail::serialize_typed(event, wall_now(), &detail::write_uuid_v7, options.ip_policy, &buffer), &buffer);
   }
 
   // ---- the worker (worker.cpp)

@@ -275,6 +275,8 @@ bool Tracker::Impl::deliver(Batch root, detail::Uploader& uploader, const std::v
         if (o.lane == lane && (next == 0 || o.first_seq < next)) next = o.first_seq;
       }
       slot.inflight_min_seq = !todo.empty() ? todo.back().events.front().seq : next;
+      // Last, as it may empty done.events: the memory queue lends their strings to track().
+      storage->recycle(done.events);
       if (blocked_producers > 0) space_cv->notify_all();
     }
     done_cv->notify_all();

@@ -44,6 +44,28 @@ void same_result(const Typed& in, const std::string& what, IpPolicy policy = IpP
   via_event = event.ok() ? detail::serialize_event(*event, kNow, &fixed_id, policy)
                          : Result<detail::SerializedEvent>(event.status());
   REQUIRE(direct.ok() == via_event.ok());
+  // Through a buffer lent by the tracker (recycled from a delivered event): the same bytes, or
+  // the same error, whether the buffer is used (it fits) or freed (too small, or too big for the
+  // queue's bound to hold), and the buffer is left empty.
+  const std::size_t size = direct.ok() ? direct->json.size() : 100;
+  for (const std::size_t lent_capacity : {std::size_t{0}, size - 1, size, size + size / 8 + 64, size + size / 8 + 65}) {
+    INFO("lent capacity " << lent_capacity);
+    std::string lent;
+    lent.reserve(lent_capacity);
+    const char* lent_data = lent.data();
+    const bool fits = lent.capacity() >= size && lent.capacity() - size <= size / 8 + 64;
+    auto through = detail::serialize_typed(in, kNow, &fixed_id, policy, &lent);
+    CHECK(lent.empty());
+    REQUIRE(through.ok() == direct.ok());
+    if (through.ok()) {
+      CHECK(through->json == direct->json);
+      CHECK(through->message_id_at == direct->message_id_at);
+      CHECK(through->message_id_size == direct->message_id_size);
+      CHECK((through->json.data() == lent_data) == fits);
+    } else {
+      CHECK(through.status().message() == direct.status().message());
+    }
+  }
   if (direct.ok()) {
     CHECK(direct->json == via_event->json);
     CHECK(direct->message_id_at == via_event->message_id_at);

@@ -64,6 +64,34 @@ TEST_CASE("batches by count and delivers every event exactly once") {
   CHECK(s.dropped() == 0);
 }
 
+TEST_CASE("typed events tracked after deliveries, into recycled buffers, arrive whole and once") {
+  // From the second round on, track() writes into the text buffers of delivered events
+  // (MemoryQueue::recycle): each event must still arrive once, with its own fields.
+  Harness h;
+  h.options.max_batch_events = 10;
+  Tracker t = h.open();
+  for (int round = 0; round < 3; ++round) {
+    for (int i = round * 25; i < (round + 1) * 25; ++i) {
+      OrderCompleted o;
+      o.customer.user_id = "buyer-" + std::to_string(i);
+      o.order_id = "typed-order-" + std::to_string(i);
+      o.total = Money{12999, "EUR"};
+      o.email = "buyer." + std::to_string(i) + "@example.com";
+      REQUIRE(t.track(o).ok());
+    }
+    REQUIRE(t.flush(10s).ok());
+  }
+  std::string bodies;
+  for (const auto& r : h.fake->requests()) bodies += r.json;
+  for (int i = 0; i < 75; ++i) {
+    CHECK_MESSAGE(bodies.find("\"order_id\":\"typed-order-" + std::to_string(i) + "\"") != std::string::npos, i);
+  }
+  auto delivered = h.fake->delivered();
+  CHECK(delivered.size() == 75);
+  for (const auto& id_count : delivered) CHECK_MESSAGE(id_count.second == 1, id_count.first);
+  CHECK(t.stats().acknowledged == 75);
+}
+
 TEST_CASE("while a batch is in flight the next is prepared, but requests never overlap and keep order") {
   Harness h;
   h.options.max_batch_events = 10;
