@@ -35,15 +35,26 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   if (!to_unmap_.empty()) prepare_wake_.notify_one();
 }
 
-std::optional<MappedFile> SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
-  std::lock_guard<std::mutex> lk(mu_);
-  std::optional<MappedFile> out;
-  if (spare_) encode_segment_header(spare_->data(), header);
-  if (spare_ && ::rename(spare_->path().c_str(), path.c_str()) == 0) {
-    spare_->set_path(path);
-    out = std::move(spare_);
+SpoolCommitter::Spare SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
+  Spare out;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    out.file = std::move(spare_);
+    out.prefaulted = spare_prefaulted_;
+    spare_taken_.store(true, std::memory_order_relaxed);
   }
-  spare_.reset();
+  // The rename runs without mu_, which the committer's and preparer's threads take, and which a
+  // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
+  // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
+  if (out.file) {
+    encode_segment_header(out.file->data(), header);
+    if (::rename(out.file->path().c_str(), path.c_str()) == 0) {
+      out.file->set_path(path);
+    } else {
+      out = Spare{};  // roll() makes its own; the preparer removes this file before the next spare
+    }
+  }
+  std::lock_guard<std::mutex> lk(mu_);
   want_spare_ = true;
   prepare_wake_.notify_one();
   return out;
@@ -170,6 +181,10 @@ void SpoolCommitter::run() {
       from = dirty_.back().segment->data_end();
     }
     lk.unlock();
+    // The segments just synced that are full now: dropping the last reference to a mapping
+    // unmaps it, which waits for the process's memory-map lock. Not under mu_, which a roll on
+    // track()'s thread takes (take_spare).
+    dirty.clear();
     // A page fault costs several microseconds, one per 4 KiB: none of them on track()'s path.
     if (to_prefault) to_prefault->prefault(from, to_prefault->size());
     to_prefault.reset();
@@ -197,16 +212,34 @@ void SpoolCommitter::make_spare_if_wanted() {
     std::lock_guard<std::mutex> lk(mu_);
     if (!want_spare_ || spare_ || stop_) return;
   }
-  std::optional<MappedFile> spare;
+  std::shared_ptr<MappedFile> spare;
   ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
   if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
-    created->prefault(0, created->size());
-    spare = std::move(*created);
+    spare = std::make_shared<MappedFile>(std::move(*created));
   }
+  // The first page's fault reads the file's pages into the page cache, a readahead window of them
+  // (the whole segment on the 2-core VM: ~2 ms). Once that is done, the spare is offered, and the
+  // rest is prefaulted after (~3-4 ms per 4 MiB). So in a flood, when track() fills a segment
+  // faster than this thread, which may be niced, gets a core, the next roll takes a spare
+  // half-prefaulted (a few microseconds per page it then faults itself) instead of making its
+  // own segment (a file created and mapped on its thread, milliseconds behind the memory-map lock).
+  constexpr std::size_t kStep = std::size_t{256} << 10;
+  if (spare) spare->prefault(0, kStep);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Without one (a full disk), the next roll creates its segment itself and says why it failed.
+    want_spare_ = false;
+    spare_ = spare;
+    spare_prefaulted_ = false;
+    spare_taken_.store(false, std::memory_order_relaxed);
+  }
+  if (!spare) return;
+  // Stops once a roll took it: the committer prefaults the rest from where appends are, so no page
+  // already written, synced and released from the mapping is mapped again.
+  std::size_t at = kStep;
+  for (; at < spare->size() && !spare_taken_.load(std::memory_order_relaxed); at += kStep) spare->prefault(at, at + kStep);
   std::lock_guard<std::mutex> lk(mu_);
-  // Without one (a full disk), the next roll creates its segment itself and says why it failed.
-  want_spare_ = false;
-  spare_ = std::move(spare);
+  if (spare_ == spare && at >= spare->size()) spare_prefaulted_ = true;
 }
 
 }  // namespace referkit::detail

@@ -100,13 +100,17 @@ Status SpoolQueue::roll() {
   header.created_boot_ms = boot.ms;
   // Usually the committer has the next file ready: then this is one rename, not an fallocate. The
   // header goes in before the file takes a segment's name, so no segment is ever seen headless.
-  std::optional<MappedFile> file = committer_->take_spare(path, header);
-  const bool prefaulted = file.has_value();
+  SpoolCommitter::Spare spare = committer_->take_spare(path, header);
+  std::shared_ptr<MappedFile> file = std::move(spare.file);
+  const bool prefaulted = spare.prefaulted;
   if (!file) {
     const std::string fresh = path + ".new";  // not a segment's name until it is whole
     ::unlink(fresh.c_str());                  // left by a process killed here
     auto created = MappedFile::create(fresh, options_.segment_bytes);
     if (!created) return created.status();
+    // This thread writes the header next, and then records page by page until the committer's
+    // prefault catches up: a fault must bring in one page, not milliseconds of readahead.
+    created->fault_page_by_page();
     encode_segment_header(created->data(), header);
     if (::rename(fresh.c_str(), path.c_str()) != 0) {
       const int err = errno;
@@ -114,13 +118,13 @@ Status SpoolQueue::roll() {
       return file_error("cannot rename into place", fresh, err);
     }
     created->set_path(path);
-    file = std::move(*created);
+    file = std::make_shared<MappedFile>(std::move(*created));
   }
   auto seg = std::make_shared<Segment>();
   seg->number = next_number_++;
   seg->file = file->take_lock();
   seg->created = boot;
-  seg->map = std::make_shared<MappedFile>(std::move(*file));
+  seg->map = std::move(file);
   seg->capacity = options_.segment_bytes;
   seg->written.store(kSegmentHeaderBytes);
   seg->read_pos = seg->acked = kSegmentHeaderBytes;
