@@ -35,23 +35,21 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   if (!to_unmap_.empty()) prepare_wake_.notify_one();
 }
 
-SpoolCommitter::Spare SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
-  Spare out;
+std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
+  std::shared_ptr<MappedFile> out;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    out.file = std::move(spare_);
-    out.prefaulted = spare_prefaulted_;
-    spare_taken_.store(true, std::memory_order_relaxed);
+    out = std::move(spare_);
   }
   // The rename runs without mu_, which the committer's and preparer's threads take, and which a
   // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
   // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
-  if (out.file) {
-    encode_segment_header(out.file->data(), header);
-    if (::rename(out.file->path().c_str(), path.c_str()) == 0) {
-      out.file->set_path(path);
+  if (out) {
+    encode_segment_header(out->data(), header);
+    if (::rename(out->path().c_str(), path.c_str()) == 0) {
+      out->set_path(path);
     } else {
-      out = Spare{};  // roll() makes its own; the preparer removes this file before the next spare
+      out.reset();  // roll() makes its own; the preparer removes this file before the next spare
     }
   }
   std::lock_guard<std::mutex> lk(mu_);
@@ -218,28 +216,21 @@ void SpoolCommitter::make_spare_if_wanted() {
     spare = std::make_shared<MappedFile>(std::move(*created));
   }
   // The first page's fault reads the file's pages into the page cache, a readahead window of them
-  // (the whole segment on the 2-core VM: ~2 ms). Once that is done, the spare is offered, and the
-  // rest is prefaulted after (~3-4 ms per 4 MiB). So in a flood, when track() fills a segment
-  // faster than this thread, which may be niced, gets a core, the next roll takes a spare
-  // half-prefaulted (a few microseconds per page it then faults itself) instead of making its
-  // own segment (a file created and mapped on its thread, milliseconds behind the memory-map lock).
-  constexpr std::size_t kStep = std::size_t{256} << 10;
-  if (spare) spare->prefault(0, kStep);
+  // (the whole segment on the 2-core VM: ~2 ms). Once that is done the spare is offered, and the
+  // rest is prefaulted after (~3-4 ms per 4 MiB), faster than track() fills it. So in a flood,
+  // when this thread (niced, perhaps) got a core too late, the next roll takes a spare whose
+  // pages are in the page cache and mostly mapped, instead of making its own segment: a file
+  // created and mapped on track()'s thread, milliseconds behind the memory-map lock.
+  constexpr std::size_t kFirstStep = std::size_t{64} << 10;
+  if (spare) spare->prefault(0, kFirstStep);
   {
     std::lock_guard<std::mutex> lk(mu_);
     // Without one (a full disk), the next roll creates its segment itself and says why it failed.
     want_spare_ = false;
     spare_ = spare;
-    spare_prefaulted_ = false;
-    spare_taken_.store(false, std::memory_order_relaxed);
   }
-  if (!spare) return;
-  // Stops once a roll took it: the committer prefaults the rest from where appends are, so no page
-  // already written, synced and released from the mapping is mapped again.
-  std::size_t at = kStep;
-  for (; at < spare->size() && !spare_taken_.load(std::memory_order_relaxed); at += kStep) spare->prefault(at, at + kStep);
-  std::lock_guard<std::mutex> lk(mu_);
-  if (spare_ == spare && at >= spare->size()) spare_prefaulted_ = true;
+  // Whether or not a roll took it meanwhile: this thread keeps its own reference to the mapping.
+  if (spare) spare->prefault(kFirstStep, spare->size());
 }
 
 }  // namespace referkit::detail

@@ -51,13 +51,9 @@ class SpoolCommitter {
   // The prepared segment file, if one is ready, with `header` written in and then renamed to
   // `path` (its flock held); asks for the next. The first call only asks: a spool that never takes
   // an event never reserves space. The next spare is asked for only after the rename, so the two
-  // never race over the spare's name. `prefaulted` is false when the preparer had not finished
-  // prefaulting it: the rest is then the committer's (appending_to).
-  struct Spare {
-    std::shared_ptr<MappedFile> file;
-    bool prefaulted = false;
-  };
-  Spare take_spare(const std::string& path, const SegmentHeader& header);
+  // never race over the spare's name. The preparer may still be prefaulting it, ahead of the
+  // appends; it holds a reference to the mapping until it is done.
+  std::shared_ptr<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
   // Deletes the segment's file, then lets go of it (and of its lock).
   void remove_later(std::shared_ptr<Segment> segment);
   // Unmaps a full segment on this thread soon: an munmap of a segment's dirty pages takes
@@ -105,8 +101,6 @@ class SpoolCommitter {
   std::vector<std::shared_ptr<Segment>> to_remove_;
   std::vector<std::shared_ptr<MappedFile>> to_unmap_;
   std::shared_ptr<MappedFile> spare_;
-  bool spare_prefaulted_ = false;
-  std::atomic<bool> spare_taken_{false};  // tells the preparer to stop prefaulting it, without mu_
   bool want_spare_ = false;
   bool dir_dirty_ = false;
   bool work_ = false;  // something besides the periodic commit to do now

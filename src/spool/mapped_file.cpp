@@ -148,10 +148,6 @@ void MappedFile::prefault(std::size_t from, std::size_t to) const noexcept {
 #endif
 }
 
-void MappedFile::fault_page_by_page() const noexcept {
-  if (data_ != nullptr) (void)::madvise(data_, size_, MADV_RANDOM);
-}
-
 void MappedFile::release(std::size_t from, std::size_t to) const noexcept {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t start = (from + page - 1) / page * page;

@@ -50,12 +50,6 @@ class MappedFile {
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
   // writer does not take a page fault per page. Best effort: a no-op where the kernel lacks it.
   void prefault(std::size_t from, std::size_t to) const noexcept;
-  // From now on a page fault reads in the page faulted on, not a readahead window around it.
-  // Without this, the first write to a new file (not prefaulted) reads ahead the device's whole
-  // window (read_ahead_kb: 8 MiB on the 2-core VM, so the whole 4 MiB segment): 2 ms of zeroing
-  // and allocating in one fault, against 16 us for one page. Each page after it then costs ~7 us
-  // instead of ~4, which is why a spare, prefaulted in bulk, keeps the readahead.
-  void fault_page_by_page() const noexcept;
   // Drops this process's mapping of the whole pages in [from, to) (MADV_DONTNEED): they leave its
   // resident memory but stay in the page cache, written or not, and a later access maps them
   // again with the same bytes. Only for pages nobody is writing.

@@ -100,17 +100,18 @@ Status SpoolQueue::roll() {
   header.created_boot_ms = boot.ms;
   // Usually the committer has the next file ready: then this is one rename, not an fallocate. The
   // header goes in before the file takes a segment's name, so no segment is ever seen headless.
-  SpoolCommitter::Spare spare = committer_->take_spare(path, header);
-  std::shared_ptr<MappedFile> file = std::move(spare.file);
-  const bool prefaulted = spare.prefaulted;
+  std::shared_ptr<MappedFile> file = committer_->take_spare(path, header);
+  const bool prefaulted = file != nullptr;
   if (!file) {
     const std::string fresh = path + ".new";  // not a segment's name until it is whole
     ::unlink(fresh.c_str());                  // left by a process killed here
     auto created = MappedFile::create(fresh, options_.segment_bytes);
     if (!created) return created.status();
-    // This thread writes the header next, and then records page by page until the committer's
-    // prefault catches up: a fault must bring in one page, not milliseconds of readahead.
-    created->fault_page_by_page();
+    // Its first fault (the header, next) reads ahead the device's window, the whole file on the
+    // 2-core VM: ~2 ms on this thread. Faulting page by page instead (MADV_RANDOM) costs 16 us
+    // there but ~7 us for every page after it, against ~3, and raised the durable flood's p99 from
+    // 5.8 to 8.5 us (docs/performance.md, 2026-12-02 03:xx): not done. Spares offered sooner
+    // (SpoolCommitter::make_spare_if_wanted) make this path rarer instead.
     encode_segment_header(created->data(), header);
     if (::rename(fresh.c_str(), path.c_str()) != 0) {
       const int err = errno;
