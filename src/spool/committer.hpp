@@ -6,7 +6,8 @@
 // - the owner's lock file, made again if someone deleted it (SpoolDir::restore_lock_file).
 // The preparer thread:
 // - a spare segment: the next segment file is created, reserved and prefaulted ahead of time,
-//   so filling a segment costs track() one rename, not an fallocate and thousands of page faults;
+//   so filling a segment costs track() one rename, not an fallocate and thousands of page faults
+//   (it is offered once its page cache is filled, and prefaulted to the end after);
 // - unmapping full segments.
 // Two threads, because a commit waits for the disk: 10-20 ms per MiB written back on the 2-core
 // machine, while a producer tracking flat out fills a 4 MiB segment in under 10 ms. A spare made

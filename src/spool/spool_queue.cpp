@@ -98,7 +98,7 @@ Status SpoolQueue::roll() {
   const BootTime boot = options_.boot_clock();
   header.boot_id = boot.boot_id;
   header.created_boot_ms = boot.ms;
-  // Usually the committer has the next file ready: then this is one rename, not an fallocate. The
+  // Usually the preparer has the next file ready: then this is one rename, not an fallocate. The
   // header goes in before the file takes a segment's name, so no segment is ever seen headless.
   std::shared_ptr<MappedFile> file = committer_->take_spare(path, header);
   const bool prefaulted = file != nullptr;
@@ -110,7 +110,7 @@ Status SpoolQueue::roll() {
     // Its first fault (the header, next) reads ahead the device's window, the whole file on the
     // 2-core VM: ~2 ms on this thread. Faulting page by page instead (MADV_RANDOM) costs 16 us
     // there but ~7 us for every page after it, against ~3, and raised the durable flood's p99 from
-    // 5.8 to 8.5 us (docs/performance.md, 2026-12-02 03:xx): not done. Spares offered sooner
+    // 5.8 to 8.5 us (docs/performance.md, 2026-12-02 03:04): not done. Spares offered sooner
     // (SpoolCommitter::make_spare_if_wanted) make this path rarer instead.
     encode_segment_header(created->data(), header);
     if (::rename(fresh.c_str(), path.c_str()) != 0) {
