@@ -1,5 +1,6 @@
-// The threads of a process as Linux lists them (/proc/<pid>/task): each one's name and nice
-// value, for tests of TrackerOptions::background_nice (which Linux applies per thread).
+// The threads of a process as Linux lists them (/proc/<pid>/task): each one's name, nice value
+// and scheduling policy, for tests of TrackerOptions::background_nice and of the tracker's threads
+// running under SCHED_BATCH (which Linux applies per thread).
 #ifndef REFERKIT_TESTS_SUPPORT_THREAD_NICE_HPP
 #define REFERKIT_TESTS_SUPPORT_THREAD_NICE_HPP
 
@@ -15,6 +16,7 @@ struct ThreadNice {
   int tid = 0;
   std::string name;
   int nice = 0;
+  int policy = -1;  // SCHED_OTHER 0, SCHED_BATCH 3, SCHED_IDLE 5
 };
 
 // pid 0: this process.
@@ -27,12 +29,15 @@ inline std::vector<ThreadNice> threads_with_nice(int pid = 0) {
     std::string name;
     std::string line;
     if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // the thread just ended
-    // Fields after the name in parentheses: state is field 3, nice field 19.
+    // Fields after the name in parentheses: state is field 3, nice field 19, policy field 41.
     std::istringstream fields(line.substr(line.rfind(')') + 2));
     std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i) {
+    ThreadNice thread{std::stoi(task.path().filename().string()), name, 0, -1};
+    for (int i = 3; i <= 41 && fields >> field; ++i) {
+      if (i == 19) thread.nice = std::stoi(field);
+      if (i == 41) thread.policy = std::stoi(field);
     }
-    out.push_back(ThreadNice{std::stoi(task.path().filename().string()), name, std::stoi(field)});
+    out.push_back(thread);
   }
   return out;
 }

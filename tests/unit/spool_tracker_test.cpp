@@ -3,6 +3,7 @@
 // their original messageIds; damage is counted; bounds, permissions and versions give clear errors.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,10 +136,11 @@ TEST_CASE("delivers through the spool and reclaims the disk") {
   CHECK(d.info().pending_events == 0);
 }
 
-TEST_CASE("background_nice: the tracker's own threads are named and niced, the caller's thread is not") {
+TEST_CASE("background_nice: the tracker's own threads are named, niced and SCHED_BATCH, the caller's thread is not") {
   Durable d;
   d.options.background_nice = 7;
   const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  const int caller_policy = sched_getscheduler(0);
   // Threads that were there before are not this tracker's (earlier tests in the same process may
   // have left a worker behind on purpose: one stuck in a transport that ignores cancel()).
   std::set<int> before;
@@ -152,11 +154,13 @@ TEST_CASE("background_nice: the tracker's own threads are named and niced, the c
     ours.insert(thread.name);
     INFO(thread.name);
     CHECK(thread.nice == 7);
+    CHECK(thread.policy == SCHED_BATCH);
   }
   CHECK(ours.count("rk-worker") == 1);
   CHECK(ours.count("rk-commit") == 2);  // one per lane's spool
   CHECK(ours.count("rk-prepare") == 2);
   CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
+  CHECK(sched_getscheduler(0) == caller_policy);
   CHECK(t.shutdown(5s).status.ok());
 }
 
