@@ -16,8 +16,12 @@ void become_background_thread(const char* name, int nice) noexcept {
   // over 1 ms was the producer preempted right after its own futex wake of rk-worker (49 of 58),
   // the woken worker queued on its core and run first. Measured in the same minutes
   // (docs/performance.md, 2026-12-02 03:04): calls over 1 ms 132 -> 78, p999 60 -> 35 us.
-  sched_param param{};  // priority 0: what the non-real-time policies require
-  (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
+  // Only from the default policy: one the application chose for its threads (real-time, or
+  // SCHED_IDLE, which this would raise) is left as it is.
+  if (::sched_getscheduler(0) == SCHED_OTHER) {
+    sched_param param{};  // priority 0: what the non-real-time policies require
+    (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
+  }
   if (nice == 0) return;
   // PRIO_PROCESS with a thread id sets that thread alone (Linux; POSIX would say the process).
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);

@@ -9,8 +9,9 @@
 namespace referkit::detail {
 
 // `name`: at most 15 characters. `nice`: 0 leaves the thread's priority as it is. Best effort: a
-// thread may always lower its own priority and move itself to SCHED_BATCH, and if even that is
-// refused (a seccomp filter, say), it keeps what it has.
+// thread may always lower its own priority and move itself from SCHED_OTHER to SCHED_BATCH (any
+// other policy it inherited is kept), and if even that is refused (a seccomp filter, say), it
+// keeps what it has.
 void become_background_thread(const char* name, int nice) noexcept;
 
 }  // namespace referkit::detail

@@ -164,6 +164,26 @@ TEST_CASE("background_nice: the tracker's own threads are named, niced and SCHED
   CHECK(t.shutdown(5s).status.ok());
 }
 
+TEST_CASE("a scheduling policy the application chose is inherited and kept, not replaced by SCHED_BATCH" *
+          doctest::skip(referkit::test::kForkUnsafeAllocator)) {
+  // In a child, so that no thread of the test process stays SCHED_IDLE.
+  const int code = in_child_that_dies([] {
+    sched_param none{};
+    if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) return false;
+    Durable d;
+    Tracker t = d.open();
+    if (!t.track(order(1)).ok() || !t.flush(10s).ok()) return false;
+    int ours = 0;
+    for (const auto& thread : threads_with_nice()) {
+      if (thread.name.rfind("rk-", 0) != 0) continue;
+      ++ours;
+      if (thread.policy != SCHED_IDLE) return false;
+    }
+    return ours >= 5;  // rk-worker, and each lane's rk-commit and rk-prepare
+  });
+  CHECK(code == 0);
+}
+
 TEST_CASE("commit() waits for the group commit only, not for delivery (the sidecar's --durable-ack)") {
   Durable d;
   d.fake->set_handler(unavailable);  // nothing can be delivered: commit() must not wait for it
