@@ -188,9 +188,10 @@ struct TrackerOptions {
   // application's threads keep theirs). Above 0 they give way to the threads that call track()
   // when the CPU is short, so uploads, encoding and write-back do not preempt a checkout; in
   // exchange, events wait longer while the CPU is busy (within their lane's budgets). 0 leaves
-  // them at the process's own. Whatever the value, those threads run under SCHED_BATCH: they keep
-  // their share of the CPU but never preempt a running thread when they wake (they run at the
-  // next scheduler tick, or at once on an idle core).
+  // them at the process's own. Whatever the value, those threads run under SCHED_BATCH (unless
+  // they inherit another policy than the default, which they keep): they keep their share of
+  // the CPU but never preempt a running thread when they wake (they run at the next scheduler
+  // tick, or at once on an idle core).
   int background_nice = 0;
 
   HttpOptions http;
