@@ -46,6 +46,7 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
   // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
   if (out) {
     encode_segment_header(out->data(), header);
+    mark_end(out->data(), kSegmentHeaderBytes, out->size());  // a reused file's old records follow
     if (::rename(out->path().c_str(), path.c_str()) == 0) {
       out->set_path(path);
     } else {
@@ -102,6 +103,10 @@ void SpoolCommitter::stop() {
     ::unlink(spare_->path().c_str());
     spare_.reset();
   }
+  if (free_.valid()) {
+    ::unlink(dir_.free_path().c_str());
+    free_.reset();
+  }
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
@@ -109,7 +114,9 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
   // makes it durable: the written extents' metadata, and the disk's write cache.
   constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
-    const std::size_t end = d.segment->data_end();
+    const std::size_t data_end = d.segment->data_end();
+    // With the end mark after the data: in a reused file, what follows it is an earlier use's.
+    const std::size_t end = std::min(data_end + kEndMarkBytes, d.segment->capacity);
     if (end <= d.synced) continue;
     const int fd = d.segment->file.get();
     const std::string path = dir_.segment_path(d.segment->number);
@@ -124,7 +131,7 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
       // the page cache. The first page stays (release() starts at the page boundary after
       // `from`): it holds the header, whose acknowledged offset the worker writes under the
       // tracker's mutex, where a page fault would hold up track().
-      if (d.map) d.map->release(std::max<std::size_t>(d.synced, 1), step_end);
+      if (d.map) d.map->release(std::max<std::size_t>(d.synced, 1), std::min(step_end, data_end));
       if (::sync_file_range(fd, static_cast<off_t>(d.synced), static_cast<off_t>(step_end - d.synced),
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
         return file_error("cannot write back", path, errno);
@@ -150,9 +157,31 @@ void SpoolCommitter::run() {
     std::vector<std::shared_ptr<Segment>> remove = std::move(to_remove_);
     to_remove_.clear();
     const bool dir_dirty = std::exchange(dir_dirty_, false) || !remove.empty();
+    bool keep_one = !stopping && !free_.valid() && !freeing_;
     lk.unlock();
-    for (const auto& segment : remove) ::unlink(dir_.segment_path(segment->number).c_str());
+    UniqueFd kept;
+    for (const auto& segment : remove) {
+      const std::string path = dir_.segment_path(segment->number);
+      // One resolved segment this process wrote (so of the current format and size) is kept for
+      // reuse: renamed away from its segment name at once, so that a crash never adopts it. Its
+      // descriptor is duplicated: the segment object may still be synced from (dirty), and the
+      // flock stays held by either.
+      if (keep_one && segment->written_here && segment->capacity == segment_bytes_) {
+        UniqueFd fd(::fcntl(segment->file.get(), F_DUPFD_CLOEXEC, 0));
+        if (fd.valid() && ::rename(path.c_str(), dir_.free_path().c_str()) == 0) {
+          kept = std::move(fd);
+          keep_one = false;
+          continue;
+        }
+      }
+      ::unlink(path.c_str());
+    }
     remove.clear();  // closes them, which lets go of their locks: after the names are gone
+    if (kept.valid()) {
+      lk.lock();
+      free_ = std::move(kept);
+      lk.unlock();
+    }
     if (!stopping) dir_.restore_lock_file();
     Status status = sync_dirty(dirty, dir_dirty);
     lk.lock();
@@ -205,15 +234,42 @@ void SpoolCommitter::prepare() {
   }
 }
 
+std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
+  UniqueFd fd;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!free_.valid()) return nullptr;
+    fd = std::move(free_);
+    freeing_ = true;
+  }
+  // Renamed to the spare's name, which take_spare() renames into a segment's: while it is named
+  // ".free" the committer may keep the next resolved segment under that name.
+  std::shared_ptr<MappedFile> spare;
+  if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
+    if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
+      spare = std::make_shared<MappedFile>(std::move(*mapped));
+    } else {
+      ::unlink(dir_.spare_path().c_str());
+    }
+  } else {
+    ::unlink(dir_.free_path().c_str());
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  freeing_ = false;
+  return spare;
+}
+
 void SpoolCommitter::make_spare_if_wanted() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!want_spare_ || spare_ || stop_) return;
   }
-  std::shared_ptr<MappedFile> spare;
-  ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
-  if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
-    spare = std::make_shared<MappedFile>(std::move(*created));
+  std::shared_ptr<MappedFile> spare = reuse_free_file();
+  if (!spare) {
+    ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
+    if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
+      spare = std::make_shared<MappedFile>(std::move(*created));
+    }
   }
   // The first page's fault reads the file's pages into the page cache, a readahead window of them
   // (the whole segment on the 2-core VM: ~2 ms). Once that is done the spare is offered, and the

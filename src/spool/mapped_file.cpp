@@ -105,6 +105,12 @@ Result<MappedFile> MappedFile::map(int fd, std::size_t size, bool read_only, con
   return out;
 }
 
+Result<MappedFile> MappedFile::adopt(UniqueFd fd, std::size_t size, const std::string& path) {
+  auto out = map(fd.get(), size, false, path);
+  if (out) out->lock_ = std::move(fd);
+  return out;
+}
+
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : path_(std::move(other.path_)),
       lock_(std::move(other.lock_)),

@@ -29,6 +29,8 @@ class MappedFile {
   static Result<MappedFile> open(const std::string& path, bool read_only);
   // Maps `size` bytes of a file this process holds open; `path` names it in errors.
   static Result<MappedFile> map(int fd, std::size_t size, bool read_only, const std::string& path);
+  // Maps a file of `size` bytes writable and keeps `fd` (holding its flock) as create() does.
+  static Result<MappedFile> adopt(UniqueFd fd, std::size_t size, const std::string& path);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;

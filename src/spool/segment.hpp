@@ -9,6 +9,7 @@
 
 #include "spool/boot_clock.hpp"
 #include "spool/mapped_file.hpp"
+#include "spool/segment_format.hpp"
 #include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
@@ -21,10 +22,12 @@ struct Segment {
   UniqueFd file;
   std::shared_ptr<MappedFile> map;      // mapped while being written, read or resolved
   std::size_t capacity = 0;             // the file's size (what is read of it)
+  RecordFormat format;                  // how its records are checksummed (from its header)
   BootTime created;                     // boot_id 0 when unknown (a v1 segment, a damaged header)
   std::atomic<std::size_t> written{0};  // end of the data; appends advance it (the committer reads it)
   bool appendable = false;              // the newest segment, still taking appends
-  bool written_here = false;            // created by this process: its records need no checksum test
+  bool written_here = false;            // created by this process: its records need no checksum test,
+                                        // and its file may be reused once they are all resolved
   std::size_t read_pos = 0;             // where the next record to take starts
   std::size_t acked = 0;                // records before it are resolved
   std::uint64_t first_seq = 0;          // seq of its first pending record

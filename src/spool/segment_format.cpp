@@ -45,9 +45,12 @@ std::uint64_t acked_word(std::uint32_t header_crc, std::uint32_t offset) noexcep
   return std::uint64_t{offset} | std::uint64_t{crc32c(header_crc, bytes, 4)} << 32;
 }
 
-std::uint32_t record_crc(const unsigned char* header, std::string_view payload) noexcept {
-  return crc32c(crc32c(0, header + 4, 16), payload.data(), payload.size());
+std::uint32_t record_crc(std::uint32_t seed, const unsigned char* header, std::string_view payload) noexcept {
+  return crc32c(crc32c(seed, header + 4, 16), payload.data(), payload.size());
 }
+
+// The header layouts of v2 and v3 are the same; v1 differs.
+bool has_v2_layout(std::uint32_t version) noexcept { return version == 2 || version == 3; }
 
 }  // namespace
 
@@ -89,7 +92,7 @@ Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size
                               "referkit to read it",
                               h.version, kSpoolFormatVersion));
   }
-  if (!(h.version == 1 && v1_ok) && !(h.version == 2 && v2_ok)) {
+  if (!(h.version == 1 && v1_ok) && !(has_v2_layout(h.version) && v2_ok)) {
     return Status(StatusCode::kDataLoss, "spool segment header is corrupt");
   }
   h.number = get32(data + 12);
@@ -141,7 +144,27 @@ void store_acked_offset(unsigned char* header, std::uint64_t offset) noexcept {
   __atomic_store_n(reinterpret_cast<std::uint64_t*>(header + kSegmentAckedOffsetAt), word, __ATOMIC_RELAXED);
 }
 
-void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta) noexcept {
+RecordFormat record_format(const SegmentHeader& header, const unsigned char* data) noexcept {
+  if (header.version < 3) return {};
+  return RecordFormat{get32(data + 36), true};
+}
+
+RecordFormat record_format(const unsigned char* data, std::size_t size) noexcept {
+  if (auto header = decode_segment_header(data, size)) return record_format(*header, data);
+  if (size < kSegmentHeaderBytes + kRecordHeaderBytes) return {};
+  // A damaged header: its stored checksum is still the seed if the first record verifies with it.
+  const RecordFormat v3{get32(data + 36), true};
+  RecordView first;
+  RecordFormat out;
+  if (SegmentReader(data, size, kSegmentHeaderBytes, v3).next(first) && first.offset == kSegmentHeaderBytes) out = v3;
+  return out;
+}
+
+void mark_end(unsigned char* segment, std::size_t end, std::size_t capacity) noexcept {
+  if (end + kEndMarkBytes <= capacity) std::memset(segment + end, 0, kEndMarkBytes);
+}
+
+void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta, RecordFormat format) noexcept {
   const std::size_t total = record_size(json.size());
   put32(out + 4, static_cast<std::uint32_t>(json.size()));
   put64(out + 8, static_cast<std::uint64_t>(meta.tracked_ms));
@@ -151,13 +174,13 @@ void encode_record(unsigned char* out, std::string_view json, const RecordMeta& 
   out[19] = static_cast<unsigned char>(meta.id_size >> 8);
   std::memcpy(out + kRecordHeaderBytes, json.data(), json.size());
   std::memset(out + kRecordHeaderBytes + json.size(), 0, total - kRecordHeaderBytes - json.size());
-  put32(out + 20, record_crc(out, json));
+  put32(out + 20, record_crc(format.crc_seed, out, json));
   put32(out, kRecordMagic);
 }
 
-SegmentReader::SegmentReader(const unsigned char* data, std::size_t size, std::size_t start,
+SegmentReader::SegmentReader(const unsigned char* data, std::size_t size, std::size_t start, RecordFormat format,
                              bool verify_checksums) noexcept
-    : data_(data), size_(size & ~std::size_t{7}), pos_(start), verify_(verify_checksums) {}
+    : data_(data), size_(size & ~std::size_t{7}), pos_(start), format_(format), verify_(verify_checksums) {}
 
 bool SegmentReader::valid_at(std::size_t pos, RecordView& out) const noexcept {
   if (pos + kRecordHeaderBytes > size_) return false;
@@ -171,7 +194,7 @@ bool SegmentReader::valid_at(std::size_t pos, RecordView& out) const noexcept {
   meta.id_size = get16(h + 18);
   if (std::size_t{meta.id_offset} + meta.id_size > payload) return false;
   const std::string_view json(reinterpret_cast<const char*>(h + kRecordHeaderBytes), payload);
-  if (verify_ && get32(h + 20) != record_crc(h, json)) return false;
+  if (verify_ && get32(h + 20) != record_crc(format_.crc_seed, h, json)) return false;
   out.json = json;
   out.meta = meta;
   out.offset = pos;
@@ -197,15 +220,21 @@ bool SegmentReader::next(RecordView& out) noexcept {
     return true;
   }
   // A damaged stretch: resume at the next aligned position that holds a valid record.
-  ++corrupt_;
   for (std::size_t p = pos_ + 8; p + kRecordHeaderBytes <= size_; p += 8) {
     if (valid_at(p, out)) {
+      ++corrupt_;
       corrupt_bytes_ += p - pos_;
       pos_ = out.end;
       return true;
     }
   }
-  corrupt_bytes_ += std::max(end_of_nonzero(pos_), pos_ + 8) - pos_;
+  // None of this segment's records follows. In a reused file (v3), a zero magic is the end of the
+  // data, and what follows it is the file's earlier use, not damage. Otherwise (and for a record
+  // that does not verify, even the last one) the stretch is damage.
+  if (format_.reused_file && pos_ + 4 <= size_ && get32(data_ + pos_) == 0) return false;
+  ++corrupt_;
+  const std::size_t damage_end = format_.reused_file ? next_zero_word(pos_ + 8) : end_of_nonzero(pos_);
+  corrupt_bytes_ += std::max(damage_end, pos_ + 8) - pos_;
   pos_ = size_;
   return false;
 }
@@ -214,6 +243,15 @@ std::size_t SegmentReader::end_of_nonzero(std::size_t from) const noexcept {
   std::size_t end = size_;
   while (end > from && end - from >= 8 && get64(data_ + end - 8) == 0) end -= 8;
   return end;
+}
+
+// In a reused file, damage at the end is counted up to the zero word that ended the data (what
+// follows it is the file's earlier use); from an aligned `from`.
+std::size_t SegmentReader::next_zero_word(std::size_t from) const noexcept {
+  for (std::size_t p = from; p + 8 <= size_; p += 8) {
+    if (get64(data_ + p) == 0) return p;
+  }
+  return size_;
 }
 
 Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size) {
@@ -243,7 +281,8 @@ Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size) {
     scan.corrupt_bytes += kSegmentHeaderBytes;
   }
   scan.start = std::min(scan.start, readable & ~std::size_t{7});
-  SegmentReader reader(data, readable, scan.start);
+  scan.format = scan.header ? record_format(*scan.header, data) : record_format(data, readable);
+  SegmentReader reader(data, readable, scan.start, scan.format);
   RecordView rec;
   bool first = true;
   while (reader.next(rec)) {

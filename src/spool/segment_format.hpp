@@ -1,7 +1,8 @@
 // The on-disk format of spool segments. A segment is a preallocated file: a 64-byte header, then
 // 8-byte-aligned records appended in tracking order, then zeros.
 //
-//   header v2 (written) [0,8) "RKSPOOL\0" | [8,12) version | [12,16) segment number |
+//   header v3 (written) as v2, with version 3; only its records' checksums differ
+//   header v2 (read)    [0,8) "RKSPOOL\0" | [8,12) version | [12,16) segment number |
 //           [16,24) owner id | [24,32) created (Unix ms) | [32,36) capacity (the file's size) |
 //           [36,40) CRC-32C of [0,36) and [48,64) | [40,48) the acked word: [40,44) acked offset,
 //           [44,48) CRC-32C of [40,44) seeded with the header's CRC | [48,56) boot id (a hash of
@@ -10,6 +11,17 @@
 //   record  [0,4) magic "RKEV" | [4,8) payload size | [8,16) tracked at (Unix ms) |
 //           [16,18) messageId offset | [18,20) messageId size | [20,24) CRC-32C of [4,20)+payload |
 //           payload (the event's JSON) | zero padding to 8 bytes
+//           v3: the CRC-32C starts from the header's checksum (the value at [36,40)), not from 0
+//   end     v3: an aligned zero word follows the last record (written before the record)
+//
+// v3 lets a file be used again once all of its events are resolved (SpoolCommitter recycles it as
+// the next spare: no file to create, reserve, zero and later free, about half the spool's CPU per
+// segment). Its bytes are not cleared, so after the data's end there may be records of the file's
+// earlier use. They never pass for this segment's: their checksums start from the earlier header's
+// checksum (another segment number, creation time, owner). So in v3 the data ends at a record
+// position whose magic is zero and after which no record of this segment verifies; the bytes after
+// it are not damage. A zero magic with records of this segment after it is damage, as in v2 (a
+// page lost to power loss), and so is a record that does not verify, even as the last one.
 //
 // The acked offset is the only field rewritten in place: records before it were acknowledged
 // (or otherwise resolved) and are skipped by recovery. In v2 it decides what is sent, so it has its
@@ -35,7 +47,7 @@
 
 namespace referkit::detail {
 
-inline constexpr std::uint32_t kSpoolFormatVersion = 2;
+inline constexpr std::uint32_t kSpoolFormatVersion = 3;
 inline constexpr std::size_t kSegmentHeaderBytes = 64;
 inline constexpr std::size_t kSegmentAckedOffsetAt = 40;
 // The largest segment the tracker makes (TrackerOptions::spool_segment_bytes); a bigger file named
@@ -80,8 +92,23 @@ struct RecordMeta {
   std::uint16_t id_size = 0;
 };
 
+// How a segment's records are checked, from its header.
+struct RecordFormat {
+  std::uint32_t crc_seed = 0;   // v3: the header's checksum; v1, v2: 0
+  bool reused_file = false;     // v3: bytes after the data may be records of the file's earlier use
+};
+RecordFormat record_format(const SegmentHeader& header, const unsigned char* data) noexcept;
+// For any segment bytes, a damaged header included: a damaged v3 header's stored checksum still
+// seeds its records when the first record verifies with it (otherwise v2's rules apply).
+RecordFormat record_format(const unsigned char* data, std::size_t size) noexcept;
+
 // Writes a whole record (record_size(json.size()) bytes, padding included) at out.
-void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta) noexcept;
+void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta, RecordFormat format) noexcept;
+// Writes the zero word that ends the data at `end` when the segment has room for it. A writer
+// calls it before the record that ends there, so the data always has an end, even while a record
+// is half written (its magic is stored last).
+void mark_end(unsigned char* segment, std::size_t end, std::size_t capacity) noexcept;
+inline constexpr std::size_t kEndMarkBytes = 8;
 
 struct RecordView {
   std::string_view json;
@@ -92,12 +119,14 @@ struct RecordView {
 
 // Reads records from a segment's bytes, skipping damaged stretches: a record whose checksum or
 // fields do not hold is counted as corrupt and reading resumes at the next valid record. Zeros
-// where a record should start mean the end of the data, unless more data follows them.
+// where a record should start mean the end of the data, unless more data follows them (in v3:
+// unless a record of this segment follows them).
 class SegmentReader {
  public:
   // verify_checksums false trusts records that look whole (magic and bounds): for bytes this
   // process wrote itself and that were never read back from a disk.
-  SegmentReader(const unsigned char* data, std::size_t size, std::size_t start, bool verify_checksums = true) noexcept;
+  SegmentReader(const unsigned char* data, std::size_t size, std::size_t start, RecordFormat format,
+                bool verify_checksums = true) noexcept;
 
   // The next valid record; false at the end of the data.
   bool next(RecordView& out) noexcept;
@@ -112,10 +141,12 @@ class SegmentReader {
   bool valid_at(std::size_t pos, RecordView& out) const noexcept;
   bool zeros_from(std::size_t pos) const noexcept;
   std::size_t end_of_nonzero(std::size_t from) const noexcept;
+  std::size_t next_zero_word(std::size_t from) const noexcept;
 
   const unsigned char* data_;
   std::size_t size_;
   std::size_t pos_;
+  RecordFormat format_;
   bool verify_;
   std::uint64_t corrupt_ = 0;
   std::uint64_t corrupt_bytes_ = 0;
@@ -124,6 +155,7 @@ class SegmentReader {
 // What a whole segment file holds, as recovery and inspection see it.
 struct SegmentScan {
   std::optional<SegmentHeader> header;  // nullopt when damaged (or unused)
+  RecordFormat format;                  // how its records were read
   bool unused = false;                  // an all-zero header: never used, not damaged
   std::size_t start = kSegmentHeaderBytes;  // where the first unacknowledged record is
   std::size_t end = kSegmentHeaderBytes;    // where the data ends

@@ -133,8 +133,9 @@ bool lock_file_says_gone(const std::string& dir, std::uint64_t owner, UniqueFd& 
 // Whether nobody holds this file's flock; then `fd` holds it. The check spares and segments make.
 bool unlocked(int fd) { return ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
 
-// Spare segment files ("<owner>.spare") and half-made segments ("<owner>-<n>.seg.new") of owners
-// that are gone hold no events: remove them. A live owner holds a lock on each.
+// Spare segment files ("<owner>.spare"), resolved segments kept for reuse ("<owner>.free") and
+// half-made segments ("<owner>-<n>.seg.new") of owners that are gone hold no events: remove them.
+// A live owner holds a lock on each.
 void remove_dead_spares(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
@@ -142,7 +143,7 @@ void remove_dead_spares(const std::string& dir) {
   while (const dirent* e = ::readdir(d)) {
     const std::string_view name = e->d_name;
     SegmentName seg;
-    if (name.size() == 22 && name.substr(16) == ".spare") {
+    if ((name.size() == 22 && name.substr(16) == ".spare") || (name.size() == 21 && name.substr(16) == ".free")) {
       unsigned long long owner = 0;
       if (std::sscanf(std::string(name.substr(0, 16)).c_str(), "%16llx", &owner) == 1) files.emplace_back(owner, name);
     } else if (name.size() > 4 && name.substr(name.size() - 4) == ".new" &&
@@ -381,6 +382,8 @@ void SpoolDir::abandon_after_fork() noexcept {
 }
 
 std::string SpoolDir::spare_path() const { return join(path_, hex_u64(owner_) + ".spare"); }
+
+std::string SpoolDir::free_path() const { return join(path_, hex_u64(owner_) + ".free"); }
 
 std::string SpoolDir::segment_path(std::uint32_t number) const {
   return join(path_, segment_file_name(SegmentName{owner_, number}));

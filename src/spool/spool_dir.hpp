@@ -16,6 +16,7 @@
 //   <owner>.lock        held by a live owner (a hint: the segment locks decide)
 //   <owner>-<n>.seg     segments (segment_format.hpp), n increasing in tracking order
 //   <owner>.spare       an empty segment file prepared ahead (removed when its owner is gone)
+//   <owner>.free        a resolved segment kept to be the next spare (removed when its owner is gone)
 //   <owner>-<n>.seg.new a segment being made when no spare was ready (renamed once whole)
 //   dead-letters.jsonl  events the server refused, one JSON object per line with the reason
 //
@@ -80,6 +81,9 @@ class SpoolDir {
   std::string segment_path(std::uint32_t number) const;
   // The next segment, prepared ahead of need ("<owner>.spare"); not a segment until renamed.
   std::string spare_path() const;
+  // A segment whose events are all resolved, renamed here to be reused as the next spare (its
+  // records are an earlier use's, which format v3 tells apart: segment_format.hpp).
+  std::string free_path() const;
   // fsync of the directory itself, so created and deleted segments survive power loss.
   Status sync() const;
   // Appends whole lines to the dead-letter file (0600), under its flock, and syncs it.

@@ -70,6 +70,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
     if (scan->header && scan->header->version >= 2) {
       seg->created = BootTime{scan->header->boot_id, scan->header->created_boot_ms};
     }
+    seg->format = scan->format;
     seg->records = scan->records;
     seg->untaken_wire = scan->payload_bytes + scan->records;
     seg->read_pos = seg->acked = scan->start;
@@ -99,7 +100,8 @@ Status SpoolQueue::roll() {
   header.boot_id = boot.boot_id;
   header.created_boot_ms = boot.ms;
   // Usually the preparer has the next file ready: then this is one rename, not an fallocate. The
-  // header goes in before the file takes a segment's name, so no segment is ever seen headless.
+  // header (and the end mark after it) goes in before the file takes a segment's name, so no
+  // segment is ever seen headless, or with the records of a reused file's earlier use as its own.
   std::shared_ptr<MappedFile> file = committer_->take_spare(path, header);
   const bool prefaulted = file != nullptr;
   if (!file) {
@@ -125,6 +127,7 @@ Status SpoolQueue::roll() {
   seg->number = next_number_++;
   seg->file = file->take_lock();
   seg->created = boot;
+  seg->format = record_format(header, file->data());
   seg->map = std::move(file);
   seg->capacity = options_.segment_bytes;
   seg->written.store(kSegmentHeaderBytes);
@@ -178,7 +181,8 @@ Status SpoolQueue::push(QueuedEvent&& event) {
   meta.tracked_ms = options_.clock().time_since_epoch().count();
   meta.id_offset = static_cast<std::uint16_t>(event.id_offset);
   meta.id_size = static_cast<std::uint16_t>(event.id_size);
-  encode_record(w.map->data() + at, event.json, meta);
+  mark_end(w.map->data(), at + need, w.capacity);  // first: the data has an end at every instant
+  encode_record(w.map->data() + at, event.json, meta, w.format);
   if (w.records++ == 0) w.first_seq = event.seq;
   w.untaken_wire += event.json.size() + 1;
   ++untaken_;
@@ -212,7 +216,7 @@ PendingFront SpoolQueue::front() const {
   // the tracker's mutex, and the committer may have released the page it is on.
   if (front_cache_.number != seg->number || front_cache_.pos != seg->read_pos) {
     RecordView rec;
-    if (!SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, !seg->written_here).next(rec)) return f;
+    if (!SegmentReader(seg->map->data(), seg->data_end(), seg->read_pos, seg->format, !seg->written_here).next(rec)) return f;
     front_cache_ = FrontCache{seg->number, seg->read_pos, rec.meta.tracked_ms};
   }
   f.enqueued = steady_from_wall(front_cache_.tracked_ms, options_.clock().time_since_epoch().count(),
@@ -264,7 +268,7 @@ void SpoolQueue::walk(Walk& w) const {
   const SteadyTime steady_now = options_.steady_clock();
   const BootTime boot_now = options_.boot_clock();
   const Segment& seg = *w.segment;
-  SegmentReader reader(w.map->data(), w.end, w.start, !seg.written_here);
+  SegmentReader reader(w.map->data(), w.end, w.start, seg.format, !seg.written_here);
   w.events.reserve(std::min<std::size_t>(options_.batch_events, w.records - w.taken));
   w.views.reserve(w.events.capacity());
   std::size_t wire = 0;  // the batch's body so far

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto header = decode_segment_header(data, size);
   const std::size_t start = header ? header->acked_offset : kSegmentHeaderBytes;
   if (header && (start < kSegmentHeaderBytes || start > size)) std::abort();
-  SegmentReader reader(data, size, start);
+  const RecordFormat format = record_format(data, size);
+  SegmentReader reader(data, size, start, format);
   RecordView rec;
   std::size_t last_end = 0;
   std::vector<unsigned char> again;
@@ -23,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto* json_at = reinterpret_cast<const std::uint8_t*>(rec.json.data());
     if (json_at < data + rec.offset || json_at + rec.json.size() > data + rec.end) std::abort();
     again.assign(rec.end - rec.offset, 0xAA);
-    encode_record(again.data(), rec.json, rec.meta);
+    encode_record(again.data(), rec.json, rec.meta, format);
     // Padding is not checksummed (and not read): compare the header and the payload.
     if (std::memcmp(again.data(), data + rec.offset, kRecordHeaderBytes + rec.json.size()) != 0) std::abort();
     last_end = rec.end;

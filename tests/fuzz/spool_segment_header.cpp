@@ -16,7 +16,7 @@ namespace {
 void check_decoded(const SegmentHeader& h, std::size_t size) {
   if (h.acked_offset < kSegmentHeaderBytes || h.acked_offset > size || h.acked_offset % 8 != 0) std::abort();
   if (h.acked_damaged && h.acked_offset != kSegmentHeaderBytes) std::abort();
-  if (h.version == 2 && (h.capacity < kSegmentHeaderBytes || h.capacity > kMaxSegmentFileBytes)) std::abort();
+  if (h.version >= 2 && (h.capacity < kSegmentHeaderBytes || h.capacity > kMaxSegmentFileBytes)) std::abort();
 }
 
 }  // namespace
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!header) return 0;
   check_decoded(*header, size);
-  if (header->version != 2 || size < kSegmentHeaderBytes) return 0;
+  if (header->version < 2 || size < kSegmentHeaderBytes) return 0;
 
   // Rewrite the acked offset to somewhere valid: it must read back exactly.
   const std::size_t limit = std::min<std::size_t>(size, header->capacity) & ~std::size_t{7};

@@ -27,6 +27,7 @@ std::vector<unsigned char> segment_with(const std::vector<std::string>& events, 
   h.owner = 0xabcdef;
   h.created_ms = 1'700'000'000'000;
   encode_segment_header(buf.data(), h);
+  const RecordFormat format = record_format(h, buf.data());
   std::size_t at = kSegmentHeaderBytes;
   std::int64_t t = 1'700'000'000'000;
   for (const auto& e : events) {
@@ -34,7 +35,7 @@ std::vector<unsigned char> segment_with(const std::vector<std::string>& events, 
     meta.tracked_ms = t++;
     meta.id_offset = 1;
     meta.id_size = 2;
-    encode_record(buf.data() + at, e, meta);
+    encode_record(buf.data() + at, e, meta, format);
     at += record_size(e.size());
   }
   return buf;
@@ -42,7 +43,7 @@ std::vector<unsigned char> segment_with(const std::vector<std::string>& events, 
 
 std::vector<std::string> read_all(const std::vector<unsigned char>& buf, std::uint64_t* corrupt = nullptr,
                                   std::size_t size = 0) {
-  SegmentReader reader(buf.data(), size ? size : buf.size(), kSegmentHeaderBytes);
+  SegmentReader reader(buf.data(), size ? size : buf.size(), kSegmentHeaderBytes, record_format(buf.data(), buf.size()));
   std::vector<std::string> out;
   RecordView rec;
   while (reader.next(rec)) out.emplace_back(rec.json);
@@ -65,7 +66,7 @@ TEST_CASE("crc32c matches the Castagnoli check value and continues across calls"
 
 TEST_CASE("records round-trip with their metadata, aligned to 8 bytes") {
   auto buf = segment_with(kEvents);
-  SegmentReader reader(buf.data(), buf.size(), kSegmentHeaderBytes);
+  SegmentReader reader(buf.data(), buf.size(), kSegmentHeaderBytes, record_format(buf.data(), buf.size()));
   RecordView rec;
   REQUIRE(reader.next(rec));
   CHECK(rec.json == kEvents[0]);
@@ -83,7 +84,7 @@ TEST_CASE("records round-trip with their metadata, aligned to 8 bytes") {
 TEST_CASE("a flipped bit loses only the record it hits") {
   for (std::size_t victim = 0; victim < kEvents.size(); ++victim) {
     auto buf = segment_with(kEvents);
-    SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes);
+    SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes, record_format(buf.data(), buf.size()));
     RecordView rec;
     for (std::size_t i = 0; i <= victim; ++i) REQUIRE(probe.next(rec));
     for (std::size_t byte : {rec.offset + 1, rec.offset + 6, rec.offset + 12, rec.offset + 26}) {
@@ -114,7 +115,7 @@ TEST_CASE("zeros end the data, unless records follow them") {
   CHECK(read_all(buf, &corrupt).size() == kEvents.size());
   CHECK(corrupt == 0);
   // Zero out the second record entirely: the two after it must still be found.
-  SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes);
+  SegmentReader probe(buf.data(), buf.size(), kSegmentHeaderBytes, record_format(buf.data(), buf.size()));
   RecordView rec;
   REQUIRE(probe.next(rec));
   REQUIRE(probe.next(rec));
@@ -126,7 +127,7 @@ TEST_CASE("zeros end the data, unless records follow them") {
 
 TEST_CASE("the reader never reads past its bounds on short or hostile input") {
   std::vector<unsigned char> tiny(10, 0xff);
-  SegmentReader reader(tiny.data(), tiny.size(), kSegmentHeaderBytes);
+  SegmentReader reader(tiny.data(), tiny.size(), kSegmentHeaderBytes, record_format(tiny.data(), tiny.size()));
   RecordView rec;
   CHECK_FALSE(reader.next(rec));
   // A record header claiming a huge payload.
@@ -216,6 +217,91 @@ TEST_CASE("version 1 segments (no acked-offset checksum) are still read") {
   REQUIRE(scan.ok());
   CHECK(scan->records == kEvents.size() - 1);
   CHECK(scan->corrupt == 0);
+}
+
+TEST_CASE("version 2 segments (checksums from 0, zeros after the data) are still read") {
+  auto buf = segment_with(kEvents, 256, 2);
+  CHECK(record_format(buf.data(), buf.size()).crc_seed == 0);
+  CHECK_FALSE(record_format(buf.data(), buf.size()).reused_file);
+  auto scan = scan_segment(buf.data(), buf.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == kEvents.size());
+  CHECK(scan->corrupt == 0);
+  // A v3 reader's seed does not pass a v2 record, and the other way round.
+  auto v3 = segment_with(kEvents);
+  CHECK(record_format(v3.data(), v3.size()).reused_file);
+  std::copy(buf.begin() + kSegmentHeaderBytes, buf.end(), v3.begin() + kSegmentHeaderBytes);
+  scan = scan_segment(v3.data(), v3.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 0);
+  CHECK(scan->corrupt == 1);
+}
+
+// A file used again: a new header (another number and time, so another checksum), the end mark,
+// then `fresh` records of the new use, over what the earlier use left.
+std::vector<unsigned char> reuse(std::vector<unsigned char> buf, const std::vector<std::string>& fresh) {
+  SegmentHeader h = *decode_segment_header(buf.data(), buf.size());
+  h.number += 1;
+  h.created_ms += 5000;
+  h.acked_offset = kSegmentHeaderBytes;
+  encode_segment_header(buf.data(), h);
+  mark_end(buf.data(), kSegmentHeaderBytes, buf.size());
+  const RecordFormat format = record_format(h, buf.data());
+  std::size_t at = kSegmentHeaderBytes;
+  for (const auto& e : fresh) {
+    mark_end(buf.data(), at + record_size(e.size()), buf.size());
+    encode_record(buf.data() + at, e, RecordMeta{1'800'000'000'000, 0, 1}, format);
+    at += record_size(e.size());
+  }
+  return buf;
+}
+
+TEST_CASE("a reused segment file: the earlier use's records after the end are neither read nor damage") {
+  const auto old = segment_with(kEvents, 0);
+  // Nothing written since the reuse: an empty segment, not a damaged one.
+  auto scan = scan_segment(reuse(old, {}).data(), old.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 0);
+  CHECK(scan->corrupt == 0);
+  CHECK(scan->end == kSegmentHeaderBytes);
+  // One short record over the first of the old ones: only it is read, and the data ends after it.
+  const std::string fresh = R"({"new":1})";
+  auto buf = reuse(old, {fresh});
+  scan = scan_segment(buf.data(), buf.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 1);
+  CHECK(scan->corrupt == 0);
+  CHECK(scan->corrupt_bytes == 0);
+  CHECK(scan->end == kSegmentHeaderBytes + record_size(fresh.size()));
+  CHECK(read_all(buf) == std::vector<std::string>{fresh});
+  // Without the end mark, the old bytes right after the record read as damage: the mark matters.
+  auto unmarked = buf;
+  std::copy(old.begin() + static_cast<std::ptrdiff_t>(scan->end), old.begin() + static_cast<std::ptrdiff_t>(scan->end) + 8,
+            unmarked.begin() + static_cast<std::ptrdiff_t>(scan->end));
+  CHECK(scan_segment(unmarked.data(), unmarked.size())->corrupt == 1);
+  // A damaged record of the new use is damage, even as the last one.
+  auto flipped = buf;
+  flipped[kSegmentHeaderBytes + kRecordHeaderBytes + 2] ^= 0x04;
+  scan = scan_segment(flipped.data(), flipped.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 0);
+  CHECK(scan->corrupt == 1);
+  // A record lost in the middle (zeros, as a page lost to power loss reads) is damage too.
+  auto three = reuse(old, {fresh, R"({"new":2})", R"({"new":3})"});
+  const std::size_t second = kSegmentHeaderBytes + record_size(fresh.size());
+  std::fill(three.begin() + static_cast<std::ptrdiff_t>(second),
+            three.begin() + static_cast<std::ptrdiff_t>(second + record_size(9)), 0);
+  std::uint64_t corrupt = 0;
+  CHECK(read_all(three, &corrupt) == std::vector<std::string>{fresh, R"({"new":3})"});
+  CHECK(corrupt == 1);
+  // A damaged header: its stored checksum still tells this use's records from the old ones.
+  auto headless = buf;
+  headless[20] ^= 1;
+  REQUIRE_FALSE(decode_segment_header(headless.data(), headless.size()).ok());
+  scan = scan_segment(headless.data(), headless.size());
+  REQUIRE(scan.ok());
+  CHECK(scan->records == 1);
+  CHECK(scan->corrupt == 1);  // the header
 }
 
 TEST_CASE("truncation and damage are reported in bytes, not as one record") {

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -111,6 +113,45 @@ int in_child_that_dies(const std::function<bool()>& body) {
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// Polls for a condition the spool's background threads bring about, for at most `limit`.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+bool has_file_ending(const std::string& dir, const std::string& suffix) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
+  }
+  return false;
+}
+
+bool has_nonzero_byte(const fs::path& file) {
+  std::ifstream f(file, std::ios::binary);
+  return std::any_of(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>(), [](char c) { return c != 0; });
+}
+
+ino_t inode_of(const fs::path& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// Whether a segment file holds non-zero bytes after its data and end mark: an earlier use's.
+bool has_bytes_after_data(const fs::path& segment) {
+  std::ifstream f(segment, std::ios::binary);
+  std::vector<unsigned char> bytes(fs::file_size(segment));
+  f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  auto scan = detail::scan_segment(bytes.data(), bytes.size());
+  REQUIRE(scan.ok());
+  return std::any_of(bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), scan->end + 8)), bytes.end(),
+                     [](unsigned char b) { return b != 0; });
 }
 
 }  // namespace
@@ -212,6 +253,63 @@ TEST_CASE("segments bigger than the spare's first prefault step: rolls in a floo
   CHECK(delivered_in_order(*d.fake) == expected);
   CHECK(t.shutdown(5s).undelivered == 0);
   CHECK(d.info().pending_events == 0);
+}
+
+TEST_CASE("resolved segment files are reused and after a crash only the new use's records are recovered") {
+  Durable d;
+  // In a child that then dies like kill -9: delivered events, whose first resolved segment is kept
+  // as "<owner>.free"; then, with the endpoint down, events rolled into a spare made from it.
+  const int child = in_child_that_dies([&] {
+    Tracker t = d.open();
+    int next = 0;
+    for (int i = 0; i < 250; ++i) REQUIRE(t.track(order(next++)).ok());  // ~100 KB: rolls
+    REQUIRE(t.flush(10s).ok());
+    REQUIRE(eventually([&] { return has_file_ending(d.dir, ".free"); }));
+    d.fake->set_handler(unavailable);
+    for (int i = 0; i < 200; ++i) REQUIRE(t.track(order(next++)).ok());
+    // The roll above asked for a spare, and the preparer makes it from the kept file (a fresh
+    // spare is all zeros after its header; this one holds the earlier use's records).
+    ino_t reused = 0;
+    REQUIRE(eventually([&] {
+      for (const auto& e : fs::directory_iterator(d.dir)) {
+        if (e.path().extension() == ".spare" && has_nonzero_byte(e.path())) reused = inode_of(e.path());
+      }
+      return reused != 0;
+    }));
+    // Events until a roll takes it (it becomes a segment), and a few more.
+    auto is_segment = [&] {
+      const auto segs = d.segments();
+      return std::any_of(segs.begin(), segs.end(), [&](const fs::path& p) { return inode_of(p) == reused; });
+    };
+    for (int i = 0; i < 400 && !is_segment(); ++i) REQUIRE(t.track(order(next++)).ok());
+    REQUIRE(is_segment());
+    for (int i = 0; i < 20; ++i) REQUIRE(t.track(order(next++)).ok());
+    (void)t.flush(200ms);  // commits; the endpoint is down
+    std::ofstream(d.tmp.path() / "tracked") << next;
+    return true;
+  });
+  REQUIRE(child == 0);
+  int tracked = 0;
+  std::ifstream(d.tmp.path() / "tracked") >> tracked;
+  REQUIRE(tracked > 470);
+  const int pending = tracked - 250;
+  const auto segs = d.segments();
+  CHECK(std::any_of(segs.begin(), segs.end(), has_bytes_after_data));  // the reused file
+  SpoolInfo info = d.info();
+  CHECK(info.pending_events == static_cast<std::uint64_t>(pending));
+  CHECK(info.corrupt_records == 0);
+  d.new_transport();
+  Tracker t = d.open();
+  CHECK(t.stats().recovered == static_cast<std::uint64_t>(pending));
+  CHECK(t.stats().corrupt_records == 0);
+  REQUIRE(t.flush(10s).ok());
+  std::vector<std::string> expected;
+  for (int i = 250; i < tracked; ++i) expected.push_back("m-" + std::to_string(100000 + i));
+  CHECK(delivered_in_order(*d.fake) == expected);
+  // The dead owner's kept and spare files were removed by the open.
+  t.shutdown(5s);
+  CHECK_FALSE(has_file_ending(d.dir, ".free"));
+  CHECK_FALSE(has_file_ending(d.dir, ".spare"));
 }
 
 TEST_CASE("the next batch is read from the spool while one is in flight, order and disk reclaim hold") {
@@ -336,8 +434,9 @@ TEST_CASE("damaged segments: the intact records are delivered, the damaged ones 
     std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
     std::vector<char> bytes(size);
     f.read(bytes.data(), static_cast<std::streamsize>(size));
-    detail::SegmentReader reader(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                                 detail::kSegmentHeaderBytes);
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    detail::SegmentReader reader(data, bytes.size(), detail::kSegmentHeaderBytes,
+                                 detail::record_format(data, bytes.size()));
     detail::RecordView rec;
     std::size_t last_end = 0;
     std::size_t last_offset = 0;
@@ -498,7 +597,7 @@ TEST_CASE("owner-only permissions, and clear errors for bad directories") {
   TrackerOptions newer = d.options;
   newer.spool_dir = (d.tmp.path() / "newer").string();
   fs::create_directories(newer.spool_dir + "/conversions");
-  d.tmp.write("newer/conversions/FORMAT", "referkit-spool 3\n");
+  d.tmp.write("newer/conversions/FORMAT", "referkit-spool 99\n");
   r = Tracker::open(newer);
   CHECK(r.status().code() == StatusCode::kFailedPrecondition);
   CHECK(r.status().message().find("newer") != std::string::npos);
@@ -682,12 +781,13 @@ void shift_tracked_at(const fs::path& segment, std::chrono::milliseconds by) {
   std::vector<unsigned char> bytes(fs::file_size(segment));
   f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   std::vector<unsigned char> out = bytes;
-  detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes);
+  const detail::RecordFormat format = detail::record_format(bytes.data(), bytes.size());
+  detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes, format);
   detail::RecordView rec;
   while (reader.next(rec)) {
     detail::RecordMeta meta = rec.meta;
     meta.tracked_ms += by.count();
-    detail::encode_record(out.data() + rec.offset, rec.json, meta);
+    detail::encode_record(out.data() + rec.offset, rec.json, meta, format);
   }
   f.seekp(0);
   f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
@@ -901,7 +1001,8 @@ TEST_CASE("a segment's acked offset pointed at a later record by damage: the eve
     std::fstream f(segs[0], std::ios::in | std::ios::out | std::ios::binary);
     std::vector<unsigned char> bytes(fs::file_size(segs[0]));
     f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes);
+    detail::SegmentReader reader(bytes.data(), bytes.size(), detail::kSegmentHeaderBytes,
+                                 detail::record_format(bytes.data(), bytes.size()));
     detail::RecordView rec;
     for (int i = 0; i < 51; ++i) REQUIRE(reader.next(rec));
     std::uint64_t word = 0;
