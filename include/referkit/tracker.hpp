@@ -48,7 +48,7 @@ REFERKIT_EXPORT std::string_view to_string(DropReason reason) noexcept;
 // Thread safety: a plain value, with no synchronization of its own.
 struct LaneBudget {
   std::size_t max_queue_bytes = 16u << 20;       // serialized events held in memory, in flight included
-  std::uint64_t max_spool_bytes = 512ull << 20;  // segments holding events; plus one prepared spare
+  std::uint64_t max_spool_bytes = 512ull << 20;  // segments holding events; plus a spare and a kept file
   // Open with this lane's uploads paused, as if pause(lane) had been called before the worker
   // started: what a spool holds for the lane stays there until resume(lane). (A pause() right
   // after open() races the worker, which may already have taken a recovered batch.)

@@ -110,7 +110,7 @@ void SpoolCommitter::stop() {
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
-  // The data in steps, each released from the mapping and then written back. Then fdatasync
+  // The data in steps, each released from the mapping and then written back. Then a data sync
   // makes it durable: the written extents' metadata, and the disk's write cache.
   constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
@@ -118,6 +118,7 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
     // With the end mark after the data: in a reused file, what follows it is an earlier use's.
     const std::size_t end = std::min(data_end + kEndMarkBytes, d.segment->capacity);
     if (end <= d.synced) continue;
+    const std::size_t from = d.synced;
     const int fd = d.segment->file.get();
     const std::string path = dir_.segment_path(d.segment->number);
     while (d.synced < end) {
@@ -138,7 +139,16 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
       }
       d.synced = step_end;
     }
-    if (::fdatasync(fd) != 0) return file_error("cannot sync", path, errno);
+    // The segment taking appends is synced over this pass's range only (msync, which is
+    // vfs_fsync_range: data, metadata and the disk's cache as fdatasync, for that range): the
+    // pages ahead of the data were made dirty by the prefault, and fdatasync wrote them all back
+    // too, every commit, cleaning them. Cleaning a page mapped writable sends a TLB flush to every
+    // core (perf: 12% of the committer's samples), and the next append to it takes a write fault
+    // on track()'s thread: the paced durable p99 (docs/performance.md, 2026-12-02 06:4x). A full
+    // segment (unmapped here) holds no pages ahead of its data.
+    const Status synced = d.map ? d.map->sync(from, end)
+                                : (::fdatasync(fd) == 0 ? Status() : file_error("cannot sync", path, errno));
+    if (!synced.ok()) return synced;
   }
   // New and deleted segment names must survive power loss too.
   return dir_dirty ? dir_.sync() : Status();
