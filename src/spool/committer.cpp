@@ -115,14 +115,15 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
   constexpr std::size_t kStep = std::size_t{1} << 20;
   for (Dirty& d : dirty) {
     const std::size_t data_end = d.segment->data_end();
-    // With the end mark after the data: in a reused file, what follows it is an earlier use's.
+    // d.synced is the data's end at the last pass: the next record starts there, over the end
+    // mark that pass wrote back, so each pass writes back from it through this pass's end mark
+    // (in a reused file, what follows the mark is an earlier use's).
+    if (d.synced != 0 && data_end <= d.synced) continue;
     const std::size_t end = std::min(data_end + kEndMarkBytes, d.segment->capacity);
-    if (end <= d.synced) continue;
-    const std::size_t from = d.synced;
     const int fd = d.segment->file.get();
     const std::string path = dir_.segment_path(d.segment->number);
-    while (d.synced < end) {
-      const std::size_t step_end = std::min(end, d.synced + kStep);
+    for (std::size_t at = d.synced; at < end;) {
+      const std::size_t step_end = std::min(end, at + kStep);
       // Out of this process's mapping first, then written back. Out of the mapping because an
       // outage's backlog belongs on disk and in the page cache, not in the resident set (the
       // reader maps again what it reads). First, because writing back a page that is mapped
@@ -132,23 +133,25 @@ Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
       // the page cache. The first page stays (release() starts at the page boundary after
       // `from`): it holds the header, whose acknowledged offset the worker writes under the
       // tracker's mutex, where a page fault would hold up track().
-      if (d.map) d.map->release(std::max<std::size_t>(d.synced, 1), std::min(step_end, data_end));
-      if (::sync_file_range(fd, static_cast<off_t>(d.synced), static_cast<off_t>(step_end - d.synced),
+      if (d.map) d.map->release(std::max<std::size_t>(at, 1), std::min(step_end, data_end));
+      if (::sync_file_range(fd, static_cast<off_t>(at), static_cast<off_t>(step_end - at),
                             SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
         return file_error("cannot write back", path, errno);
       }
-      d.synced = step_end;
+      at = step_end;
     }
-    // The segment taking appends is synced over this pass's range only (msync, which is
-    // vfs_fsync_range: data, metadata and the disk's cache as fdatasync, for that range): the
-    // pages ahead of the data were made dirty by the prefault, and fdatasync wrote them all back
-    // too, every commit, cleaning them. Cleaning a page mapped writable sends a TLB flush to every
-    // core (perf: 12% of the committer's samples), and the next append to it takes a write fault
-    // on track()'s thread: the paced durable p99 (docs/performance.md, 2026-12-02 06:4x). A full
-    // segment (unmapped here) holds no pages ahead of its data.
-    const Status synced = d.map ? d.map->sync(from, end)
+    // The segment taking appends is synced over [0, end) only (msync, which is vfs_fsync_range:
+    // data, metadata and the disk's cache as fdatasync, for that range; from 0 for the header's
+    // acknowledged offset, and cheap below the data, which is clean): the pages ahead of the data
+    // were made dirty by the prefault, and fdatasync wrote them all back too, every commit,
+    // cleaning them. Cleaning a page mapped writable sends a TLB flush to every core (perf: 12% of
+    // the committer's samples), and the next append to it takes a write fault on track()'s
+    // thread: the paced durable p99 (docs/performance.md, 2026-12-02 06:10). A full segment
+    // (unmapped here) holds no pages ahead of its data.
+    const Status synced = d.map ? d.map->sync(0, end)
                                 : (::fdatasync(fd) == 0 ? Status() : file_error("cannot sync", path, errno));
     if (!synced.ok()) return synced;
+    d.synced = data_end;
   }
   // New and deleted segment names must survive power loss too.
   return dir_dirty ? dir_.sync() : Status();
@@ -252,10 +255,17 @@ std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
     fd = std::move(free_);
     freeing_ = true;
   }
-  // Renamed to the spare's name, which take_spare() renames into a segment's: while it is named
-  // ".free" the committer may keep the next resolved segment under that name.
+  // Its header zeroed and synced first: take_spare() writes the new header into the page cache
+  // and renames the file into a segment's name, and after power loss the name may be on disk
+  // without that header. The old header would then pass the old records off as the new
+  // segment's (resent); a zero header is an unused segment, which holds no events. Then renamed
+  // to the spare's name: while it is named ".free" the committer may keep the next resolved
+  // segment under that name.
   std::shared_ptr<MappedFile> spare;
-  if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
+  static constexpr unsigned char kZeros[kSegmentHeaderBytes + kEndMarkBytes] = {};
+  const bool cleared = ::pwrite(fd.get(), kZeros, sizeof kZeros, 0) == static_cast<ssize_t>(sizeof kZeros) &&
+                       ::fdatasync(fd.get()) == 0;
+  if (cleared && ::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
     if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
       spare = std::make_shared<MappedFile>(std::move(*mapped));
     } else {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -152,16 +153,21 @@ RecordFormat record_format(const SegmentHeader& header, const unsigned char* dat
 RecordFormat record_format(const unsigned char* data, std::size_t size) noexcept {
   if (auto header = decode_segment_header(data, size)) return record_format(*header, data);
   if (size < kSegmentHeaderBytes + kRecordHeaderBytes) return {};
-  // A damaged header: its stored checksum is still the seed if the first record verifies with it.
-  const RecordFormat v3{get32(data + 36), true};
-  RecordView first;
-  RecordFormat out;
-  if (SegmentReader(data, size, kSegmentHeaderBytes, v3).next(first) && first.offset == kSegmentHeaderBytes) out = v3;
-  return out;
+  // A damaged v3 header: the seed is its stored checksum, or (when that is what the damage hit)
+  // the checksum of the rest of it, if any record verifies with it. An earlier use's record
+  // verifies only with that use's seed, which differs (CRC is affine in its seed).
+  for (const std::uint32_t seed : {get32(data + 36), header_crc_v2(data)}) {
+    const RecordFormat v3{seed, true};
+    RecordView any;
+    if (SegmentReader(data, size, kSegmentHeaderBytes, v3).next(any)) return v3;
+  }
+  return {};
 }
 
 void mark_end(unsigned char* segment, std::size_t end, std::size_t capacity) noexcept {
   if (end + kEndMarkBytes <= capacity) std::memset(segment + end, 0, kEndMarkBytes);
+  // Before the record that follows, even if the compiler sees both (kill -9 sees program order).
+  std::atomic_signal_fence(std::memory_order_release);
 }
 
 void encode_record(unsigned char* out, std::string_view json, const RecordMeta& meta, RecordFormat format) noexcept {
@@ -175,6 +181,7 @@ void encode_record(unsigned char* out, std::string_view json, const RecordMeta& 
   std::memcpy(out + kRecordHeaderBytes, json.data(), json.size());
   std::memset(out + kRecordHeaderBytes + json.size(), 0, total - kRecordHeaderBytes - json.size());
   put32(out + 20, record_crc(format.crc_seed, out, json));
+  std::atomic_signal_fence(std::memory_order_release);  // the magic last: a record is whole once it has one
   put32(out, kRecordMagic);
 }
 
@@ -275,7 +282,10 @@ Result<SegmentScan> scan_segment(const unsigned char* data, std::size_t size) {
   } else if (size < kSegmentHeaderBytes) {
     scan.truncated = true;  // segments are born whole: something cut this one
   } else if (is_unused_header(data, size)) {
+    // Never taken into use, or a reused file whose new header did not reach the disk: what
+    // follows is no event of this segment (an earlier use's records, at most).
     scan.unused = true;
+    return scan;
   } else {
     ++scan.corrupt;
     scan.corrupt_bytes += kSegmentHeaderBytes;

@@ -294,14 +294,26 @@ TEST_CASE("a reused segment file: the earlier use's records after the end are ne
   std::uint64_t corrupt = 0;
   CHECK(read_all(three, &corrupt) == std::vector<std::string>{fresh, R"({"new":3})"});
   CHECK(corrupt == 1);
-  // A damaged header: its stored checksum still tells this use's records from the old ones.
-  auto headless = buf;
-  headless[20] ^= 1;
-  REQUIRE_FALSE(decode_segment_header(headless.data(), headless.size()).ok());
-  scan = scan_segment(headless.data(), headless.size());
+  // A damaged header: its stored checksum still tells this use's records from the old ones, and
+  // when the damage hit the stored checksum, the checksum of the rest of the header does.
+  for (std::size_t byte : {std::size_t{20}, std::size_t{37}}) {
+    auto headless = buf;
+    headless[byte] ^= 1;
+    REQUIRE_FALSE(decode_segment_header(headless.data(), headless.size()).ok());
+    scan = scan_segment(headless.data(), headless.size());
+    REQUIRE(scan.ok());
+    CHECK(scan->records == 1);
+    CHECK(scan->corrupt == 1);  // the header
+  }
+  // A zeroed header (the reused file's, cleared before it was renamed into a segment's name, when
+  // the new one did not reach the disk): an unused segment, and the old records are not its own.
+  auto cleared = old;
+  std::fill(cleared.begin(), cleared.begin() + static_cast<std::ptrdiff_t>(kSegmentHeaderBytes + 8), 0);
+  scan = scan_segment(cleared.data(), cleared.size());
   REQUIRE(scan.ok());
-  CHECK(scan->records == 1);
-  CHECK(scan->corrupt == 1);  // the header
+  CHECK(scan->unused);
+  CHECK(scan->records == 0);
+  CHECK(scan->corrupt == 0);
 }
 
 TEST_CASE("truncation and damage are reported in bytes, not as one record") {
