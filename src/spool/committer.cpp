@@ -176,12 +176,13 @@ void SpoolCommitter::run() {
     for (const auto& segment : remove) {
       const std::string path = dir_.segment_path(segment->number);
       // One resolved segment this process wrote (so of the current format and size) is kept for
-      // reuse: renamed away from its segment name at once, so that a crash never adopts it. Its
-      // descriptor is duplicated: the segment object may still be synced from (dirty), and the
-      // flock stays held by either.
+      // reuse: its header cleared (clear_header), then renamed away from its segment name, so that
+      // a crash never adopts it (under its old name, all of its events resolved, it is an unused
+      // segment after the clear). Its descriptor is duplicated: the segment object may still be
+      // synced from (dirty), and the flock stays held by either.
       if (keep_one && segment->written_here && segment->capacity == segment_bytes_) {
         UniqueFd fd(::fcntl(segment->file.get(), F_DUPFD_CLOEXEC, 0));
-        if (fd.valid() && ::rename(path.c_str(), dir_.free_path().c_str()) == 0) {
+        if (fd.valid() && clear_header(fd.get()) && ::rename(path.c_str(), dir_.free_path().c_str()) == 0) {
           kept = std::move(fd);
           keep_one = false;
           continue;
@@ -247,6 +248,17 @@ void SpoolCommitter::prepare() {
   }
 }
 
+// A kept file's header is zeroed, and synced, before the preparer may take it: take_spare()
+// writes the new header into the page cache and renames the file into a segment's name, and after
+// power loss that name may be on disk without the new header. The old header would then pass the
+// old records off as the new segment's (resent); a zero header is an unused segment, which holds
+// no events. On the committer's thread: a sync here on the preparer's made spares late (a test
+// saw rolls make their own segments for as long as it waited for the disk).
+bool SpoolCommitter::clear_header(int fd) {
+  static constexpr unsigned char kZeros[kSegmentHeaderBytes + kEndMarkBytes] = {};
+  return ::pwrite(fd, kZeros, sizeof kZeros, 0) == static_cast<ssize_t>(sizeof kZeros) && ::fdatasync(fd) == 0;
+}
+
 std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
   UniqueFd fd;
   {
@@ -255,17 +267,10 @@ std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
     fd = std::move(free_);
     freeing_ = true;
   }
-  // Its header zeroed and synced first: take_spare() writes the new header into the page cache
-  // and renames the file into a segment's name, and after power loss the name may be on disk
-  // without that header. The old header would then pass the old records off as the new
-  // segment's (resent); a zero header is an unused segment, which holds no events. Then renamed
-  // to the spare's name: while it is named ".free" the committer may keep the next resolved
-  // segment under that name.
+  // Renamed to the spare's name (its header was cleared when it was kept): while it is named
+  // ".free" the committer may keep the next resolved segment under that name.
   std::shared_ptr<MappedFile> spare;
-  static constexpr unsigned char kZeros[kSegmentHeaderBytes + kEndMarkBytes] = {};
-  const bool cleared = ::pwrite(fd.get(), kZeros, sizeof kZeros, 0) == static_cast<ssize_t>(sizeof kZeros) &&
-                       ::fdatasync(fd.get()) == 0;
-  if (cleared && ::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
+  if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
     if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
       spare = std::make_shared<MappedFile>(std::move(*mapped));
     } else {

@@ -90,6 +90,7 @@ class SpoolCommitter {
   void make_spare_if_wanted();
   // The next spare from the resolved segment kept in "<owner>.free", if there is one.
   std::shared_ptr<MappedFile> reuse_free_file();
+  static bool clear_header(int fd);
   Status sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty);
 
   SpoolDir& dir_;  // the lock file is restored from the committer thread

@@ -79,7 +79,8 @@ void encode_segment_header(unsigned char* out, const SegmentHeader& header) noex
 // acked_damaged); one past the end of a truncated file reads as the end of what is left.
 Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size_t size);
 // All zeros: a segment whose header never reached the disk (power loss right after it was taken
-// into use). It holds no events and is not damaged. A file shorter than a header is not unused:
+// into use; a reused file's header is cleared and synced before it takes a segment's name). It
+// holds no events and is not damaged, whatever bytes follow the header. A file shorter than a header is not unused:
 // segments are born whole, so it was truncated.
 bool is_unused_header(const unsigned char* data, std::size_t size) noexcept;
 // Rewrites the acked offset in the header's own format version; in v2 with one 8-byte store (the
