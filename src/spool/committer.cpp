@@ -45,8 +45,7 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
   // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
   // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
   if (out) {
-    encode_segment_header(out->data(), header);
-    mark_end(out->data(), kSegmentHeaderBytes, out->size());  // a reused file's old records follow
+    encode_segment_header(out->data(), header);  // the end mark after it is zeros already
     if (::rename(out->path().c_str(), path.c_str()) == 0) {
       out->set_path(path);
     } else {
@@ -248,7 +247,9 @@ void SpoolCommitter::prepare() {
   }
 }
 
-// A kept file's header is zeroed, and synced, before the preparer may take it: take_spare()
+// A kept file's header and the end mark after it (so a spare made from it ends its data at the
+// first record's place, as a fresh one does) are zeroed, and synced, before the preparer may
+// take it: take_spare()
 // writes the new header into the page cache and renames the file into a segment's name, and after
 // power loss that name may be on disk without the new header. The old header would then pass the
 // old records off as the new segment's (resent); a zero header is an unused segment, which holds

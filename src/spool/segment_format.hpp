@@ -80,8 +80,8 @@ void encode_segment_header(unsigned char* out, const SegmentHeader& header) noex
 Result<SegmentHeader> decode_segment_header(const unsigned char* data, std::size_t size);
 // All zeros: a segment whose header never reached the disk (power loss right after it was taken
 // into use; a reused file's header is cleared and synced before it takes a segment's name). It
-// holds no events and is not damaged, whatever bytes follow the header. A file shorter than a header is not unused:
-// segments are born whole, so it was truncated.
+// holds no events and is not damaged, whatever bytes follow the header. A file shorter than a
+// header is not unused: segments are born whole, so it was truncated.
 bool is_unused_header(const unsigned char* data, std::size_t size) noexcept;
 // Rewrites the acked offset in the header's own format version; in v2 with one 8-byte store (the
 // header must be 8-byte aligned, as a mapping is).
@@ -99,8 +99,9 @@ struct RecordFormat {
   bool reused_file = false;     // v3: bytes after the data may be records of the file's earlier use
 };
 RecordFormat record_format(const SegmentHeader& header, const unsigned char* data) noexcept;
-// For any segment bytes, a damaged header included: a damaged v3 header's stored checksum still
-// seeds its records when the first record verifies with it (otherwise v2's rules apply).
+// For any segment bytes, a damaged header included: a damaged v3 header's stored checksum, or the
+// checksum of the rest of the header, seeds its records when any record verifies with it
+// (otherwise v2's rules apply).
 RecordFormat record_format(const unsigned char* data, std::size_t size) noexcept;
 
 // Writes a whole record (record_size(json.size()) bytes, padding included) at out.

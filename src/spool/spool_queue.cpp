@@ -100,8 +100,9 @@ Status SpoolQueue::roll() {
   header.boot_id = boot.boot_id;
   header.created_boot_ms = boot.ms;
   // Usually the preparer has the next file ready: then this is one rename, not an fallocate. The
-  // header (and the end mark after it) goes in before the file takes a segment's name, so no
-  // segment is ever seen headless, or with the records of a reused file's earlier use as its own.
+  // header goes in before the file takes a segment's name, so no segment is ever seen headless; the
+  // end mark after it is zeros in every spare (a fresh file, or a kept one, cleared when kept), so
+  // none is seen with the records of a reused file's earlier use as its own.
   std::shared_ptr<MappedFile> file = committer_->take_spare(path, header);
   const bool prefaulted = file != nullptr;
   if (!file) {
