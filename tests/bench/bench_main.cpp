@@ -2,19 +2,54 @@
 // the figures, one JSON object with --json. --only runs one group (for profiling one path);
 // `stall` is the million durable calls of `track` alone (background_nice 0, 10 and 19), for an
 // off-CPU profile of track(); `admission` is track's one- and two-producer scaling alone.
+//
+// referkit-bench --serve-discard: the discard endpoint alone, as a process, for
+// compare_segment_node.sh. It prints "listening on URL", answers every request 200 and counts the
+// events in each batch; on SIGTERM or SIGINT it prints {"requests","events","unreadable",
+// "body_bytes"} as one JSON line and exits 0.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "bench_harness.hpp"
 #include "json/json_writer.hpp"
+#ifdef REFERKIT_BENCH_E2E
+#include "discard_server.hpp"
+#endif
 
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: referkit-bench [--json] [--only link|track|stall|admission|spool|e2e]\n");
+  std::fprintf(stderr,
+               "usage: referkit-bench [--json] [--only link|track|stall|admission|spool|e2e]\n"
+               "       referkit-bench --serve-discard\n");
   return 2;
 }
+
+#ifdef REFERKIT_BENCH_E2E
+int serve_discard() {
+  // Blocked before the server's threads start, so they inherit the mask and only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  auto server = referkit::bench::DiscardServer::start(true);
+  if (!server) {
+    std::fprintf(stderr, "referkit-bench: cannot listen on 127.0.0.1\n");
+    return 1;
+  }
+  std::printf("listening on %s\n", server->url().c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  std::printf("{\"requests\":%llu,\"events\":%llu,\"unreadable\":%llu,\"body_bytes\":%llu}\n",
+              static_cast<unsigned long long>(server->requests()), static_cast<unsigned long long>(server->events()),
+              static_cast<unsigned long long>(server->unreadable()), static_cast<unsigned long long>(server->body_bytes()));
+  return 0;
+}
+#endif
 
 }  // namespace
 
@@ -24,6 +59,9 @@ int main(int argc, char** argv) {
     std::printf("%.1f\n", referkit::bench::run_outage(std::strcmp(argv[2], "durable") == 0));
     return 0;
   }
+#ifdef REFERKIT_BENCH_E2E
+  if (argc == 2 && std::strcmp(argv[1], "--serve-discard") == 0) return serve_discard();
+#endif
   bool json = false;
   std::string only;
   for (int i = 1; i < argc; ++i) {

@@ -2,21 +2,28 @@
 # Peer comparison, not a test (never in CTest): the same JSON Lines file of "Order Completed" events
 # (same count, same content, same messageIds) goes through `referkit track` and through Segment's
 # official Node SDK (@segment/analytics-node@2, installed from npm into the work directory) to a
-# fresh referkit-ingest on 127.0.0.1 per run; prints both throughputs and peak RSS side by side with
-# the ratio, as medians over several rounds, then one JSON object.
+# fresh server on 127.0.0.1 per run; prints both throughputs and peak RSS side by side with the
+# ratio, as medians over several rounds, then one JSON object.
 #
-#   tests/bench/compare_segment_node.sh [--events N] [--rounds R] [--bin DIR] [--work DIR]
+#   tests/bench/compare_segment_node.sh [--server discard|ingest] [--events N] [--rounds R] [--bin DIR] [--work DIR]
+#
+# The server: `discard` (the default) is `referkit-bench --serve-discard`, which answers every
+# request 200 once read and counts the events in each batch, so the senders alone are measured (as
+# the end-to-end budgets are); `ingest` is referkit-ingest, which validates and stores every event
+# in SQLite, so the server's speed bounds the faster sender's figure.
 #
 # Defaults: N=100000, R=3, DIR=build/bin, WORK=build/compare (relative to the repository). Throughput
 # is N / wall time of the sender process (start to exit, after the final flush was acknowledged); peak
-# RSS is the sender's VmHWM from /proc, polled every 50 ms. Each run must leave exactly N events in
-# the server's database (GET /v1/stats), or the script fails. Exit: 0 measured, 1 failure, 2 usage,
-# 77 skipped (node or npm missing, or npm could not install the SDK).
+# RSS is the sender's VmHWM from /proc, polled every 50 ms. Each run must leave exactly N events at
+# the server (the discard server's count, with no unreadable body; referkit-ingest's GET /v1/stats),
+# or the script fails. Exit: 0 measured, 1 failure, 2 usage, 77 skipped (node or npm missing, or
+# npm could not install the SDK).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+server=discard
 events=100000
 rounds=3
 bin=$root/build/bin
@@ -25,11 +32,12 @@ sender_timeout=600 # seconds, for each sender run
 write_key=bench-key
 
 usage() {
-  echo "usage: $0 [--events N] [--rounds R] [--bin DIR] [--work DIR]" >&2
+  echo "usage: $0 [--server discard|ingest] [--events N] [--rounds R] [--bin DIR] [--work DIR]" >&2
   exit 2
 }
 while (($#)); do
   case $1 in
+    --server) [[ $# -ge 2 ]] || usage; server=$2; shift 2 ;;
     --events) [[ $# -ge 2 ]] || usage; events=$2; shift 2 ;;
     --rounds) [[ $# -ge 2 ]] || usage; rounds=$2; shift 2 ;;
     --bin) [[ $# -ge 2 ]] || usage; bin=$2; shift 2 ;;
@@ -38,10 +46,13 @@ while (($#)); do
     *) echo "unknown argument: $1" >&2; usage ;;
   esac
 done
+[[ $server == discard || $server == ingest ]] || { echo "--server must be discard or ingest" >&2; exit 2; }
 [[ $events =~ ^[1-9][0-9]*$ ]] || { echo "--events must be a positive integer" >&2; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer" >&2; exit 2; }
 bin=$(cd "$bin" && pwd) || { echo "no directory $bin" >&2; exit 2; }
-for exe in referkit referkit-ingest; do
+server_exe=referkit-ingest
+[[ $server == ingest ]] || server_exe=referkit-bench
+for exe in referkit "$server_exe"; do
   [[ -x $bin/$exe ]] || { echo "missing $bin/$exe (build the default preset first)" >&2; exit 2; }
 done
 
@@ -138,21 +149,25 @@ lines=$(wc -l <"$data")
 echo "events: $events in $data ($(($(wc -c <"$data") / events)) bytes each on average); rounds: $rounds"
 echo "node $node_version, @segment/analytics-node $sdk_version, referkit from $bin"
 
-# start_server NAME: a fresh referkit-ingest on a new database, 127.0.0.1, a free port.
-# Sets server_pid and server_url.
+# start_server NAME: a fresh server (referkit-ingest on a new database, or the discard server) on
+# 127.0.0.1, a free port. Sets server_pid and server_url.
 start_server() {
   local db=$work/$1.db line="" i
   rm -f "$db" "$db-wal" "$db-shm"
   : >"$work/$1.server.log"
-  REFERKIT_INGEST_WRITE_KEY=$write_key "$bin/referkit-ingest" --listen 127.0.0.1:0 --db "$db" >"$work/$1.server.log" 2>&1 &
+  if [[ $server == ingest ]]; then
+    REFERKIT_INGEST_WRITE_KEY=$write_key "$bin/referkit-ingest" --listen 127.0.0.1:0 --db "$db" >"$work/$1.server.log" 2>&1 &
+  else
+    "$bin/referkit-bench" --serve-discard >"$work/$1.server.log" 2>&1 &
+  fi
   server_pid=$!
   for ((i = 0; i < 200; i++)); do # 10 s
     read -r line <"$work/$1.server.log" || true
     [[ $line == "listening on "* ]] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "referkit-ingest exited: $(cat "$work/$1.server.log")"
+    kill -0 "$server_pid" 2>/dev/null || fail "$server_exe exited: $(cat "$work/$1.server.log")"
     nap 0.05
   done
-  [[ $line == "listening on http://127.0.0.1:"* ]] || fail "referkit-ingest did not start within 10 s"
+  [[ $line == "listening on http://127.0.0.1:"* ]] || fail "$server_exe did not start within 10 s"
   server_url=${line#listening on }
 }
 
@@ -224,11 +239,18 @@ run_sender() {
   poller_pid=""
   ((rc != 124)) || fail "$name (round $round) did not finish within $sender_timeout s"
   ((rc == 0)) || fail "$name (round $round) exited $rc: $(tail -c 600 "$work/$tag.err") $(cat "$work/$tag.out")"
-  stats=$(stats_get "$server_url") || fail "GET /v1/stats failed after $name (round $round)"
-  stop_server
-  stored=$(json_number events_stored "$stats")
+  if [[ $server == ingest ]]; then
+    stats=$(stats_get "$server_url") || fail "GET /v1/stats failed after $name (round $round)"
+    stop_server
+    stored=$(json_number events_stored "$stats")
+  else
+    stop_server # the discard server prints its counts as it exits
+    stats=$(tail -n 1 "$work/$tag.server.log")
+    stored=$(json_number events "$stats")
+    [[ $(json_number unreadable "$stats") == 0 ]] || fail "$name (round $round): unreadable batches: $stats"
+  fi
   [[ $stored == "$events" ]] ||
-    fail "$name (round $round): the server stored ${stored:-?} events, not $events: $stats"
+    fail "$name (round $round): the server counted ${stored:-?} events, not $events: $stats"
   read -r rss_kb <"$work/$tag.rss" || true
   [[ ${rss_kb:-0} -gt 0 ]] || fail "$name (round $round): no peak RSS measured"
   read -r seconds rate rss_mb < <(awk -v s="$start" -v e="$end" -v n="$events" -v k="$rss_kb" \
@@ -261,7 +283,8 @@ read -r ratio_rate ratio_rss < <(awk -v a="$rk_rate_m" -v b="$node_rate_m" -v c=
   'BEGIN { printf "%.3f %.3f\n", a / b, c / d }')
 
 echo
-printf '%-5s  %-12s  %9s  %10s  %11s  %8s  %9s  %s\n' round sender seconds events/s "peak RSS MB" stored requests duplicates
+echo "server: $server_exe"
+printf '%-5s  %-12s  %9s  %10s  %11s  %8s  %9s  %s\n' round sender seconds events/s "peak RSS MB" events requests duplicates
 printf '%s\n' "${rows[@]}"
 echo
 printf '%-22s  %12s  %12s  %s\n' "median of $rounds" referkit segment-node "ratio (referkit / segment-node)"
@@ -269,5 +292,5 @@ printf '%-22s  %12s  %12s  %s\n' "events/s" "$rk_rate_m" "$node_rate_m" "$ratio_
 printf '%-22s  %12s  %12s  %s\n' "peak RSS MB" "$rk_rss_m" "$node_rss_m" "$ratio_rss"
 echo "($events events each; node $node_version, @segment/analytics-node $sdk_version; $(nproc) CPUs)"
 echo
-printf '{"events":%d,"rounds":%d,"referkit":{"events_per_s":%s,"peak_rss_mb":%s},"segment_node":{"events_per_s":%s,"peak_rss_mb":%s},"ratio_events_per_s":%s,"ratio_peak_rss":%s}\n' \
-  "$events" "$rounds" "$rk_rate_m" "$rk_rss_m" "$node_rate_m" "$node_rss_m" "$ratio_rate" "$ratio_rss"
+printf '{"server":"%s","events":%d,"rounds":%d,"referkit":{"events_per_s":%s,"peak_rss_mb":%s},"segment_node":{"events_per_s":%s,"peak_rss_mb":%s},"ratio_events_per_s":%s,"ratio_peak_rss":%s}\n' \
+  "$server" "$events" "$rounds" "$rk_rate_m" "$rk_rss_m" "$node_rate_m" "$node_rss_m" "$ratio_rate" "$ratio_rss"

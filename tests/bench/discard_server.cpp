@@ -7,14 +7,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <simdjson.h>
+
 #include <string_view>
 
 #include "http/request_parser.hpp"
+#include "transport/gzip.hpp"
 
 namespace referkit::bench {
 
-std::unique_ptr<DiscardServer> DiscardServer::start() {
+std::unique_ptr<DiscardServer> DiscardServer::start(bool count_events) {
   std::unique_ptr<DiscardServer> s(new DiscardServer());
+  s->count_events_ = count_events;
   s->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s->listen_fd_ < 0) return nullptr;
   sockaddr_in addr{};
@@ -61,6 +65,7 @@ void DiscardServer::serve(int fd) {
     if (head.state == http::HeadParse::State::kError) break;
     if (head.state == http::HeadParse::State::kComplete &&
         buffer.size() >= head.head.head_bytes + head.head.content_length) {
+      if (count_events_) count(std::string_view(buffer).substr(head.head.head_bytes, head.head.content_length));
       buffer.erase(0, head.head.head_bytes + head.head.content_length);
       body_bytes_ += head.head.content_length;
       ++requests_;
@@ -74,6 +79,29 @@ void DiscardServer::serve(int fd) {
     buffer.append(chunk, static_cast<std::size_t>(n));
   }
   ::close(fd);
+}
+
+// A gzip member starts with 1f 8b, which no JSON text does: the body says how it was sent, so
+// the Content-Encoding header need not be parsed.
+void DiscardServer::count(std::string_view body) {
+  std::string inflated;
+  if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
+    auto plain = detail::gzip_decompress(body, std::size_t{256} << 20);
+    if (!plain) {
+      ++unreadable_;
+      return;
+    }
+    inflated = std::move(*plain);
+    body = inflated;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array batch;
+  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS || root["batch"].get(batch) != simdjson::SUCCESS) {
+    ++unreadable_;
+    return;
+  }
+  events_ += batch.size();
 }
 
 }  // namespace referkit::bench

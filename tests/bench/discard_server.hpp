@@ -1,7 +1,9 @@
 // A loopback HTTP server that reads each request whole and answers 200 at once, so that an end
 // to end figure measures the SDK (batching, gzip, curl, the spool) and not a server's storage.
 // It parses request heads with the project's one HTTP parser (examples/shared/http) and counts
-// what it received, so a run that lost events reports no figure.
+// what it received, so a run that lost events reports no figure. Asked to, it also counts the
+// events in each batch (gunzipped if it came compressed): the peer comparison's check that every
+// event arrived, once, whichever SDK sent it.
 #ifndef REFERKIT_TESTS_BENCH_DISCARD_SERVER_HPP
 #define REFERKIT_TESTS_BENCH_DISCARD_SERVER_HPP
 
@@ -9,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -16,8 +19,9 @@ namespace referkit::bench {
 
 class DiscardServer {
  public:
-  // Listens on 127.0.0.1, port 0; nullptr when the socket cannot be made.
-  static std::unique_ptr<DiscardServer> start();
+  // Listens on 127.0.0.1, port 0; nullptr when the socket cannot be made. With count_events, each
+  // body is read as a Segment batch and its events counted before the reply.
+  static std::unique_ptr<DiscardServer> start(bool count_events = false);
   ~DiscardServer();
   DiscardServer(const DiscardServer&) = delete;
   DiscardServer& operator=(const DiscardServer&) = delete;
@@ -26,17 +30,25 @@ class DiscardServer {
   // Requests answered so far, and the body bytes they carried (compressed as sent).
   std::uint64_t requests() const { return requests_.load(); }
   std::uint64_t body_bytes() const { return body_bytes_.load(); }
+  // With count_events: the elements of the bodies' "batch" arrays, and the bodies that were not a
+  // JSON object with one (or not valid gzip); both still answered 200.
+  std::uint64_t events() const { return events_.load(); }
+  std::uint64_t unreadable() const { return unreadable_.load(); }
 
  private:
   DiscardServer() = default;
   void accept_loop();
   void serve(int fd);
+  void count(std::string_view body);
 
   int listen_fd_ = -1;
   int port_ = 0;
+  bool count_events_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> body_bytes_{0};
+  std::atomic<std::uint64_t> events_{0};
+  std::atomic<std::uint64_t> unreadable_{0};
   std::thread acceptor_;
   std::vector<std::thread> connections_;  // only the acceptor touches it until the destructor
 };
