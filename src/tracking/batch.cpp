@@ -6,13 +6,13 @@
 
 namespace referkit::detail {
 
-std::string batch_body(const Batch& batch, TimePoint sent_at) {
+void batch_body(const Batch& batch, TimePoint sent_at, std::string& body) {
   static constexpr std::string_view kOpen = "{\"batch\":[";
   static constexpr std::string_view kClose =
       "],\"context\":{\"library\":{\"name\":\"referkit-cpp\",\"version\":\"" REFERKIT_VERSION_STRING "\"}},\"sentAt\":\"";
   std::size_t size = kOpen.size() + kClose.size() + 32;
   for (const QueuedEvent& e : batch.events) size += e.json.size() + 1;
-  std::string body;
+  body.clear();
   body.reserve(size);
   body += kOpen;
   for (std::size_t i = 0; i < batch.events.size(); ++i) {
@@ -22,20 +22,21 @@ std::string batch_body(const Batch& batch, TimePoint sent_at) {
   body += kClose;
   body += format_rfc3339(sent_at);
   body += "\"}";
-  return body;
 }
 
 EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, SteadyTime made, bool gzip,
-                         std::size_t gzip_min_bytes, GzipCompressor& compressor) {
+                         std::size_t gzip_min_bytes, BatchEncoder& encoder) {
   EncodedBody out;
   out.sent_at = sent_at;
-  std::string json = batch_body(batch, sent_at);
-  out.raw_size = json.size();
-  out.gzipped = gzip && json.size() >= gzip_min_bytes;
+  batch_body(batch, sent_at, encoder.raw);
+  out.raw_size = encoder.raw.size();
+  out.gzipped = gzip && encoder.raw.size() >= gzip_min_bytes;
   if (out.gzipped) {
-    compressor.compress(json, out.bytes);
+    encoder.gzip.compress(encoder.raw, out.bytes);
+  } else if (gzip) {
+    out.bytes = encoder.raw;  // under gzip_min_bytes: copied, and the buffer stays for the next
   } else {
-    out.bytes = std::move(json);
+    out.bytes.swap(encoder.raw);  // without gzip the buffer has nothing else to do
   }
   out.made = made;
   return out;

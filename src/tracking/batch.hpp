@@ -40,13 +40,23 @@ struct Batch {
 // The envelope around the events, without them: what max_batch_bytes must leave room for.
 inline constexpr std::size_t kBatchEnvelopeBytes = 160;
 
-// {"batch":[<events>],"sentAt":"<sent_at>","context":{"library":{"name":"referkit-cpp","version":..}}}
-std::string batch_body(const Batch& batch, TimePoint sent_at);
+// {"batch":[<events>],"sentAt":"<sent_at>","context":{"library":{"name":"referkit-cpp","version":..}}},
+// replacing `body` (whose capacity is reused).
+void batch_body(const Batch& batch, TimePoint sent_at, std::string& body);
+
+// What encoding keeps from one batch to the next, one per thread that encodes: the compressor,
+// and the buffer an uncompressed body is built in before it is compressed (a batch is up to
+// max_batch_bytes: reused, its pages are not faulted in again for every batch).
+struct BatchEncoder {
+  explicit BatchEncoder(int gzip_level) : gzip(gzip_level) {}
+  GzipCompressor gzip;
+  std::string raw;
+};
 
 // The body, gzipped when `gzip` is on and it has at least gzip_min_bytes; `made` is now on the
 // steady clock.
 EncodedBody encode_batch(const Batch& batch, TimePoint sent_at, SteadyTime made, bool gzip,
-                         std::size_t gzip_min_bytes, GzipCompressor& compressor);
+                         std::size_t gzip_min_bytes, BatchEncoder& encoder);
 
 // The per-event rejections of a 2xx reply ({"rejected":[{"messageId":..,"reason":..}]}). A
 // reply that is empty, not JSON or of another shape rejects nothing.

@@ -5,7 +5,7 @@
 namespace referkit::detail {
 
 BatchSource::BatchSource(const TrackerOptions& options, const testing::TrackerSeams& seams)
-    : options_(options), seams_(seams), gzip_(options.gzip_level) {}
+    : options_(options), seams_(seams), encoder_(options.gzip_level) {}
 
 BatchSource::~BatchSource() {
   if (thread_) thread_->wait();
@@ -35,15 +35,15 @@ void BatchSource::start_ahead(PendingEvents& storage, Batch batch) {
   thread_->start([this, &storage] {
     Batch& b = *ahead_;
     storage.materialize(b.events);
-    b.encoded = encode_batch(b, seams_.wall_clock(), seams_.steady_clock(), options_.gzip, options_.gzip_min_bytes, gzip_);
+    b.encoded = encode_batch(b, seams_.wall_clock(), seams_.steady_clock(), options_.gzip, options_.gzip_min_bytes, encoder_);
   });
 }
 
 void BatchSource::encode_beside(PendingEvents& storage, Batch& batch) {
-  if (!beside_gzip_) beside_gzip_.emplace(options_.gzip_level);
+  if (!beside_encoder_) beside_encoder_.emplace(options_.gzip_level);
   storage.materialize(batch.events);
   batch.encoded = encode_batch(batch, seams_.wall_clock(), seams_.steady_clock(), options_.gzip, options_.gzip_min_bytes,
-                               *beside_gzip_);
+                               *beside_encoder_);
 }
 
 Batch BatchSource::finish_ahead() {

@@ -58,8 +58,8 @@ class BatchSource {
   const TrackerOptions& options_;
   const testing::TrackerSeams& seams_;
   std::optional<SideThread> thread_;  // started on first use
-  GzipCompressor gzip_;
-  std::optional<GzipCompressor> beside_gzip_;  // made on first use
+  BatchEncoder encoder_;                       // the side thread's
+  std::optional<BatchEncoder> beside_encoder_;  // the worker's, made on first use
   std::optional<Batch> ahead_;  // the side thread's until finish_ahead()
   Lane ahead_lane_ = Lane::kConversions;
   std::uint64_t ahead_first_seq_ = 0;

@@ -32,7 +32,7 @@ Uploader::Uploader(const TrackerOptions& options, const testing::TrackerSeams& s
       seams_(seams),
       transport_(std::move(transport)),
       backoff_(options.retry, seed_from(seams.random_seed)),
-      gzip_(options.gzip_level) {
+      encoder_(options.gzip_level) {
   std::string endpoint = options.endpoint;
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   url_ = endpoint + "/v1/batch";
@@ -50,7 +50,7 @@ UploadOutcome Uploader::send(Batch& batch) {
   if (batch.attempts == 1 && batch.encoded && now - batch.encoded->made < kMaxEncodedAge) {
     body = std::move(*batch.encoded);
   } else {
-    body = encode_batch(batch, seams_.wall_clock(), now, options_.gzip, options_.gzip_min_bytes, gzip_);
+    body = encode_batch(batch, seams_.wall_clock(), now, options_.gzip, options_.gzip_min_bytes, encoder_);
   }
   batch.encoded.reset();
 

@@ -53,7 +53,7 @@ class Uploader {
   std::string url_;
   HttpHeaders base_headers_;
   Backoff backoff_;
-  GzipCompressor gzip_;
+  BatchEncoder encoder_;
 };
 
 }  // namespace referkit::detail

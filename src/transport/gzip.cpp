@@ -72,10 +72,11 @@ GzipCompressor& GzipCompressor::operator=(GzipCompressor&&) noexcept = default;
 
 void GzipCompressor::compress(std::string_view data, std::string& out) {
   // The bound is exact enough that compressing never fails for lack of room.
-  out.resize(std::max<std::size_t>(libdeflate_gzip_compress_bound(stream_->c, data.size()), 64));
-  const std::size_t produced = libdeflate_gzip_compress(stream_->c, data.data(), data.size(), out.data(), out.size());
+  const std::size_t bound = std::max<std::size_t>(libdeflate_gzip_compress_bound(stream_->c, data.size()), 64);
+  if (buffer_.size() < bound) buffer_.resize(bound);  // zeroes only what it grows by
+  const std::size_t produced = libdeflate_gzip_compress(stream_->c, data.data(), data.size(), buffer_.data(), bound);
   if (produced == 0) std::abort();  // cannot happen with a buffer of the bound's size
-  out.resize(produced);
+  out.assign(buffer_.data(), produced);
 }
 
 std::string gzip_compress(std::string_view data, int level) { return GzipCompressor(level).compress(data); }

@@ -76,6 +76,21 @@ TEST_CASE("a reused output string gets exactly the new contents") {
   CHECK(*back == "short");
 }
 
+TEST_CASE("a compressor keeps its buffer at the largest size and still gives what a fresh one gives") {
+  // Its output buffer is reused and never shrinks: a small input after a large one (and random
+  // bytes, which need the whole bound) must come out exactly as from a fresh compressor.
+  GzipCompressor compressor(1);
+  std::string out;
+  for (const std::string& input : {random_bytes(300'000, 7), json_like(1'000), std::string("x"),
+                                   random_bytes(300'001, 8), json_like(50'000)}) {
+    compressor.compress(input, out);
+    CHECK(out == gzip_compress(input, 1));
+    const auto back = gzip_decompress(out, input.size());
+    REQUIRE(back.ok());
+    CHECK(*back == input);
+  }
+}
+
 TEST_CASE("JSON batches compress well at level 1") {
   const std::string input = json_like(400'000);
   CHECK(gzip_compress(input, 1).size() < input.size() / 4);
