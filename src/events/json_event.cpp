@@ -34,10 +34,9 @@ std::string_view trimmed_token(od::value& v) {
   return raw;
 }
 
-Status read_string(simdjson::dom::element v, std::string_view key, std::string& out) {
-  std::string_view s;
-  if (v.get_string().get(s)) return invalid(fmt::format("{} must be a string", key));
-  out.assign(s);
+// `out` views the DOM parser's copy of the string: valid until that parser parses again.
+Status read_string(simdjson::dom::element v, std::string_view key, std::string_view& out) {
+  if (v.get_string().get(out)) return invalid(fmt::format("{} must be a string", key));
   return {};
 }
 
@@ -143,19 +142,20 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return invalid("an event must be a JSON object");
 
-  std::string type = "track";
-  std::string name;
-  std::string user_id;
-  std::string anonymous_id;
-  std::string message_id;
-  std::string ip;
+  // Views of the DOM parser's strings (read_string): no copy, and no allocation per field.
+  std::string_view type = "track";
+  std::string_view name;
+  std::string_view user_id;
+  std::string_view anonymous_id;
+  std::string_view message_id;
+  std::string_view ip;
   bool has_id = false;
   bool has_timestamp = false;
   bool has_ip = false;
   // Segment's other types (json_event.hpp): their own identifying members.
-  std::string page_name;
-  std::string group_id;
-  std::string previous_id;
+  std::string_view page_name;
+  std::string_view group_id;
+  std::string_view previous_id;
   int seen_name = 0, seen_group = 0, seen_previous = 0;
   int seen_type = 0, seen_event = 0, seen_user = 0, seen_anonymous = 0, seen_id = 0, seen_timestamp = 0, seen_context = 0;
   for (auto [key, v] : obj) {
@@ -179,7 +179,7 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
     } else if (key == "timestamp") {
       ++seen_timestamp;
       has_timestamp = true;
-      std::string text;
+      std::string_view text;
       s = read_string(v, key, text);
       if (s.ok()) {
         auto t = parse_rfc3339(text);
@@ -187,7 +187,7 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
       }
     } else if (key == "name" || key == "category") {  // page and screen; kept as given
       seen_name += key == "name" ? 1 : 0;
-      std::string text;
+      std::string_view text;
       s = read_string(v, key, key == "name" ? page_name : text);
     } else if (key == "groupId") {
       ++seen_group;
@@ -206,7 +206,7 @@ Result<JsonEvent> serialize_json_event(std::string_view json, TimePoint now, Mes
           std::string_view text;
           if (!value.get_string().get(text)) {  // only a string is an address: anything else goes as it is
             has_ip = true;
-            ip.assign(text);
+            ip = text;
           }
         }
         // Which one would the IP policy apply to? Neither guess is safe to send.
