@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/background_thread.hpp"
+#include "common/fork_registry.hpp"
 
 namespace referkit::detail {
 
@@ -41,6 +42,7 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
     std::lock_guard<std::mutex> lk(mu_);
     out = std::move(spare_);
   }
+  spare_fd_.store(-1);  // a segment's now (roll() holds the tracker's mutex, which fork takes)
   // The rename runs without mu_, which the committer's and preparer's threads take, and which a
   // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
   // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
@@ -98,6 +100,9 @@ void SpoolCommitter::stop() {
   // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
   dirty_.clear();
   to_unmap_.clear();
+  NoForkGuard closed_before_any_fork;
+  spare_fd_.store(-1);
+  free_fd_.store(-1);
   if (spare_) {
     ::unlink(spare_->path().c_str());
     spare_.reset();
@@ -105,6 +110,15 @@ void SpoolCommitter::stop() {
   if (free_.valid()) {
     ::unlink(dir_.free_path().c_str());
     free_.reset();
+  }
+}
+
+void SpoolCommitter::abandon_after_fork() noexcept {
+  (void)thread_.release();
+  (void)preparer_.release();
+  for (std::atomic<int>* fd : {&spare_fd_, &free_fd_}) {
+    const int copy = fd->exchange(-1);
+    if (copy >= 0) ::close(copy);
   }
 }
 
@@ -180,12 +194,20 @@ void SpoolCommitter::run() {
       // segment after the clear). Its descriptor is duplicated: the segment object may still be
       // synced from (dirty), and the flock stays held by either.
       if (keep_one && segment->written_here && segment->capacity == segment_bytes_) {
-        UniqueFd fd(::fcntl(segment->file.get(), F_DUPFD_CLOEXEC, 0));
+        UniqueFd fd;
+        {
+          NoForkGuard recorded_before_any_fork;
+          fd = UniqueFd(::fcntl(segment->file.get(), F_DUPFD_CLOEXEC, 0));
+          free_fd_.store(fd.get());
+        }
         if (fd.valid() && clear_header(fd.get()) && ::rename(path.c_str(), dir_.free_path().c_str()) == 0) {
           kept = std::move(fd);
           keep_one = false;
           continue;
         }
+        NoForkGuard closed_before_any_fork;
+        free_fd_.store(-1);
+        fd.reset();
       }
       ::unlink(path.c_str());
     }
@@ -271,14 +293,22 @@ std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
   // Renamed to the spare's name (its header was cleared when it was kept): while it is named
   // ".free" the committer may keep the next resolved segment under that name.
   std::shared_ptr<MappedFile> spare;
-  if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
-    if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
-      spare = std::make_shared<MappedFile>(std::move(*mapped));
+  {
+    // The descriptor goes from the kept file's record to the spare's, or is closed (by adopt()
+    // when it fails), with no fork in between.
+    NoForkGuard recorded_before_any_fork;
+    if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
+      if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
+        spare = std::make_shared<MappedFile>(std::move(*mapped));
+        spare_fd_.store(spare->lock_fd());
+      } else {
+        ::unlink(dir_.spare_path().c_str());
+      }
     } else {
-      ::unlink(dir_.spare_path().c_str());
+      ::unlink(dir_.free_path().c_str());
     }
-  } else {
-    ::unlink(dir_.free_path().c_str());
+    free_fd_.store(-1);
+    fd.reset();
   }
   std::lock_guard<std::mutex> lk(mu_);
   freeing_ = false;
@@ -293,8 +323,10 @@ void SpoolCommitter::make_spare_if_wanted() {
   std::shared_ptr<MappedFile> spare = reuse_free_file();
   if (!spare) {
     ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
+    NoForkGuard recorded_before_any_fork;  // fork() waits for the create (an open and an fallocate)
     if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
       spare = std::make_shared<MappedFile>(std::move(*created));
+      spare_fd_.store(spare->lock_fd());
     }
   }
   // The first page's fault reads the file's pages into the page cache, a readahead window of them

@@ -66,11 +66,10 @@ class SpoolCommitter {
   void unmap_later(std::shared_ptr<MappedFile> map);
   // A last commit and the pending deletions, then the threads end; removes an unused spare.
   void stop();
-  // In a forked child: the threads do not exist here and the mutex may be held.
-  void abandon_after_fork() noexcept {
-    (void)thread_.release();
-    (void)preparer_.release();
-  }
+  // In a forked child: the threads do not exist here and the mutex may be held. Closes the
+  // child's copies of the spare's and the kept file's descriptors (their flocks would otherwise
+  // keep a dead parent's files from being removed or adopted for as long as the child lives).
+  void abandon_after_fork() noexcept;
 
  private:
   // A segment with appends not yet on disk. It is synced through its descriptor, and what is
@@ -115,6 +114,14 @@ class SpoolCommitter {
   // rename over each other's file.
   UniqueFd free_;
   bool freeing_ = false;
+  // The descriptors of the spare and of the kept file, for abandon_after_fork(), which cannot
+  // take mu_: set as each descriptor is made (under a NoForkGuard where it is made, so that no
+  // fork copies it unrecorded), cleared when it is handed to a segment (under the tracker's
+  // mutex, which fork() takes too) or closed. A descriptor is in one of them, or in both while
+  // it moves from the kept file to the spare (closed twice in the child, which opens nothing in
+  // between: harmless).
+  std::atomic<int> spare_fd_{-1};
+  std::atomic<int> free_fd_{-1};
   bool want_spare_ = false;
   bool dir_dirty_ = false;
   bool work_ = false;  // something besides the periodic commit to do now

@@ -47,6 +47,7 @@ class MappedFile {
   // The descriptor create() left open, holding the file's flock: whoever keeps it proves that the
   // file's owner is alive (renames keep the lock; it goes with the descriptor).
   UniqueFd take_lock() noexcept { return std::move(lock_); }
+  int lock_fd() const noexcept { return lock_.get(); }
   // Writes [from, to) back to the disk and waits for it (page-aligned outward).
   Status sync(std::size_t from, std::size_t to) const;
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
