@@ -7,7 +7,6 @@
 // compare_segment_node.sh. It prints "listening on URL", answers every request 200 and counts the
 // events in each batch; on SIGTERM or SIGINT it prints {"requests","events","unreadable",
 // "body_bytes"} as one JSON line and exits 0.
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -15,7 +14,12 @@
 #include "bench_harness.hpp"
 #include "json/json_writer.hpp"
 #ifdef REFERKIT_BENCH_E2E
+#include <poll.h>
+
+#include <cerrno>
+
 #include "discard_server.hpp"
+#include "http/stop_signals.hpp"
 #endif
 
 namespace {
@@ -29,12 +33,12 @@ int usage() {
 
 #ifdef REFERKIT_BENCH_E2E
 int serve_discard() {
-  // Blocked before the server's threads start, so they inherit the mask and only sigwait sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // The servers' one way to see SIGTERM and SIGINT: a byte on a pipe (examples/shared/http).
+  auto stop = referkit::http::install_stop_signals();
+  if (!stop) {
+    std::fprintf(stderr, "referkit-bench: %s\n", stop.status().to_string().c_str());
+    return 1;
+  }
   auto server = referkit::bench::DiscardServer::start(true);
   if (!server) {
     std::fprintf(stderr, "referkit-bench: cannot listen on 127.0.0.1\n");
@@ -42,8 +46,9 @@ int serve_discard() {
   }
   std::printf("listening on %s\n", server->url().c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&stop, &signal);
+  pollfd signalled{*stop, POLLIN, 0};
+  while (::poll(&signalled, 1, -1) < 0 && errno == EINTR) {
+  }
   std::printf("{\"requests\":%llu,\"events\":%llu,\"unreadable\":%llu,\"body_bytes\":%llu}\n",
               static_cast<unsigned long long>(server->requests()), static_cast<unsigned long long>(server->events()),
               static_cast<unsigned long long>(server->unreadable()), static_cast<unsigned long long>(server->body_bytes()));
