@@ -41,8 +41,10 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
   {
     std::lock_guard<std::mutex> lk(mu_);
     out = std::move(spare_);
+    // A segment's now (roll() holds the tracker's mutex, which fork takes). Only if there was
+    // one: a spare being made has its record already, before it is offered.
+    if (out) spare_fd_.store(-1);
   }
-  spare_fd_.store(-1);  // a segment's now (roll() holds the tracker's mutex, which fork takes)
   // The rename runs without mu_, which the committer's and preparer's threads take, and which a
   // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
   // creation: want_spare_ stays false (as making a spare left it) until the rename is done.
@@ -100,7 +102,9 @@ void SpoolCommitter::stop() {
   // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
   dirty_.clear();
   to_unmap_.clear();
-  NoForkGuard closed_before_any_fork;
+  // No NoForkGuard here: stop() may run on a thread that holds one (a spool open unwound by an
+  // exception), and it is not reentrant. A fork between a record's clearing and the close gets
+  // a copy of that descriptor: nanoseconds, once, at shutdown.
   spare_fd_.store(-1);
   free_fd_.store(-1);
   if (spare_) {

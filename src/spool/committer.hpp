@@ -117,9 +117,10 @@ class SpoolCommitter {
   // The descriptors of the spare and of the kept file, for abandon_after_fork(), which cannot
   // take mu_: set as each descriptor is made (under a NoForkGuard where it is made, so that no
   // fork copies it unrecorded), cleared when it is handed to a segment (under the tracker's
-  // mutex, which fork() takes too) or closed. A descriptor is in one of them, or in both while
-  // it moves from the kept file to the spare (closed twice in the child, which opens nothing in
-  // between: harmless).
+  // mutex, which fork() takes too) or closed. A kept file's descriptor moves to the spare's
+  // record under one NoForkGuard, so a fork sees it in one record, never both. Not recorded: the
+  // kept file's original descriptor (its segment's), open until the committer's pass lets go of
+  // the segment; a fork during that pass still copies it.
   std::atomic<int> spare_fd_{-1};
   std::atomic<int> free_fd_{-1};
   bool want_spare_ = false;
