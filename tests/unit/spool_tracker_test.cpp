@@ -138,6 +138,23 @@ bool has_nonzero_byte(const fs::path& file) {
   return std::any_of(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>(), [](char c) { return c != 0; });
 }
 
+// The files this process holds descriptors of, as /proc/self/fd's links name them: what a forked
+// child inherited, or what the spool's threads still hold open.
+std::vector<std::string> open_files() {
+  std::vector<std::string> out;
+  char link[4096];
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    const ssize_t n = ::readlink(e.path().c_str(), link, sizeof link);
+    if (n > 0) out.emplace_back(link, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
 ino_t inode_of(const fs::path& file) {
   struct stat st {};
   return ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
@@ -337,18 +354,10 @@ TEST_CASE("a forked child keeps no descriptor of the parent's spare or kept segm
   Tracker t = d.open();
   const std::string inside = fs::canonical(d.dir).string() + "/";
   // This process's descriptors of files in the lane's directory, by the ending of their names.
-  auto descriptors_ending = [&](const std::string& suffix) {
-    int count = 0;
-    char link[4096];
-    for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-      const ssize_t n = ::readlink(e.path().c_str(), link, sizeof link - 1);
-      const std::string_view target(link, n > 0 ? static_cast<std::size_t>(n) : 0);
-      if (target.rfind(inside, 0) == 0 && target.size() > suffix.size() &&
-          target.compare(target.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        ++count;
-      }
-    }
-    return count;
+  auto descriptors_ending = [&](std::string_view suffix) {
+    const std::vector<std::string> files = open_files();
+    return std::count_if(files.begin(), files.end(),
+                         [&](const std::string& f) { return starts_with(f, inside) && ends_with(f, suffix); });
   };
   int next = 0;
   bool both = false;
@@ -364,12 +373,9 @@ TEST_CASE("a forked child keeps no descriptor of the parent's spare or kept segm
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // Any descriptor of a file in the parent's lane directory: the kept file, the spare, a segment.
-    char link[4096];
-    for (int fd = 0; fd < 4096; ++fd) {
-      const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-      const ssize_t n = ::readlink(proc.c_str(), link, sizeof link - 1);
-      if (n > 0 && std::string_view(link, static_cast<std::size_t>(n)).rfind(inside, 0) == 0) {
-        std::fprintf(stderr, "the child holds %.*s\n", static_cast<int>(n), link);
+    for (const std::string& f : open_files()) {
+      if (starts_with(f, inside)) {
+        std::fprintf(stderr, "the child holds %s\n", f.c_str());
         _exit(1);
       }
     }
@@ -1183,11 +1189,8 @@ TEST_CASE("a fork while a spool is being opened leaves the child none of the ope
     REQUIRE(pid >= 0);
     if (pid == 0) {
       // Does this child hold a descriptor of spool.lock (and so, maybe, its flock)?
-      char link[512];
-      for (int fd = 0; fd < 1024; ++fd) {
-        const std::string proc = "/proc/self/fd/" + std::to_string(fd);
-        const ssize_t n = ::readlink(proc.c_str(), link, sizeof link - 1);
-        if (n > 0 && std::string_view(link, static_cast<std::size_t>(n)).find("spool.lock") != std::string_view::npos) _exit(1);
+      for (const std::string& f : open_files()) {
+        if (f.find("spool.lock") != std::string::npos) _exit(1);
       }
       _exit(0);
     }
