@@ -87,6 +87,9 @@ class SpoolCommitter {
   void prepare();
   // Creates and prefaults the spare when take_spare() asked for one. Called without mu_.
   void make_spare_if_wanted();
+  // A roll took the spare and wants the next one, or stop() was called: the preparer stops
+  // prefaulting the one taken. Takes mu_.
+  bool next_spare_wanted();
   // The next spare from the resolved segment kept in "<owner>.free", if there is one.
   std::shared_ptr<MappedFile> reuse_free_file();
   static bool clear_header(int fd);
