@@ -267,8 +267,11 @@ void SpoolCommitter::prepare() {
     std::vector<std::shared_ptr<MappedFile>> unmap;
     unmap.swap(to_unmap_);
     lk.unlock();
+    // The spare first: a roll asks for it and hands over the full segment's mapping at once, and
+    // an munmap (the memory-map lock, a TLB flush of every core) made the next roll late.
+    std::shared_ptr<MappedFile> offered = make_spare_if_wanted();
     unmap.clear();  // the last reference, unless a batch being read still holds one
-    make_spare_if_wanted();
+    prefault_rest(offered);
     lk.lock();
   }
 }
@@ -319,10 +322,10 @@ std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
   return spare;
 }
 
-void SpoolCommitter::make_spare_if_wanted() {
+std::shared_ptr<MappedFile> SpoolCommitter::make_spare_if_wanted() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!want_spare_ || spare_ || stop_) return;
+    if (!want_spare_ || spare_ || stop_) return nullptr;
   }
   std::shared_ptr<MappedFile> spare = reuse_free_file();
   if (!spare) {
@@ -335,26 +338,29 @@ void SpoolCommitter::make_spare_if_wanted() {
   }
   // The first page's fault reads the file's pages into the page cache, a readahead window of them
   // (the whole segment on the 2-core VM: ~2 ms). Once that is done the spare is offered, and the
-  // rest is prefaulted after (~3-4 ms per 4 MiB), faster than track() fills it. So in a flood,
-  // when this thread (niced, perhaps) got a core too late, the next roll takes a spare whose
-  // pages are in the page cache and mostly mapped, instead of making its own segment: a file
-  // created and mapped on track()'s thread, milliseconds behind the memory-map lock.
-  constexpr std::size_t kFirstStep = std::size_t{64} << 10;
-  if (spare) spare->prefault(0, kFirstStep);
+  // rest is prefaulted after (prefault_rest). So in a flood, when this thread (niced, perhaps) got
+  // a core too late, the next roll takes a spare whose pages are in the page cache, instead of
+  // making its own segment: a file created and mapped on track()'s thread, milliseconds behind
+  // the memory-map lock.
+  if (spare) spare->prefault(0, kSpareFirstStep);
   {
     std::lock_guard<std::mutex> lk(mu_);
     // Without one (a full disk), the next roll creates its segment itself and says why it failed.
     want_spare_ = false;
     spare_ = spare;
   }
+  return spare;
+}
+
+void SpoolCommitter::prefault_rest(const std::shared_ptr<MappedFile>& spare) {
   // Whether or not a roll took it meanwhile: this thread keeps its own reference to the mapping.
   // In steps, and only until a roll asks for the next spare: in a flood track() fills a segment
   // about as fast as this thread faults one in, and a roll that finds no spare makes its own file
   // on track()'s thread, milliseconds behind the memory-map lock (perf: 108 of the producer's
   // sleeps in one run were that mmap). The next spare comes first; track() faults the rest of
   // this one itself, microseconds a page.
-  for (std::size_t at = kFirstStep; spare && at < spare->size() && !next_spare_wanted(); at += kFirstStep) {
-    spare->prefault(at, at + kFirstStep);
+  for (std::size_t at = kSpareFirstStep; spare && at < spare->size() && !next_spare_wanted(); at += kSpareFirstStep) {
+    spare->prefault(at, at + kSpareFirstStep);
   }
 }
 

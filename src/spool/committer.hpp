@@ -83,10 +83,14 @@ class SpoolCommitter {
     bool prefaulted = false;
   };
   void run();
-  // The preparer thread: the unmaps asked for, then the spare, whenever there are some.
+  // The preparer thread: the spare, then the unmaps asked for, whenever there are some.
   void prepare();
-  // Creates and prefaults the spare when take_spare() asked for one. Called without mu_.
-  void make_spare_if_wanted();
+  // Creates the spare when take_spare() asked for one, prefaults its first step and offers it;
+  // returns it, or null when none was wanted or it could not be made. Called without mu_.
+  std::shared_ptr<MappedFile> make_spare_if_wanted();
+  // Prefaults the spare after its first step, until a roll wants the next one. Without mu_.
+  void prefault_rest(const std::shared_ptr<MappedFile>& spare);
+  static constexpr std::size_t kSpareFirstStep = std::size_t{64} << 10;
   // A roll took the spare and wants the next one, or stop() was called: the preparer stops
   // prefaulting the one taken. Takes mu_.
   bool next_spare_wanted();
