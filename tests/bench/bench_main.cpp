@@ -4,9 +4,9 @@
 // off-CPU profile of track(); `admission` is track's one- and two-producer scaling alone.
 //
 // referkit-bench --serve-discard: the discard endpoint alone, as a process, for
-// compare_segment_node.sh. It prints "listening on URL", answers every request 200 and counts the
-// events in each batch; on SIGTERM or SIGINT it prints {"requests","events","unreadable",
-// "body_bytes"} as one JSON line and exits 0.
+// compare_segment_node.sh. It prints "listening on URL" and answers every request 200, keeping the
+// bodies; on SIGTERM or SIGINT it counts the events in each batch, prints {"requests","events",
+// "unreadable","body_bytes"} as one JSON line and exits 0.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -49,6 +49,7 @@ int serve_discard() {
   pollfd signalled{*stop, POLLIN, 0};
   while (::poll(&signalled, 1, -1) < 0 && errno == EINTR) {
   }
+  server->count_kept_bodies();
   std::printf("{\"requests\":%llu,\"events\":%llu,\"unreadable\":%llu,\"body_bytes\":%llu}\n",
               static_cast<unsigned long long>(server->requests()), static_cast<unsigned long long>(server->events()),
               static_cast<unsigned long long>(server->unreadable()), static_cast<unsigned long long>(server->body_bytes()));

@@ -8,8 +8,9 @@
 #   tests/bench/compare_segment_node.sh [--server discard|ingest] [--events N] [--rounds R] [--bin DIR] [--work DIR]
 #
 # The server: `discard` (the default) is `referkit-bench --serve-discard`, which answers every
-# request 200 once read and counts the events in each batch, so the senders alone are measured (as
-# the end-to-end budgets are); `ingest` is referkit-ingest, which validates and stores every event
+# request 200 once read and keeps the body, and counts the events in each batch only when it is
+# stopped after the run, so the senders alone are measured (as the end-to-end budgets are) and the
+# server takes no core from them; `ingest` is referkit-ingest, which validates and stores every event
 # in SQLite, so the server's speed bounds the faster sender's figure.
 #
 # Defaults: N=100000, R=3, DIR=build/bin, WORK=build/compare (relative to the repository). Throughput

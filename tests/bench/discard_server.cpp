@@ -65,7 +65,10 @@ void DiscardServer::serve(int fd) {
     if (head.state == http::HeadParse::State::kError) break;
     if (head.state == http::HeadParse::State::kComplete &&
         buffer.size() >= head.head.head_bytes + head.head.content_length) {
-      if (count_events_) count(std::string_view(buffer).substr(head.head.head_bytes, head.head.content_length));
+      if (count_events_) {
+        std::lock_guard<std::mutex> lk(kept_mu_);
+        kept_.emplace_back(buffer, head.head.head_bytes, head.head.content_length);
+      }
       buffer.erase(0, head.head.head_bytes + head.head.content_length);
       body_bytes_ += head.head.content_length;
       ++requests_;
@@ -79,6 +82,15 @@ void DiscardServer::serve(int fd) {
     buffer.append(chunk, static_cast<std::size_t>(n));
   }
   ::close(fd);
+}
+
+void DiscardServer::count_kept_bodies() {
+  std::vector<std::string> bodies;
+  {
+    std::lock_guard<std::mutex> lk(kept_mu_);
+    bodies.swap(kept_);
+  }
+  for (const std::string& body : bodies) count(body);
 }
 
 // A gzip member starts with 1f 8b, which no JSON text does: the body says how it was sent, so
