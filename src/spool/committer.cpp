@@ -261,6 +261,10 @@ void SpoolCommitter::run() {
 void SpoolCommitter::prepare() {
   become_background_thread("rk-prepare", nice_);
   std::unique_lock<std::mutex> lk(mu_);
+  // The last spare offered whose prefault stopped early because a roll took it: the segment
+  // track() is most likely filling now. Resumed once the next spare is offered.
+  std::shared_ptr<MappedFile> taken;
+  std::size_t taken_at = 0;
   for (;;) {
     prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_); });
     if (stop_) return;  // stop() lets go of what is left to unmap
@@ -271,7 +275,12 @@ void SpoolCommitter::prepare() {
     // an munmap (the memory-map lock, a TLB flush of every core) made the next roll late.
     std::shared_ptr<MappedFile> offered = make_spare_if_wanted();
     unmap.clear();  // the last reference, unless a batch being read still holds one
-    prefault_rest(offered);
+    if (offered) {
+      // The pages track() has not reached yet in the segment it took, then the new spare's.
+      if (taken) (void)prefault_rest(*taken, taken_at);
+      taken_at = prefault_rest(*offered, kSpareFirstStep);
+      taken = taken_at < offered->size() ? std::move(offered) : nullptr;
+    }
     lk.lock();
   }
 }
@@ -352,16 +361,16 @@ std::shared_ptr<MappedFile> SpoolCommitter::make_spare_if_wanted() {
   return spare;
 }
 
-void SpoolCommitter::prefault_rest(const std::shared_ptr<MappedFile>& spare) {
+std::size_t SpoolCommitter::prefault_rest(const MappedFile& spare, std::size_t from) {
   // Whether or not a roll took it meanwhile: this thread keeps its own reference to the mapping.
   // In steps, and only until a roll asks for the next spare: in a flood track() fills a segment
   // about as fast as this thread faults one in, and a roll that finds no spare makes its own file
   // on track()'s thread, milliseconds behind the memory-map lock (perf: 108 of the producer's
-  // sleeps in one run were that mmap). The next spare comes first; track() faults the rest of
-  // this one itself, microseconds a page.
-  for (std::size_t at = kSpareFirstStep; spare && at < spare->size() && !next_spare_wanted(); at += kSpareFirstStep) {
-    spare->prefault(at, at + kSpareFirstStep);
-  }
+  // sleeps in one run were that mmap). The next spare comes first; track() faults the pages it
+  // reaches meanwhile itself, microseconds a page.
+  std::size_t at = from;
+  for (; at < spare.size() && !next_spare_wanted(); at += kSpareFirstStep) spare.prefault(at, at + kSpareFirstStep);
+  return std::min(at, spare.size());
 }
 
 bool SpoolCommitter::next_spare_wanted() {

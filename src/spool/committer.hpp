@@ -88,8 +88,9 @@ class SpoolCommitter {
   // Creates the spare when take_spare() asked for one, prefaults its first step and offers it;
   // returns it, or null when none was wanted or it could not be made. Called without mu_.
   std::shared_ptr<MappedFile> make_spare_if_wanted();
-  // Prefaults the spare after its first step, until a roll wants the next one. Without mu_.
-  void prefault_rest(const std::shared_ptr<MappedFile>& spare);
+  // Prefaults `spare` from `from`, in steps, until its end or until a roll wants the next spare;
+  // returns where it stopped. Without mu_.
+  std::size_t prefault_rest(const MappedFile& spare, std::size_t from);
   static constexpr std::size_t kSpareFirstStep = std::size_t{64} << 10;
   // A roll took the spare and wants the next one, or stop() was called: the preparer stops
   // prefaulting the one taken. Takes mu_.
