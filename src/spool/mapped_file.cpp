@@ -161,10 +161,6 @@ void MappedFile::release(std::size_t from, std::size_t to) const noexcept {
   if (data_ != nullptr && start < end) (void)::madvise(data_ + start, end - start, MADV_DONTNEED);
 }
 
-void MappedFile::fault_page_by_page() const noexcept {
-  if (data_ != nullptr) (void)::madvise(data_, size_, MADV_RANDOM);
-}
-
 Status MappedFile::sync(std::size_t from, std::size_t to) const {
   if (data_ == nullptr || from >= to) return {};
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));

@@ -57,9 +57,6 @@ class MappedFile {
   // resident memory but stay in the page cache, written or not, and a later access maps them
   // again with the same bytes. Only for pages nobody is writing.
   void release(std::size_t from, std::size_t to) const noexcept;
-  // Each fault maps its own page, without the read-ahead that fills the page cache with the
-  // file's next pages (MADV_RANDOM). Best effort.
-  void fault_page_by_page() const noexcept;
 
  private:
   void reset() noexcept;

@@ -110,12 +110,11 @@ Status SpoolQueue::roll() {
     ::unlink(fresh.c_str());                  // left by a process killed here
     auto created = MappedFile::create(fresh, options_.segment_bytes);
     if (!created) return created.status();
-    // Its first fault (the header, next) would read ahead the device's window, the whole file
-    // where read_ahead_kb is 8 MiB: 1-2 ms of zero-filling on this thread, one call over 1 ms per
-    // roll without a spare. Page by page (MADV_RANDOM), each of track()'s faults here costs a
-    // little more instead (4.3 against 3.4 ms per 4 MiB in a scratch program), and the committer
-    // prefaults the rest after the next commit. Spares offered sooner make this path rare.
-    created->fault_page_by_page();
+    // Its first fault (the header, next) reads ahead the device's window, the whole file on the
+    // 2-core VM: ~2 ms on this thread. Faulting page by page instead (MADV_RANDOM) costs 16 us
+    // there but ~7 us for every page after it, against ~3, and raised the durable flood's p99 from
+    // 5.8 to 8.5 us (docs/performance.md, 2026-12-02 03:04): not done. Spares offered sooner
+    // (SpoolCommitter::make_spare_if_wanted) make this path rarer instead.
     encode_segment_header(created->data(), header);
     if (::rename(fresh.c_str(), path.c_str()) != 0) {
       const int err = errno;
