@@ -30,10 +30,17 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
     if (d.map) to_unmap_.push_back(std::move(d.map));
   }
   dirty_.push_back(Dirty{segment, segment->map, 0, prefaulted});
+  appending_ = segment;
+  appending_map_ = segment->map.get();
   dir_dirty_ = true;
   work_ = true;
   wake_.notify_one();
-  if (!to_unmap_.empty()) prepare_wake_.notify_one();
+  if (!to_unmap_.empty()) wake_preparer();
+}
+
+void SpoolCommitter::wake_preparer() {
+  preparer_interrupt_.store(true, std::memory_order_relaxed);
+  prepare_wake_.notify_one();
 }
 
 std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, const SegmentHeader& header) {
@@ -58,7 +65,10 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
   }
   std::lock_guard<std::mutex> lk(mu_);
   want_spare_ = true;
-  prepare_wake_.notify_one();
+  // The segment track() fills next, until appending_to() names it (the preparer may look first).
+  appending_.reset();
+  appending_map_ = out.get();
+  wake_preparer();
   return out;
 }
 
@@ -72,7 +82,7 @@ void SpoolCommitter::remove_later(std::shared_ptr<Segment> segment) {
 void SpoolCommitter::unmap_later(std::shared_ptr<MappedFile> map) {
   std::lock_guard<std::mutex> lk(mu_);
   to_unmap_.push_back(std::move(map));
-  prepare_wake_.notify_one();
+  wake_preparer();
 }
 
 Status SpoolCommitter::commit(std::chrono::steady_clock::time_point deadline) {
@@ -91,9 +101,9 @@ void SpoolCommitter::stop() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
+    wake_preparer();
   }
   wake_.notify_one();
-  prepare_wake_.notify_one();
   if (thread_ && thread_->joinable()) thread_->join();  // its last pass commits everything
   thread_.reset();
   if (preparer_ && preparer_->joinable()) preparer_->join();
@@ -260,28 +270,54 @@ void SpoolCommitter::run() {
 
 void SpoolCommitter::prepare() {
   become_background_thread("rk-prepare", nice_);
+  // Spares whose prefault stopped before their end, oldest first, and where: a roll took one
+  // and wanted the next, or mappings were waiting to be unmapped. Their rest comes after that.
+  std::vector<Prefault> unfinished;
   std::unique_lock<std::mutex> lk(mu_);
-  // The last spare offered whose prefault stopped early because a roll took it: the segment
-  // track() is most likely filling now. Resumed once the next spare is offered.
-  std::shared_ptr<MappedFile> taken;
-  std::size_t taken_at = 0;
   for (;;) {
-    prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_); });
+    prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_) || !unfinished.empty(); });
     if (stop_) return;  // stop() lets go of what is left to unmap
+    preparer_interrupt_.store(false, std::memory_order_relaxed);  // what it asked for is taken up here
     std::vector<std::shared_ptr<MappedFile>> unmap;
     unmap.swap(to_unmap_);
+    keep_ahead_of_appends(unfinished, unmap);
     lk.unlock();
     // The spare first: a roll asks for it and hands over the full segment's mapping at once, and
     // an munmap (the memory-map lock, a TLB flush of every core) made the next roll late.
-    std::shared_ptr<MappedFile> offered = make_spare_if_wanted();
+    if (std::shared_ptr<MappedFile> offered = make_spare_if_wanted()) {
+      unfinished.push_back(Prefault{std::move(offered), kSpareFirstStep});
+    }
     unmap.clear();  // the last reference, unless a batch being read still holds one
-    if (offered) {
-      // The pages track() has not reached yet in the segment it took, then the new spare's.
-      if (taken) (void)prefault_rest(*taken, taken_at);
-      taken_at = prefault_rest(*offered, kSpareFirstStep);
-      taken = taken_at < offered->size() ? std::move(offered) : nullptr;
+    // Then the pages track() has not reached yet in the segment it fills, then the new spare's.
+    while (!unfinished.empty()) {
+      Prefault& next = unfinished.front();
+      next.from = prefault_rest(*next.map, next.from);
+      if (next.from < next.map->size()) break;  // something else first: the next round resumes it
+      unfinished.erase(unfinished.begin());
     }
     lk.lock();
+  }
+}
+
+void SpoolCommitter::keep_ahead_of_appends(std::vector<Prefault>& unfinished,
+                                           std::vector<std::shared_ptr<MappedFile>>& let_go) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::shared_ptr<Segment> appending = appending_.lock();
+  for (auto it = unfinished.begin(); it != unfinished.end();) {
+    if (it->map == spare_) {
+      ++it;  // still on offer
+    } else if (it->map.get() == appending_map_) {
+      // From the page track() writes now: the ones before it are written, and the committer
+      // releases them from the mapping before their write-back; mapped again, they would stay
+      // resident and dirty. (It may pass a page or two meanwhile: a fault less for it.)
+      if (appending) it->from = std::max(it->from, appending->data_end() / page * page);
+      ++it;
+    } else {
+      // Full, or a spare whose rename failed: nothing will be written to it. Its mapping may be
+      // one to unmap, so not dropped under mu_.
+      let_go.push_back(std::move(it->map));
+      it = unfinished.erase(it);
+    }
   }
 }
 
@@ -363,19 +399,17 @@ std::shared_ptr<MappedFile> SpoolCommitter::make_spare_if_wanted() {
 
 std::size_t SpoolCommitter::prefault_rest(const MappedFile& spare, std::size_t from) {
   // Whether or not a roll took it meanwhile: this thread keeps its own reference to the mapping.
-  // In steps, and only until a roll asks for the next spare: in a flood track() fills a segment
-  // about as fast as this thread faults one in, and a roll that finds no spare makes its own file
-  // on track()'s thread, milliseconds behind the memory-map lock (perf: 108 of the producer's
-  // sleeps in one run were that mmap). The next spare comes first; track() faults the pages it
-  // reaches meanwhile itself, microseconds a page.
+  // In steps, and only until the preparer is asked for something else: in a flood track() fills
+  // a segment about as fast as this thread faults one in, and a roll that finds no spare makes
+  // its own file on track()'s thread, milliseconds behind the memory-map lock (perf: 108 of the
+  // producer's sleeps in one run were that mmap). The next spare comes first; track() faults the
+  // pages it reaches meanwhile itself, microseconds a page. An atomic, not mu_: a niced thread
+  // holding mu_ while it waits for a core would hold up take_spare() on track()'s thread.
   std::size_t at = from;
-  for (; at < spare.size() && !next_spare_wanted(); at += kSpareFirstStep) spare.prefault(at, at + kSpareFirstStep);
+  for (; at < spare.size() && !preparer_interrupt_.load(std::memory_order_relaxed); at += kSpareFirstStep) {
+    spare.prefault(at, at + kSpareFirstStep);
+  }
   return std::min(at, spare.size());
-}
-
-bool SpoolCommitter::next_spare_wanted() {
-  std::lock_guard<std::mutex> lk(mu_);
-  return stop_ || (want_spare_ && !spare_);
 }
 
 }  // namespace referkit::detail

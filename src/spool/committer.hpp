@@ -55,8 +55,9 @@ class SpoolCommitter {
   // The prepared segment file, if one is ready, with `header` written in and then renamed to
   // `path` (its flock held); asks for the next. The first call only asks: a spool that never takes
   // an event never reserves space. The next spare is asked for only after the rename, so the two
-  // never race over the spare's name. The preparer may still be prefaulting it, ahead of the
-  // appends; it holds a reference to the mapping until it is done.
+  // never race over the spare's name. The preparer may not have prefaulted all of it yet: it
+  // makes the next spare first, then resumes ahead of the appends, holding a reference to the
+  // mapping until it is done or the segment is full.
   std::shared_ptr<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
   // Deletes the segment's file (or keeps it to be reused as a spare, if this process wrote it),
   // then lets go of it (and of its lock).
@@ -88,13 +89,19 @@ class SpoolCommitter {
   // Creates the spare when take_spare() asked for one, prefaults its first step and offers it;
   // returns it, or null when none was wanted or it could not be made. Called without mu_.
   std::shared_ptr<MappedFile> make_spare_if_wanted();
-  // Prefaults `spare` from `from`, in steps, until its end or until a roll wants the next spare;
-  // returns where it stopped. Without mu_.
+  // Prefaults `spare` from `from`, in steps, until its end or until the preparer has something
+  // else to do (preparer_interrupt_); returns where it stopped. Without mu_.
   std::size_t prefault_rest(const MappedFile& spare, std::size_t from);
+  struct Prefault {
+    std::shared_ptr<MappedFile> map;
+    std::size_t from;
+  };
+  // Needs mu_. Keeps of `unfinished` the spare on offer and the segment taking appends (from the
+  // page being written); moves the others' mappings to `let_go`, to be released without mu_.
+  void keep_ahead_of_appends(std::vector<Prefault>& unfinished, std::vector<std::shared_ptr<MappedFile>>& let_go);
+  // Needs mu_. The preparer has work: a spare wanted, mappings to unmap, or stop.
+  void wake_preparer();
   static constexpr std::size_t kSpareFirstStep = std::size_t{64} << 10;
-  // A roll took the spare and wants the next one, or stop() was called: the preparer stops
-  // prefaulting the one taken. Takes mu_.
-  bool next_spare_wanted();
   // The next spare from the resolved segment kept in "<owner>.free", if there is one.
   std::shared_ptr<MappedFile> reuse_free_file();
   static bool clear_header(int fd);
@@ -132,6 +139,13 @@ class SpoolCommitter {
   std::atomic<int> spare_fd_{-1};
   std::atomic<int> free_fd_{-1};
   bool want_spare_ = false;
+  // The segment taking appends (set by appending_to()), or only its mapping, between a roll's
+  // take_spare() and its appending_to(). For the preparer, which prefaults ahead of the appends.
+  std::weak_ptr<Segment> appending_;
+  const MappedFile* appending_map_ = nullptr;
+  // Set with each request to the preparer (wake_preparer), cleared as it takes them up: read
+  // between its prefault steps without mu_.
+  std::atomic<bool> preparer_interrupt_{false};
   bool dir_dirty_ = false;
   bool work_ = false;  // something besides the periodic commit to do now
   bool stop_ = false;
