@@ -1,6 +1,7 @@
 #include "common/fork_registry.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -25,6 +26,13 @@ std::mutex& no_fork_mutex() {
   static auto* m = new std::mutex;
   return *m;
 }
+// The open ParentOnlyFds, a list threaded through them (no allocation in reset()), and its lock:
+// taken last in prepare(), after the NoForkGuard lock, and never held while waiting for another.
+std::mutex& parent_only_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+ParentOnlyFd* g_parent_only_head = nullptr;
 
 // The registry lock is held from prepare to parent/child, so no object can be registered or
 // unregistered in between, and lock order is always registry first, then each object, then the
@@ -34,20 +42,51 @@ void prepare() {
   registry_mutex().lock();
   for (ForkAware* o : registry()) o->before_fork();
   no_fork_mutex().lock();
+  parent_only_mutex().lock();
 }
 void parent() {
+  parent_only_mutex().unlock();
   no_fork_mutex().unlock();
   for (ForkAware* o : registry()) o->after_fork_parent();
   registry_mutex().unlock();
 }
 void child() {
   g_fork_generation.fetch_add(1, std::memory_order_relaxed);  // first: objects may read it
+  close_parent_only_fds_in_child();  // before the objects, which may let go of their holders
+  parent_only_mutex().unlock();
   no_fork_mutex().unlock();
   for (ForkAware* o : registry()) o->after_fork_child();
   registry_mutex().unlock();
 }
 
 }  // namespace
+
+void close_parent_only_fds_in_child() noexcept {
+  for (ParentOnlyFd* p = g_parent_only_head; p != nullptr;) {
+    ParentOnlyFd* next = p->next_;
+    ::close(p->fd_);
+    p->fd_ = -1;
+    p->prev_ = p->next_ = nullptr;
+    p = next;
+  }
+  g_parent_only_head = nullptr;
+}
+
+void ParentOnlyFd::reset(int fd) noexcept {
+  std::lock_guard<std::mutex> lk(parent_only_mutex());
+  if (fd_ >= 0) {
+    (prev_ != nullptr ? prev_->next_ : g_parent_only_head) = next_;
+    if (next_ != nullptr) next_->prev_ = prev_;
+    prev_ = next_ = nullptr;
+    ::close(fd_);
+  }
+  fd_ = fd;
+  if (fd_ >= 0) {
+    next_ = g_parent_only_head;
+    if (next_ != nullptr) next_->prev_ = this;
+    g_parent_only_head = this;
+  }
+}
 
 void install_fork_hooks() {
   // Not under registry_mutex: callers may hold locks that prepare() takes after it.

@@ -39,6 +39,34 @@ class NoForkGuard {
   NoForkGuard& operator=(const NoForkGuard&) = delete;
 };
 
+// A descriptor that a forked child must not keep: a spool segment's, whose flock is the proof
+// that its owner is alive (a child's copy would keep a dead parent's files from being adopted or
+// removed for as long as the child lives). In the child, every one of them is closed before any
+// ForkAware's after_fork_child(), and reads as closed (-1): wherever the object is held then (a
+// segment waiting for deletion, a list a background thread was working through), so no owner has
+// to be found. One owner, like an int: not movable, since the hooks know each by its address.
+// The fork hooks must be installed (register_fork_aware or install_fork_hooks) for the close.
+class ParentOnlyFd {
+ public:
+  ParentOnlyFd() = default;
+  ~ParentOnlyFd() { reset(); }
+  ParentOnlyFd(const ParentOnlyFd&) = delete;
+  ParentOnlyFd& operator=(const ParentOnlyFd&) = delete;
+
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+  // Closes the descriptor held, if any, and holds `fd` (taken over; -1 for none). Under the
+  // hooks' lock, so no fork sees one closed but recorded, or open but not.
+  void reset(int fd = -1) noexcept;
+
+ private:
+  friend void close_parent_only_fds_in_child() noexcept;
+  int fd_ = -1;
+  ParentOnlyFd* prev_ = nullptr;  // the list of open ones (fork_registry.cpp)
+  ParentOnlyFd* next_ = nullptr;
+};
+void close_parent_only_fds_in_child() noexcept;  // the child hook's; not for other callers
+
 // Installs the atfork hooks (once; cheap after). Call it before relying on fork_generation().
 void install_fork_hooks();
 

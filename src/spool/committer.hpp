@@ -133,9 +133,9 @@ class SpoolCommitter {
   // take mu_: set as each descriptor is made (under a NoForkGuard where it is made, so that no
   // fork copies it unrecorded), cleared when it is handed to a segment (under the tracker's
   // mutex, which fork() takes too) or closed. A kept file's descriptor moves to the spare's
-  // record under one NoForkGuard, so a fork sees it in one record, never both. Not recorded: the
-  // kept file's original descriptor (its segment's), open until the committer's pass lets go of
-  // the segment; a fork during that pass still copies it.
+  // record under one NoForkGuard, so a fork sees it in one record, never both. The kept file's
+  // original descriptor is its segment's (Segment::file, a ParentOnlyFd), closed in a child
+  // wherever the segment is then, like every segment waiting for deletion.
   std::atomic<int> spare_fd_{-1};
   std::atomic<int> free_fd_{-1};
   bool want_spare_ = false;

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/fork_registry.hpp"
 #include "spool/boot_clock.hpp"
 #include "spool/mapped_file.hpp"
 #include "spool/segment_format.hpp"
-#include "spool/unique_fd.hpp"
 
 namespace referkit::detail {
 
@@ -19,7 +19,8 @@ struct Segment {
   std::uint32_t number = 0;
   // Open for the segment's whole life, holding its flock: the proof that its owner is alive
   // (spool_dir.hpp). Also what it is mapped from, so a renamed or deleted path does not matter.
-  UniqueFd file;
+  // Closed in a forked child, wherever the segment is held then (waiting for deletion, say).
+  ParentOnlyFd file;
   std::shared_ptr<MappedFile> map;      // mapped while being written, read or resolved
   std::size_t capacity = 0;             // the file's size (what is read of it)
   RecordFormat format;                  // how its records are checksummed (from its header)

@@ -63,7 +63,7 @@ Result<std::unique_ptr<SpoolQueue>> SpoolQueue::open(SpoolQueueOptions options) 
     }
     auto seg = std::make_shared<Segment>();
     seg->number = adopted.number;
-    seg->file = std::move(adopted.file);
+    seg->file.reset(adopted.file.release());
     seg->capacity = scan->header && scan->header->capacity != 0
                         ? std::min<std::size_t>(file->size(), scan->header->capacity)
                         : file->size();
@@ -126,7 +126,7 @@ Status SpoolQueue::roll() {
   }
   auto seg = std::make_shared<Segment>();
   seg->number = next_number_++;
-  seg->file = file->take_lock();
+  seg->file.reset(file->take_lock().release());
   seg->created = boot;
   seg->format = record_format(header, file->data());
   seg->map = std::move(file);

@@ -1,8 +1,16 @@
 // The one fork() mechanism (src/common/fork_registry.hpp): hooks run in the documented order,
-// children see a new fork generation, and fork() waits for a NoForkGuard.
+// children see a new fork generation, fork() waits for a NoForkGuard, and a child keeps no
+// ParentOnlyFd.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <vector>
 
 #include <atomic>
 #include <chrono>
@@ -10,6 +18,7 @@
 #include <thread>
 
 #include "common/fork_registry.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace referkit::detail;
 
@@ -74,6 +83,91 @@ TEST_CASE("fork() waits for a NoForkGuard to be released") {
   CHECK(released);
   CHECK(child_status == 0);
   holder.join();
+}
+
+TEST_CASE("a forked child holds none of the parent's ParentOnlyFds, wherever they are held") {
+  install_fork_hooks();
+  referkit::test::TempDir tmp;
+  const std::string path = (tmp.path() / "segment").string();
+  auto open_file = [&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); };
+  ParentOnlyFd on_stack;
+  on_stack.reset(open_file());
+  // As a segment waiting for deletion is: in a list of another object, on the heap.
+  std::vector<std::shared_ptr<ParentOnlyFd>> waiting;
+  waiting.push_back(std::make_shared<ParentOnlyFd>());
+  waiting.back()->reset(open_file());
+  ParentOnlyFd closed_before;
+  closed_before.reset(open_file());
+  closed_before.reset();
+  const int plain = open_file();  // not a ParentOnlyFd: the child keeps it
+  REQUIRE(on_stack.valid());
+  REQUIRE(waiting.back()->valid());
+  REQUIRE(plain >= 0);
+  const int stack_number = on_stack.get();
+  const int heap_number = waiting.back()->get();
+
+  const int child_status = in_child([&] {
+    if (on_stack.valid() || waiting.back()->valid()) return 1;  // read as closed
+    errno = 0;
+    if (::fcntl(stack_number, F_GETFD) != -1 || errno != EBADF) return 2;  // and closed
+    errno = 0;
+    if (::fcntl(heap_number, F_GETFD) != -1 || errno != EBADF) return 3;
+    if (::fcntl(plain, F_GETFD) == -1) return 4;
+    // A new one in the child is the child's, and closes as usual.
+    ParentOnlyFd own;
+    own.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return own.valid() ? 0 : 5;
+  });
+  CHECK(child_status == 0);
+  CHECK(on_stack.get() == stack_number);  // the parent's stay open
+  CHECK(::fcntl(stack_number, F_GETFD) != -1);
+  CHECK(::fcntl(heap_number, F_GETFD) != -1);
+  ::close(plain);
+}
+
+TEST_CASE("a segment's flock is free once the parent lets go, while a forked child still runs") {
+  install_fork_hooks();
+  referkit::test::TempDir tmp;
+  const std::string path = (tmp.path() / "segment").string();
+  auto held = std::make_unique<ParentOnlyFd>();
+  held->reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(held->valid());
+  REQUIRE(::flock(held->get(), LOCK_EX | LOCK_NB) == 0);
+  int gate[2];
+  int started[2];
+  REQUIRE(::pipe2(gate, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(started, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The fork hooks have run: say so. Then alive until the parent has checked: it closes the
+    // gate's write end, and read() returns 0.
+    ::close(gate[1]);
+    ::close(started[0]);
+    (void)::write(started[1], "s", 1);
+    char byte;
+    while (::read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  REQUIRE(pid > 0);
+  ::close(gate[0]);
+  ::close(started[1]);
+  char byte = 0;
+  ssize_t n = -1;
+  while ((n = ::read(started[0], &byte, 1)) < 0 && errno == EINTR) {
+  }
+  REQUIRE(n == 1);
+  ::close(started[0]);
+  held.reset();  // the parent lets go of the segment, as after its deletion
+  const int other = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(other >= 0);
+  // With a copy of the descriptor in the child, the lock would be held for as long as it lives.
+  CHECK(::flock(other, LOCK_EX | LOCK_NB) == 0);
+  ::close(other);
+  ::close(gate[1]);
+  int status = -1;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
 }
 
 }  // TEST_SUITE
