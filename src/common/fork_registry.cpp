@@ -1,10 +1,13 @@
 #include "common/fork_registry.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace referkit::detail {
@@ -72,20 +75,60 @@ void close_parent_only_fds_in_child() noexcept {
   g_parent_only_head = nullptr;
 }
 
+void ParentOnlyFd::link() noexcept {
+  next_ = g_parent_only_head;
+  if (next_ != nullptr) next_->prev_ = this;
+  g_parent_only_head = this;
+}
+
+void ParentOnlyFd::unlink() noexcept {
+  (prev_ != nullptr ? prev_->next_ : g_parent_only_head) = next_;
+  if (next_ != nullptr) next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+}
+
 void ParentOnlyFd::reset(int fd) noexcept {
   std::lock_guard<std::mutex> lk(parent_only_mutex());
   if (fd_ >= 0) {
-    (prev_ != nullptr ? prev_->next_ : g_parent_only_head) = next_;
-    if (next_ != nullptr) next_->prev_ = prev_;
-    prev_ = next_ = nullptr;
+    unlink();
     ::close(fd_);
   }
   fd_ = fd;
+  if (fd_ >= 0) link();
+}
+
+void ParentOnlyFd::take_from(ParentOnlyFd& other) noexcept {
+  std::lock_guard<std::mutex> lk(parent_only_mutex());
   if (fd_ >= 0) {
-    next_ = g_parent_only_head;
-    if (next_ != nullptr) next_->prev_ = this;
-    g_parent_only_head = this;
+    unlink();
+    ::close(fd_);
   }
+  fd_ = std::exchange(other.fd_, -1);
+  if (fd_ >= 0) {
+    other.unlink();
+    link();
+  }
+}
+
+// The lock is let go before the return: a move out of `out` (if not elided) takes it.
+ParentOnlyFd ParentOnlyFd::open(const char* path, int flags, unsigned mode) {
+  ParentOnlyFd out;
+  {
+    std::lock_guard<std::mutex> lk(parent_only_mutex());
+    out.fd_ = ::open(path, flags, static_cast<mode_t>(mode));
+    if (out.fd_ >= 0) out.link();
+  }
+  return out;
+}
+
+ParentOnlyFd ParentOnlyFd::dup_of(int fd) {
+  ParentOnlyFd out;
+  {
+    std::lock_guard<std::mutex> lk(parent_only_mutex());
+    out.fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (out.fd_ >= 0) out.link();
+  }
+  return out;
 }
 
 void install_fork_hooks() {

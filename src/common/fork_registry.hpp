@@ -44,14 +44,24 @@ class NoForkGuard {
 // removed for as long as the child lives). In the child, every one of them is closed before any
 // ForkAware's after_fork_child(), and reads as closed (-1): wherever the object is held then (a
 // segment waiting for deletion, a list a background thread was working through), so no owner has
-// to be found. One owner, like an int: not movable, since the hooks know each by its address.
-// The fork hooks must be installed (register_fork_aware or install_fork_hooks) for the close.
+// to be found. One owner: a move hands the descriptor over under the hooks' lock. The fork hooks
+// must be installed (register_fork_aware or install_fork_hooks) for the close.
 class ParentOnlyFd {
  public:
   ParentOnlyFd() = default;
   ~ParentOnlyFd() { reset(); }
+  ParentOnlyFd(ParentOnlyFd&& other) noexcept { take_from(other); }
+  ParentOnlyFd& operator=(ParentOnlyFd&& other) noexcept {
+    if (this != &other) take_from(other);
+    return *this;
+  }
   ParentOnlyFd(const ParentOnlyFd&) = delete;
   ParentOnlyFd& operator=(const ParentOnlyFd&) = delete;
+
+  // open(2) and dup(2) (F_DUPFD_CLOEXEC) under the hooks' lock: no fork between the call and the
+  // record. Invalid on failure, with errno set as the call left it.
+  static ParentOnlyFd open(const char* path, int flags, unsigned mode = 0);
+  static ParentOnlyFd dup_of(int fd);
 
   int get() const noexcept { return fd_; }
   bool valid() const noexcept { return fd_ >= 0; }
@@ -61,6 +71,9 @@ class ParentOnlyFd {
 
  private:
   friend void close_parent_only_fds_in_child() noexcept;
+  void take_from(ParentOnlyFd& other) noexcept;
+  void link() noexcept;    // with the lock held
+  void unlink() noexcept;  // with the lock held
   int fd_ = -1;
   ParentOnlyFd* prev_ = nullptr;  // the list of open ones (fork_registry.cpp)
   ParentOnlyFd* next_ = nullptr;

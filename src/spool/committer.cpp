@@ -48,9 +48,6 @@ std::shared_ptr<MappedFile> SpoolCommitter::take_spare(const std::string& path, 
   {
     std::lock_guard<std::mutex> lk(mu_);
     out = std::move(spare_);
-    // A segment's now (roll() holds the tracker's mutex, which fork takes). Only if there was
-    // one: a spare being made has its record already, before it is offered.
-    if (out) spare_fd_.store(-1);
   }
   // The rename runs without mu_, which the committer's and preparer's threads take, and which a
   // thread at background_nice may hold while it waits for a core. It cannot race the next spare's
@@ -112,11 +109,6 @@ void SpoolCommitter::stop() {
   // Let go of the segments (and so of their locks), so the next opener can adopt what is left.
   dirty_.clear();
   to_unmap_.clear();
-  // No NoForkGuard here: stop() may run on a thread that holds one (a spool open unwound by an
-  // exception), and it is not reentrant. A fork between a record's clearing and the close gets
-  // a copy of that descriptor: nanoseconds, once, at shutdown.
-  spare_fd_.store(-1);
-  free_fd_.store(-1);
   if (spare_) {
     ::unlink(spare_->path().c_str());
     spare_.reset();
@@ -130,10 +122,6 @@ void SpoolCommitter::stop() {
 void SpoolCommitter::abandon_after_fork() noexcept {
   (void)thread_.release();
   (void)preparer_.release();
-  for (std::atomic<int>* fd : {&spare_fd_, &free_fd_}) {
-    const int copy = fd->exchange(-1);
-    if (copy >= 0) ::close(copy);
-  }
 }
 
 Status SpoolCommitter::sync_dirty(std::vector<Dirty>& dirty, bool dir_dirty) {
@@ -199,7 +187,7 @@ void SpoolCommitter::run() {
     const bool dir_dirty = std::exchange(dir_dirty_, false) || !remove.empty();
     bool keep_one = !stopping && !free_.valid() && !freeing_;
     lk.unlock();
-    UniqueFd kept;
+    ParentOnlyFd kept;
     for (const auto& segment : remove) {
       const std::string path = dir_.segment_path(segment->number);
       // One resolved segment this process wrote (so of the current format and size) is kept for
@@ -208,20 +196,12 @@ void SpoolCommitter::run() {
       // segment after the clear). Its descriptor is duplicated: the segment object may still be
       // synced from (dirty), and the flock stays held by either.
       if (keep_one && segment->written_here && segment->capacity == segment_bytes_) {
-        UniqueFd fd;
-        {
-          NoForkGuard recorded_before_any_fork;
-          fd = UniqueFd(::fcntl(segment->file.get(), F_DUPFD_CLOEXEC, 0));
-          free_fd_.store(fd.get());
-        }
+        ParentOnlyFd fd = ParentOnlyFd::dup_of(segment->file.get());
         if (fd.valid() && clear_header(fd.get()) && ::rename(path.c_str(), dir_.free_path().c_str()) == 0) {
           kept = std::move(fd);
           keep_one = false;
           continue;
         }
-        NoForkGuard closed_before_any_fork;
-        free_fd_.store(-1);
-        fd.reset();
       }
       ::unlink(path.c_str());
     }
@@ -335,7 +315,7 @@ bool SpoolCommitter::clear_header(int fd) {
 }
 
 std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
-  UniqueFd fd;
+  ParentOnlyFd fd;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!free_.valid()) return nullptr;
@@ -345,23 +325,16 @@ std::shared_ptr<MappedFile> SpoolCommitter::reuse_free_file() {
   // Renamed to the spare's name (its header was cleared when it was kept): while it is named
   // ".free" the committer may keep the next resolved segment under that name.
   std::shared_ptr<MappedFile> spare;
-  {
-    // The descriptor goes from the kept file's record to the spare's, or is closed (by adopt()
-    // when it fails), with no fork in between.
-    NoForkGuard recorded_before_any_fork;
-    if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
-      if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
-        spare = std::make_shared<MappedFile>(std::move(*mapped));
-        spare_fd_.store(spare->lock_fd());
-      } else {
-        ::unlink(dir_.spare_path().c_str());
-      }
+  if (::rename(dir_.free_path().c_str(), dir_.spare_path().c_str()) == 0) {
+    if (auto mapped = MappedFile::adopt(std::move(fd), segment_bytes_, dir_.spare_path())) {
+      spare = std::make_shared<MappedFile>(std::move(*mapped));
     } else {
-      ::unlink(dir_.free_path().c_str());
+      ::unlink(dir_.spare_path().c_str());
     }
-    free_fd_.store(-1);
-    fd.reset();
+  } else {
+    ::unlink(dir_.free_path().c_str());
   }
+  fd.reset();
   std::lock_guard<std::mutex> lk(mu_);
   freeing_ = false;
   return spare;
@@ -375,10 +348,8 @@ std::shared_ptr<MappedFile> SpoolCommitter::make_spare_if_wanted() {
   std::shared_ptr<MappedFile> spare = reuse_free_file();
   if (!spare) {
     ::unlink(dir_.spare_path().c_str());  // one a failed rename left behind
-    NoForkGuard recorded_before_any_fork;  // fork() waits for the create (an open and an fallocate)
     if (auto created = MappedFile::create(dir_.spare_path(), segment_bytes_)) {
       spare = std::make_shared<MappedFile>(std::move(*created));
-      spare_fd_.store(spare->lock_fd());
     }
   }
   // The first page's fault reads the file's pages into the page cache, a readahead window of them

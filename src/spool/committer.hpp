@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/fork_registry.hpp"
 #include "spool/mapped_file.hpp"
 #include "spool/segment.hpp"
 #include "spool/segment_format.hpp"
@@ -67,9 +68,9 @@ class SpoolCommitter {
   void unmap_later(std::shared_ptr<MappedFile> map);
   // A last commit and the pending deletions, then the threads end; removes an unused spare.
   void stop();
-  // In a forked child: the threads do not exist here and the mutex may be held. Closes the
-  // child's copies of the spare's and the kept file's descriptors (their flocks would otherwise
-  // keep a dead parent's files from being removed or adopted for as long as the child lives).
+  // In a forked child: the threads do not exist here and the mutex may be held; leaves it all.
+  // The child's copies of the spare's, the kept file's and the segments' descriptors are closed
+  // by the fork hook already (ParentOnlyFd), whatever the threads were doing.
   void abandon_after_fork() noexcept;
 
  private:
@@ -127,17 +128,9 @@ class SpoolCommitter {
   // committer and taken by the preparer. The committer renames a file there only while neither
   // this is set nor the preparer is renaming the last one away (freeing_), so the two threads never
   // rename over each other's file.
-  UniqueFd free_;
+  // Like the spare's and every segment's, a ParentOnlyFd: a forked child closes its copy.
+  ParentOnlyFd free_;
   bool freeing_ = false;
-  // The descriptors of the spare and of the kept file, for abandon_after_fork(), which cannot
-  // take mu_: set as each descriptor is made (under a NoForkGuard where it is made, so that no
-  // fork copies it unrecorded), cleared when it is handed to a segment (under the tracker's
-  // mutex, which fork() takes too) or closed. A kept file's descriptor moves to the spare's
-  // record under one NoForkGuard, so a fork sees it in one record, never both. The kept file's
-  // original descriptor is its segment's (Segment::file, a ParentOnlyFd), closed in a child
-  // wherever the segment is then, like every segment waiting for deletion.
-  std::atomic<int> spare_fd_{-1};
-  std::atomic<int> free_fd_{-1};
   bool want_spare_ = false;
   // The segment taking appends (set by appending_to()), or only its mapping, between a roll's
   // take_spare() and its appending_to(). For the preparer, which prefaults ahead of the appends.

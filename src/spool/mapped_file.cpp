@@ -65,7 +65,7 @@ Result<UniqueFd> open_spool_file(const std::string& path, int flags, struct stat
 }
 
 Result<MappedFile> MappedFile::create(const std::string& path, std::size_t capacity) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  ParentOnlyFd fd = ParentOnlyFd::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (!fd.valid()) return file_error("cannot create", path, errno);
   // Nobody else can hold it yet (O_EXCL): this cannot block.
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -105,7 +105,7 @@ Result<MappedFile> MappedFile::map(int fd, std::size_t size, bool read_only, con
   return out;
 }
 
-Result<MappedFile> MappedFile::adopt(UniqueFd fd, std::size_t size, const std::string& path) {
+Result<MappedFile> MappedFile::adopt(ParentOnlyFd fd, std::size_t size, const std::string& path) {
   auto out = map(fd.get(), size, false, path);
   if (out) out->lock_ = std::move(fd);
   return out;

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "common/fork_registry.hpp"
 #include "referkit/status.hpp"
 #include "spool/unique_fd.hpp"
 
@@ -30,7 +31,7 @@ class MappedFile {
   // Maps `size` bytes of a file this process holds open; `path` names it in errors.
   static Result<MappedFile> map(int fd, std::size_t size, bool read_only, const std::string& path);
   // Maps a file of `size` bytes writable and keeps `fd` (holding its flock) as create() does.
-  static Result<MappedFile> adopt(UniqueFd fd, std::size_t size, const std::string& path);
+  static Result<MappedFile> adopt(ParentOnlyFd fd, std::size_t size, const std::string& path);
 
   MappedFile() = default;
   MappedFile(MappedFile&& other) noexcept;
@@ -45,9 +46,9 @@ class MappedFile {
   // After the file was renamed.
   void set_path(std::string path) { path_ = std::move(path); }
   // The descriptor create() left open, holding the file's flock: whoever keeps it proves that the
-  // file's owner is alive (renames keep the lock; it goes with the descriptor).
-  UniqueFd take_lock() noexcept { return std::move(lock_); }
-  int lock_fd() const noexcept { return lock_.get(); }
+  // file's owner is alive (renames keep the lock; it goes with the descriptor). A forked child
+  // closes its copy (ParentOnlyFd), so a dead parent's spare is never kept locked by a child.
+  ParentOnlyFd take_lock() noexcept { return std::move(lock_); }
   // Writes [from, to) back to the disk and waits for it (page-aligned outward).
   Status sync(std::size_t from, std::size_t to) const;
   // Maps [from, to) writable in the page tables ahead of use, without changing a byte, so the
@@ -62,7 +63,7 @@ class MappedFile {
   void reset() noexcept;
 
   std::string path_;
-  UniqueFd lock_;
+  ParentOnlyFd lock_;
   unsigned char* data_ = nullptr;
   std::size_t size_ = 0;
 };

@@ -126,7 +126,7 @@ Status SpoolQueue::roll() {
   }
   auto seg = std::make_shared<Segment>();
   seg->number = next_number_++;
-  seg->file.reset(file->take_lock().release());
+  seg->file = file->take_lock();
   seg->created = boot;
   seg->format = record_format(header, file->data());
   seg->map = std::move(file);

@@ -125,6 +125,39 @@ TEST_CASE("a forked child holds none of the parent's ParentOnlyFds, wherever the
   ::close(plain);
 }
 
+TEST_CASE("a ParentOnlyFd made by open or dup_of, or moved, is closed in a forked child too") {
+  install_fork_hooks();
+  referkit::test::TempDir tmp;
+  const std::string path = (tmp.path() / "spare").string();
+  ParentOnlyFd opened = ParentOnlyFd::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(opened.valid());
+  ParentOnlyFd duplicate = ParentOnlyFd::dup_of(opened.get());
+  REQUIRE(duplicate.valid());
+  ParentOnlyFd moved_from = ParentOnlyFd::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int moved_number = moved_from.get();
+  ParentOnlyFd moved_to(std::move(moved_from));
+  CHECK_FALSE(moved_from.valid());
+  CHECK(moved_to.get() == moved_number);
+  ParentOnlyFd assigned;
+  assigned = std::move(duplicate);
+  CHECK_FALSE(duplicate.valid());
+  errno = 0;
+  CHECK_FALSE(ParentOnlyFd::open((tmp.path() / "missing").c_str(), O_RDONLY | O_CLOEXEC).valid());
+  CHECK(errno == ENOENT);
+  const int numbers[] = {opened.get(), moved_to.get(), assigned.get()};
+
+  const int child_status = in_child([&] {
+    if (opened.valid() || moved_to.valid() || assigned.valid()) return 1;
+    for (int n : numbers) {
+      errno = 0;
+      if (::fcntl(n, F_GETFD) != -1 || errno != EBADF) return 2;
+    }
+    return 0;
+  });
+  CHECK(child_status == 0);
+  for (int n : numbers) CHECK(::fcntl(n, F_GETFD) != -1);
+}
+
 TEST_CASE("a segment's flock is free once the parent lets go, while a forked child still runs") {
   install_fork_hooks();
   referkit::test::TempDir tmp;
