@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -29,13 +30,13 @@ std::mutex& no_fork_mutex() {
   static auto* m = new std::mutex;
   return *m;
 }
-// The open ParentOnlyFds, a list threaded through them (no allocation in reset()), and its lock:
-// taken last in prepare(), after the NoForkGuard lock, and never held while waiting for another.
+// The open ParentOnlyFds' nodes, a list, and its lock: taken last in prepare(), after the
+// NoForkGuard lock, and never held while waiting for another.
 std::mutex& parent_only_mutex() {
   static auto* m = new std::mutex;
   return *m;
 }
-ParentOnlyFd* g_parent_only_head = nullptr;
+ParentOnlyFd::Node* g_parent_only_head = nullptr;
 
 // The registry lock is held from prepare to parent/child, so no object can be registered or
 // unregistered in between, and lock order is always registry first, then each object, then the
@@ -64,70 +65,100 @@ void child() {
 
 }  // namespace
 
+struct ParentOnlyFd::Node {
+  int fd = -1;
+  bool linked = false;  // false in a child once the hook has closed it
+  Node* prev = nullptr;
+  Node* next = nullptr;
+};
+
+namespace {
+
+// With the lock held.
+void link(ParentOnlyFd::Node* n) noexcept {
+  n->next = g_parent_only_head;
+  if (n->next != nullptr) n->next->prev = n;
+  n->prev = nullptr;
+  n->linked = true;
+  g_parent_only_head = n;
+}
+void unlink(ParentOnlyFd::Node* n) noexcept {
+  if (!n->linked) return;
+  (n->prev != nullptr ? n->prev->next : g_parent_only_head) = n->next;
+  if (n->next != nullptr) n->next->prev = n->prev;
+  n->prev = n->next = nullptr;
+  n->linked = false;
+}
+
+// `fd` (from a call made under the lock) in a new node, recorded; or closed, with ENOMEM.
+ParentOnlyFd::Node* record(int fd) noexcept {
+  if (fd < 0) return nullptr;
+  auto* n = new (std::nothrow) ParentOnlyFd::Node;
+  if (n == nullptr) {
+    ::close(fd);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  n->fd = fd;
+  link(n);
+  return n;
+}
+
+}  // namespace
+
 void close_parent_only_fds_in_child() noexcept {
-  for (ParentOnlyFd* p = g_parent_only_head; p != nullptr;) {
-    ParentOnlyFd* next = p->next_;
-    ::close(p->fd_);
-    p->fd_ = -1;
-    p->prev_ = p->next_ = nullptr;
-    p = next;
+  for (ParentOnlyFd::Node* n = g_parent_only_head; n != nullptr;) {
+    ParentOnlyFd::Node* next = n->next;
+    ::close(n->fd);
+    n->fd = -1;
+    n->prev = n->next = nullptr;
+    n->linked = false;  // its holder frees it later, with nothing left to unlink
+    n = next;
   }
   g_parent_only_head = nullptr;
 }
 
-void ParentOnlyFd::link() noexcept {
-  next_ = g_parent_only_head;
-  if (next_ != nullptr) next_->prev_ = this;
-  g_parent_only_head = this;
-}
-
-void ParentOnlyFd::unlink() noexcept {
-  (prev_ != nullptr ? prev_->next_ : g_parent_only_head) = next_;
-  if (next_ != nullptr) next_->prev_ = prev_;
-  prev_ = next_ = nullptr;
-}
+int ParentOnlyFd::get() const noexcept { return node_ != nullptr ? node_->fd : -1; }
 
 void ParentOnlyFd::reset(int fd) noexcept {
-  std::lock_guard<std::mutex> lk(parent_only_mutex());
-  if (fd_ >= 0) {
-    unlink();
-    ::close(fd_);
-  }
-  fd_ = fd;
-  if (fd_ >= 0) link();
-}
-
-void ParentOnlyFd::take_from(ParentOnlyFd& other) noexcept {
-  std::lock_guard<std::mutex> lk(parent_only_mutex());
-  if (fd_ >= 0) {
-    unlink();
-    ::close(fd_);
-  }
-  fd_ = std::exchange(other.fd_, -1);
-  if (fd_ >= 0) {
-    other.unlink();
-    link();
-  }
-}
-
-// The lock is let go before the return: a move out of `out` (if not elided) takes it.
-ParentOnlyFd ParentOnlyFd::open(const char* path, int flags, unsigned mode) {
-  ParentOnlyFd out;
+  if (node_ == nullptr && fd < 0) return;
+  install_fork_hooks();
+  Node* old = nullptr;
   {
     std::lock_guard<std::mutex> lk(parent_only_mutex());
-    out.fd_ = ::open(path, flags, static_cast<mode_t>(mode));
-    if (out.fd_ >= 0) out.link();
+    if (node_ != nullptr) {
+      unlink(node_);
+      if (node_->fd >= 0) ::close(node_->fd);
+      old = node_;
+    }
+    node_ = record(fd);
   }
+  delete old;
+}
+
+ParentOnlyFd ParentOnlyFd::open(const char* path, int flags, unsigned mode) {
+  install_fork_hooks();
+  ParentOnlyFd out;
+  int err = 0;
+  {
+    std::lock_guard<std::mutex> lk(parent_only_mutex());
+    out.node_ = record(::open(path, flags, static_cast<mode_t>(mode)));
+    err = errno;
+  }
+  errno = err;
   return out;
 }
 
 ParentOnlyFd ParentOnlyFd::dup_of(int fd) {
+  install_fork_hooks();
   ParentOnlyFd out;
+  int err = 0;
   {
     std::lock_guard<std::mutex> lk(parent_only_mutex());
-    out.fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (out.fd_ >= 0) out.link();
+    out.node_ = record(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    err = errno;
   }
+  errno = err;
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 namespace referkit::detail {
 
@@ -39,44 +40,46 @@ class NoForkGuard {
   NoForkGuard& operator=(const NoForkGuard&) = delete;
 };
 
-// A descriptor that a forked child must not keep: a spool segment's, whose flock is the proof
-// that its owner is alive (a child's copy would keep a dead parent's files from being adopted or
+// A descriptor that a forked child must not keep: a spool file's, whose flock is the proof that
+// its owner is alive (a child's copy would keep a dead parent's files from being adopted or
 // removed for as long as the child lives). In the child, every one of them is closed before any
-// ForkAware's after_fork_child(), and reads as closed (-1): wherever the object is held then (a
+// ForkAware's after_fork_child(), and reads as closed (-1): wherever the holder is then (a
 // segment waiting for deletion, a list a background thread was working through), so no owner has
-// to be found. One owner: a move hands the descriptor over under the hooks' lock. The fork hooks
-// must be installed (register_fork_aware or install_fork_hooks) for the close.
+// to be found. Each descriptor lives in a node of a list under the fork hooks' lock; the holder
+// keeps a pointer to its node, so a move is a pointer's, without the lock (a roll on track()'s
+// thread moves one while the committer may be closing a deleted file's under it). Opening,
+// closing and handing one in take the lock. One owner; thread-safe as a pointer is.
 class ParentOnlyFd {
  public:
   ParentOnlyFd() = default;
   ~ParentOnlyFd() { reset(); }
-  ParentOnlyFd(ParentOnlyFd&& other) noexcept { take_from(other); }
+  ParentOnlyFd(ParentOnlyFd&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
   ParentOnlyFd& operator=(ParentOnlyFd&& other) noexcept {
-    if (this != &other) take_from(other);
+    if (this != &other) {
+      reset();
+      node_ = std::exchange(other.node_, nullptr);
+    }
     return *this;
   }
   ParentOnlyFd(const ParentOnlyFd&) = delete;
   ParentOnlyFd& operator=(const ParentOnlyFd&) = delete;
 
-  // open(2) and dup(2) (F_DUPFD_CLOEXEC) under the hooks' lock: no fork between the call and the
-  // record. Invalid on failure, with errno set as the call left it.
+  // open(2) and fcntl(F_DUPFD_CLOEXEC) under the hooks' lock: no fork between the call and the
+  // record. Invalid on failure, with errno set as the call left it (ENOMEM if no node).
   static ParentOnlyFd open(const char* path, int flags, unsigned mode = 0);
   static ParentOnlyFd dup_of(int fd);
 
-  int get() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
+  int get() const noexcept;
+  bool valid() const noexcept { return get() >= 0; }
   // Closes the descriptor held, if any, and holds `fd` (taken over; -1 for none). Under the
-  // hooks' lock, so no fork sees one closed but recorded, or open but not.
+  // hooks' lock, so no fork sees one closed but recorded, or open but not. Nothing to close and
+  // nothing to hold: no lock.
   void reset(int fd = -1) noexcept;
 
+  struct Node;  // fork_registry.cpp
+
  private:
-  friend void close_parent_only_fds_in_child() noexcept;
-  void take_from(ParentOnlyFd& other) noexcept;
-  void link() noexcept;    // with the lock held
-  void unlink() noexcept;  // with the lock held
-  int fd_ = -1;
-  ParentOnlyFd* prev_ = nullptr;  // the list of open ones (fork_registry.cpp)
-  ParentOnlyFd* next_ = nullptr;
+  Node* node_ = nullptr;
 };
 void close_parent_only_fds_in_child() noexcept;  // the child hook's; not for other callers
 

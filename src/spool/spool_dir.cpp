@@ -308,7 +308,8 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
 
   const std::uint64_t owner = new_owner_id();
   const std::string owner_lock_path = join(path, hex_u64(owner) + ".lock");
-  UniqueFd owner_lock(::open(owner_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  ParentOnlyFd owner_lock =
+      ParentOnlyFd::open(owner_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (!owner_lock.valid()) return file_error("cannot create", owner_lock_path, errno);
   if (::flock(owner_lock.get(), LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
@@ -316,7 +317,7 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
     return file_error("cannot lock", owner_lock_path, err);
   }
   Opened opened;
-  opened.dir.reset(new SpoolDir(path, owner, owner_lock.release()));
+  opened.dir.reset(new SpoolDir(path, owner, std::move(owner_lock)));
 
   auto names = list_segments(path);
   if (!names) return names.status();
@@ -359,27 +360,23 @@ Result<SpoolDir::Opened> SpoolDir::open(const std::string& path) {
 }
 
 void SpoolDir::restore_lock_file() noexcept {
-  if (lock_fd_ < 0) return;
+  if (!lock_.valid()) return;
   const std::string path = join(path_, hex_u64(owner_) + ".lock");
   struct stat held {}, named {};
-  if (::fstat(lock_fd_, &held) != 0) return;
+  if (::fstat(lock_.get(), &held) != 0) return;
   if (::lstat(path.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) return;
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  ParentOnlyFd fd = ParentOnlyFd::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
-  ::close(std::exchange(lock_fd_, fd.release()));
+  lock_ = std::move(fd);  // closes the one whose name is gone
 }
 
 void SpoolDir::release() noexcept {
-  if (lock_fd_ < 0) return;
+  if (!lock_.valid()) return;
   ::unlink(join(path_, hex_u64(owner_) + ".lock").c_str());
-  ::close(lock_fd_);
-  lock_fd_ = -1;
+  lock_.reset();
 }
 
-void SpoolDir::abandon_after_fork() noexcept {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-  lock_fd_ = -1;
-}
+void SpoolDir::abandon_after_fork() noexcept { lock_.reset(); }
 
 std::string SpoolDir::spare_path() const { return join(path_, hex_u64(owner_) + ".spare"); }
 

@@ -88,7 +88,8 @@ class SpoolDir {
   Status sync() const;
   // Appends whole lines to the dead-letter file (0600), under its flock, and syncs it.
   Status append_dead_letters(std::string_view lines) const;
-  // In a forked child: lets go of the parent's lock without removing its lock file.
+  // In a forked child: forgets the parent's lock without removing its lock file (the fork hook
+  // closed the child's copy of its descriptor, a ParentOnlyFd).
   void abandon_after_fork() noexcept;
   // If "<owner>.lock" was deleted (or replaced) under us, makes and locks a new one, so that
   // inspection and older library versions still see this owner alive. The committer calls it on
@@ -96,11 +97,12 @@ class SpoolDir {
   void restore_lock_file() noexcept;
 
  private:
-  SpoolDir(std::string path, std::uint64_t owner, int lock_fd) : path_(std::move(path)), owner_(owner), lock_fd_(lock_fd) {}
+  SpoolDir(std::string path, std::uint64_t owner, ParentOnlyFd lock)
+      : path_(std::move(path)), owner_(owner), lock_(std::move(lock)) {}
 
   std::string path_;
   std::uint64_t owner_;
-  int lock_fd_;
+  ParentOnlyFd lock_;  // "<owner>.lock", flocked
 };
 
 struct SpoolDir::Opened {

@@ -364,8 +364,8 @@ TEST_CASE("a forked child keeps no descriptor of the parent's spare or kept segm
   for (int round = 0; round < 20 && !both; ++round) {
     for (int i = 0; i < 100; ++i) REQUIRE(t.track(order(next++)).ok());
     REQUIRE(t.flush(10s).ok());
-    // One descriptor each: the kept file's original (its segment's, which is not recorded for a
-    // child to close) is let go of at the end of the committer's pass that kept it.
+    // One descriptor each: the kept file's original (its segment's) is let go of at the end of
+    // the committer's pass that kept it, so the check below counts the kept file's own.
     both = eventually([&] { return descriptors_ending(".free") == 1 && descriptors_ending(".spare") == 1; }, 2s);
   }
   REQUIRE(both);
