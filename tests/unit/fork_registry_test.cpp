@@ -9,9 +9,7 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
-#include <system_error>
 #include <vector>
 
 #include <atomic>
@@ -20,6 +18,7 @@
 #include <thread>
 
 #include "common/fork_registry.hpp"
+#include "support/open_files.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace referkit::detail;
@@ -33,16 +32,12 @@ struct Recorder final : ForkAware {
   void after_fork_child() override { calls += 'c'; }
 };
 
-// The files this process holds open (the targets of /proc/self/fd).
-std::vector<std::string> open_files() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    std::error_code link_ec;
-    const auto target = std::filesystem::read_symlink(entry.path(), link_ec);
-    if (!link_ec) out.push_back(target.string());
-  }
-  return out;
+using referkit::test::open_files;
+
+// Whether descriptor number `fd` is closed in this process.
+bool closed_here(int fd) {
+  errno = 0;
+  return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF;
 }
 
 // Runs `child` in a forked child; its return value becomes the exit status the parent returns.
@@ -122,11 +117,9 @@ TEST_CASE("a forked child holds none of the parent's ParentOnlyFds, wherever the
 
   const int child_status = in_child([&] {
     if (on_stack.valid() || waiting.back()->valid()) return 1;  // read as closed
-    errno = 0;
-    if (::fcntl(stack_number, F_GETFD) != -1 || errno != EBADF) return 2;  // and closed
-    errno = 0;
-    if (::fcntl(heap_number, F_GETFD) != -1 || errno != EBADF) return 3;
-    if (::fcntl(plain, F_GETFD) == -1) return 4;
+    if (!closed_here(stack_number)) return 2;  // and closed
+    if (!closed_here(heap_number)) return 3;
+    if (closed_here(plain)) return 4;
     // A new one in the child is the child's, and closes as usual.
     ParentOnlyFd own;
     own.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -134,8 +127,8 @@ TEST_CASE("a forked child holds none of the parent's ParentOnlyFds, wherever the
   });
   CHECK(child_status == 0);
   CHECK(on_stack.get() == stack_number);  // the parent's stay open
-  CHECK(::fcntl(stack_number, F_GETFD) != -1);
-  CHECK(::fcntl(heap_number, F_GETFD) != -1);
+  CHECK_FALSE(closed_here(stack_number));
+  CHECK_FALSE(closed_here(heap_number));
   ::close(plain);
 }
 
@@ -163,13 +156,12 @@ TEST_CASE("a ParentOnlyFd made by open or dup_of, or moved, is closed in a forke
   const int child_status = in_child([&] {
     if (opened.valid() || moved_to.valid() || assigned.valid()) return 1;
     for (int n : numbers) {
-      errno = 0;
-      if (::fcntl(n, F_GETFD) != -1 || errno != EBADF) return 2;
+      if (!closed_here(n)) return 2;
     }
     return 0;
   });
   CHECK(child_status == 0);
-  for (int n : numbers) CHECK(::fcntl(n, F_GETFD) != -1);
+  for (int n : numbers) CHECK_FALSE(closed_here(n));
 }
 
 TEST_CASE("ParentOnlyFds are closed before the objects hear of the fork, and none escapes a busy thread") {

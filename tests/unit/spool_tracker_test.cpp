@@ -26,6 +26,7 @@
 #include "referkit/tracker.hpp"
 #include "spool/segment_format.hpp"
 #include "support/fake_transport.hpp"
+#include "support/open_files.hpp"
 #include "support/sanitizers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/thread_nice.hpp"
@@ -138,17 +139,7 @@ bool has_nonzero_byte(const fs::path& file) {
   return std::any_of(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>(), [](char c) { return c != 0; });
 }
 
-// The files this process holds descriptors of, as /proc/self/fd's links name them: what a forked
-// child inherited, or what the spool's threads still hold open.
-std::vector<std::string> open_files() {
-  std::vector<std::string> out;
-  char link[4096];
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    const ssize_t n = ::readlink(e.path().c_str(), link, sizeof link);
-    if (n > 0) out.emplace_back(link, static_cast<std::size_t>(n));
-  }
-  return out;
-}
+using referkit::test::open_files;  // what a forked child inherited, or the spool's threads still hold
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 bool ends_with(std::string_view text, std::string_view suffix) {
