@@ -16,6 +16,16 @@ SpoolCommitter::SpoolCommitter(SpoolDir& dir, std::size_t segment_bytes, std::ch
     : dir_(dir), segment_bytes_(segment_bytes), interval_(interval), nice_(nice) {}
 
 void SpoolCommitter::start() {
+  // The first segment's file is made here, on the opening thread, as the preparer makes the next
+  // ones. Otherwise the first track() made it: a file created, mapped and read ahead on track()'s
+  // thread, 1.0-1.8 ms on the 2-core VM, the first call of every durable run in the bench
+  // (docs/performance.md, 2026-12-02 16:00). Without one (a full disk), the first roll makes its
+  // own and reports why that failed.
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    want_spare_ = true;
+  }
+  (void)make_spare_if_wanted();
   thread_ = std::make_unique<std::thread>([this] { run(); });
   preparer_ = std::make_unique<std::thread>([this] { prepare(); });
 }
@@ -254,6 +264,7 @@ void SpoolCommitter::prepare() {
   // and wanted the next, or mappings were waiting to be unmapped. Their rest comes after that.
   std::vector<Prefault> unfinished;
   std::unique_lock<std::mutex> lk(mu_);
+  if (spare_) unfinished.push_back(Prefault{spare_, kSpareFirstStep});  // the one start() made
   for (;;) {
     prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_) || !unfinished.empty(); });
     if (stop_) return;  // stop() lets go of what is left to unmap

@@ -46,6 +46,8 @@ class SpoolCommitter {
   SpoolCommitter& operator=(const SpoolCommitter&) = delete;
   ~SpoolCommitter() { stop(); }
 
+  // Makes the first spare segment file (one segment's space reserved from the start), then starts
+  // the committer's and the preparer's threads.
   void start();
   // A new segment takes appends from now on (the one before it is committed one last time).
   void appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted);
@@ -54,8 +56,8 @@ class SpoolCommitter {
   // Waits until everything appended so far is on disk, or the deadline passes.
   Status commit(std::chrono::steady_clock::time_point deadline);
   // The prepared segment file, if one is ready, with `header` written in and then renamed to
-  // `path` (its flock held); asks for the next. The first call only asks: a spool that never takes
-  // an event never reserves space. The next spare is asked for only after the rename, so the two
+  // `path` (its flock held); asks for the next. start() makes the first one, on the opening
+  // thread, so the first event does not wait for a file to be made. The next spare is asked for only after the rename, so the two
   // never race over the spare's name. The preparer may not have prefaulted all of it yet: it
   // makes the next spare first, then resumes ahead of the appends, holding a reference to the
   // mapping until it is done or the segment is full.

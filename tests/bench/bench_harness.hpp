@@ -45,9 +45,14 @@ OrderCompleted typed_order_completed(int i);
 Event order_completed(int i);
 
 Figures link_benchmarks();
+// Each timed track() call over 1 ms, one line each: its start (steady_clock, which is
+// CLOCK_MONOTONIC: `perf record -k CLOCK_MONOTONIC` stamps samples on the same clock), its length
+// in ns, the thread id and its index in the run; "# <run>" before each run. False if the file
+// cannot be created.
+bool write_slow_calls_to(const char* path);
 Figures track_benchmarks();
 Figures durable_stall_benchmark();
-Figures admission_benchmark();  // admission's scaling alone (part of track_benchmarks())  // durable_typed_track alone (part of track_benchmarks())
+Figures admission_benchmark();  // admission's scaling alone (part of track_benchmarks())
 Figures spool_benchmarks();
 Figures e2e_benchmarks();  // only with REFERKIT_BENCH_E2E (referkit-ingest is built)
 // One long outage (the endpoint always 503) in durable or memory mode; returns the peak RSS in MiB.

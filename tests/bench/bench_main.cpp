@@ -2,6 +2,8 @@
 // the figures, one JSON object with --json. --only runs one group (for profiling one path);
 // `stall` is the million durable calls of `track` alone (background_nice 0, 10 and 19), for an
 // off-CPU profile of track(); `admission` is track's one- and two-producer scaling alone.
+// --slow-calls FILE writes each track() call over 1 ms of `track` and `stall` to FILE, with its
+// start time, to find it in a perf trace (bench_harness.hpp).
 //
 // referkit-bench --serve-discard: the discard endpoint alone, as a process, for
 // compare_segment_node.sh. It prints "listening on URL" and answers every request 200, keeping the
@@ -26,7 +28,7 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: referkit-bench [--json] [--only link|track|stall|admission|spool|e2e]\n"
+               "usage: referkit-bench [--json] [--only link|track|stall|admission|spool|e2e] [--slow-calls FILE]\n"
                "       referkit-bench --serve-discard\n");
   return 2;
 }
@@ -75,6 +77,11 @@ int main(int argc, char** argv) {
       json = true;
     } else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
+    } else if (std::strcmp(argv[i], "--slow-calls") == 0 && i + 1 < argc) {
+      if (!referkit::bench::write_slow_calls_to(argv[++i])) {
+        std::fprintf(stderr, "referkit-bench: cannot create %s\n", argv[i]);
+        return 1;
+      }
     } else {
       return usage();
     }

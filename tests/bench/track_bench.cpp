@@ -39,6 +39,8 @@ Tracker open_tracker(const std::string& spool_dir = {}, int background_nice = 0)
 }
 
 using Clock = std::chrono::steady_clock;
+// --slow-calls: where each call over 1 ms is written, or null.
+FILE* slow_calls = nullptr;
 
 // Calls track() `calls` times, cycling through `inputs`, timing every call; returns the
 // nanoseconds per call. With an interval, calls start on a fixed schedule (a steady load, as a
@@ -60,6 +62,10 @@ std::vector<double> timed_calls(Tracker& t, const std::vector<Input>& inputs, st
     const auto start = Clock::now();
     Status s = t.track(in);
     ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - start).count());
+    if (slow_calls != nullptr && ns.back() > 1e6) {
+      std::fprintf(slow_calls, "%lld %.0f %d %zu\n", static_cast<long long>(start.time_since_epoch().count()), ns.back(),
+                   static_cast<int>(::gettid()), i);
+    }
     if (!s.ok()) {
       std::fprintf(stderr, "track: %s\n", s.to_string().c_str());
       std::exit(1);  // a refused call would flatter every figure
@@ -94,6 +100,7 @@ template <typename Input>
 void track_latency(const std::vector<Input>& inputs, std::size_t calls, const std::string& spool_dir,
                    const std::string& prefix, Figures& f,
                    std::chrono::nanoseconds interval = std::chrono::nanoseconds(0), int background_nice = 0) {
+  if (slow_calls != nullptr) std::fprintf(slow_calls, "# %s\n", prefix.c_str());
   Tracker t = open_tracker(spool_dir, background_nice);
   const double process_before = cpu_ns(RUSAGE_SELF);
   const double thread_before = cpu_ns(RUSAGE_THREAD);
@@ -190,6 +197,11 @@ void add_admission_figures(const std::vector<OrderCompleted>& typed, Figures& f)
 }
 
 }  // namespace
+
+bool write_slow_calls_to(const char* path) {
+  slow_calls = std::fopen(path, "w");
+  return slow_calls != nullptr;
+}
 
 Figures admission_benchmark() {
   std::vector<OrderCompleted> typed;

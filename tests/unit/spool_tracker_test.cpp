@@ -263,6 +263,28 @@ TEST_CASE("segments bigger than the spare's first prefault step: rolls in a floo
   CHECK(d.info().pending_events == 0);
 }
 
+TEST_CASE("the first event goes into a segment file made when the spool opened") {
+  // track() used to make the first segment itself: a file created, mapped and read ahead on the
+  // caller's thread, over 1 ms on the 2-core VM. Now open() makes a spare, and the first roll
+  // renames it: the first segment is the same file (inode) as the spare found right after open.
+  Durable d;
+  d.fake->set_handler(unavailable);
+  Tracker t = d.open();
+  fs::path spare;
+  for (const auto& e : fs::directory_iterator(d.dir)) {
+    if (e.path().extension() == ".spare") spare = e.path();
+  }
+  REQUIRE_MESSAGE(!spare.empty(), "no spare segment file after open");
+  const ino_t made_at_open = inode_of(spare);
+  CHECK(d.segments().empty());
+  REQUIRE(t.track(order(0)).ok());
+  const auto segs = d.segments();
+  REQUIRE(segs.size() == 1);
+  CHECK(inode_of(segs[0]) == made_at_open);
+  CHECK(t.shutdown(100ms).kept_in_spool);
+  CHECK(d.info().pending_events == 1);
+}
+
 TEST_CASE("resolved segment files are reused and after a crash only the new use's records are recovered") {
   Durable d;
   // In a child that then dies like kill -9: delivered events, until a resolved segment is kept
