@@ -270,6 +270,7 @@ Figures track_benchmarks() {
   {
     // Two producers sharing one tracker, uploads running: each call timed, and events accepted
     // per second in total. On two cores the worker's gzip competes with them.
+    if (slow_calls != nullptr) std::fprintf(slow_calls, "# two_thread_track\n");
     Tracker t = open_tracker();
     constexpr int kPerThread = 200'000;
     std::vector<std::vector<double>> ns(2);
