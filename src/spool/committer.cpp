@@ -25,7 +25,11 @@ void SpoolCommitter::start() {
     std::lock_guard<std::mutex> lk(mu_);
     want_spare_ = true;
   }
-  (void)make_spare_if_wanted();
+  std::shared_ptr<MappedFile> spare = make_spare_if_wanted();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    opened_spare_ = spare.get();
+  }
   thread_ = std::make_unique<std::thread>([this] { run(); });
   preparer_ = std::make_unique<std::thread>([this] { prepare(); });
 }
@@ -39,6 +43,8 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   for (Dirty& d : dirty_) {
     if (d.map) to_unmap_.push_back(std::move(d.map));
   }
+  if (opened_spare_ != nullptr && segment->map.get() == opened_spare_) prefaulted = false;  // its first step only
+  opened_spare_ = nullptr;
   dirty_.push_back(Dirty{segment, segment->map, 0, prefaulted});
   appending_ = segment;
   appending_map_ = segment->map.get();
@@ -264,7 +270,6 @@ void SpoolCommitter::prepare() {
   // and wanted the next, or mappings were waiting to be unmapped. Their rest comes after that.
   std::vector<Prefault> unfinished;
   std::unique_lock<std::mutex> lk(mu_);
-  if (spare_) unfinished.push_back(Prefault{spare_, kSpareFirstStep});  // the one start() made
   for (;;) {
     prepare_wake_.wait(lk, [&] { return stop_ || !to_unmap_.empty() || (want_spare_ && !spare_) || !unfinished.empty(); });
     if (stop_) return;  // stop() lets go of what is left to unmap

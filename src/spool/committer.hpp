@@ -134,6 +134,10 @@ class SpoolCommitter {
   ParentOnlyFd free_;
   bool freeing_ = false;
   bool want_spare_ = false;
+  // The spare start() made, until a roll takes it: only its first step is prefaulted, so that a
+  // lane that never takes an event holds no more of it in memory. Once it takes appends, the
+  // committer prefaults the rest, as for a segment a roll made itself.
+  const MappedFile* opened_spare_ = nullptr;
   // The segment taking appends (set by appending_to()), or only its mapping, between a roll's
   // take_spare() and its appending_to(). For the preparer, which prefaults ahead of the appends.
   std::weak_ptr<Segment> appending_;
