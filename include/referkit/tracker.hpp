@@ -170,7 +170,9 @@ struct TrackerOptions {
   // max_spool_bytes instead of max_queue_bytes; kDropOldest acts as kDropNewest there, because
   // the spool never discards an accepted event to make room.
   std::string spool_dir;
-  std::size_t spool_segment_bytes = 4u << 20;  // 64 KiB - 1 GiB; the spool grows and shrinks by these
+  // 64 KiB - 1 GiB; the spool grows and shrinks by these. Each lane's spool also keeps one spare
+  // file of this size ready, from the moment it opens, so that no track() waits for a file.
+  std::size_t spool_segment_bytes = 4u << 20;
   // How often appended events are made durable against power loss (fsync), at most.
   std::chrono::milliseconds spool_commit_interval{50};
   // Events older than this when their turn comes are dropped (DropReason::kExpired). Zero: never.

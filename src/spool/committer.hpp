@@ -57,8 +57,8 @@ class SpoolCommitter {
   Status commit(std::chrono::steady_clock::time_point deadline);
   // The prepared segment file, if one is ready, with `header` written in and then renamed to
   // `path` (its flock held); asks for the next. start() makes the first one, on the opening
-  // thread, so the first event does not wait for a file to be made. The next spare is asked for only after the rename, so the two
-  // never race over the spare's name. The preparer may not have prefaulted all of it yet: it
+  // thread, so the first event does not wait for a file to be made. The next spare is asked for
+  // only after the rename, so the two never race over the spare's name. The preparer may not have prefaulted all of it yet: it
   // makes the next spare first, then resumes ahead of the appends, holding a reference to the
   // mapping until it is done or the segment is full.
   std::shared_ptr<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
