@@ -1,6 +1,7 @@
 #include "spool/committer.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,19 +20,27 @@ void SpoolCommitter::start() {
   // The first segment's file is made here, on the opening thread, as the preparer makes the next
   // ones. Otherwise the first track() made it: a file created, mapped and read ahead on track()'s
   // thread, 1.0-1.8 ms on the 2-core VM, the first call of every durable run in the bench
-  // (docs/performance.md, 2026-12-02 16:00). Without one (a full disk), the first roll makes its
-  // own and reports why that failed.
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    want_spare_ = true;
-  }
-  std::shared_ptr<MappedFile> spare = make_spare_if_wanted();
-  {
+  // (docs/performance.md, 2026-12-02 16:00). Not when the disk is nearly full: opening a spool
+  // (to drain it, say) must work there and must not take the last space from a tracker running
+  // on the same disk. Without a spare (or when making it fails), the first roll makes its own
+  // segment and reports why that failed.
+  if (room_for_spare_at_open()) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      want_spare_ = true;
+    }
+    std::shared_ptr<MappedFile> spare = make_spare_if_wanted();
     std::lock_guard<std::mutex> lk(mu_);
     opened_spare_ = spare.get();
   }
   thread_ = std::make_unique<std::thread>([this] { run(); });
   preparer_ = std::make_unique<std::thread>([this] { prepare(); });
+}
+
+bool SpoolCommitter::room_for_spare_at_open() const {
+  struct statvfs fs {};
+  if (::statvfs(dir_.path().c_str(), &fs) != 0) return false;
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize >= kRoomForSpareAtOpen * segment_bytes_;
 }
 
 void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted) {

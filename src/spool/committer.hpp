@@ -46,8 +46,9 @@ class SpoolCommitter {
   SpoolCommitter& operator=(const SpoolCommitter&) = delete;
   ~SpoolCommitter() { stop(); }
 
-  // Makes the first spare segment file (one segment's space reserved from the start), then starts
-  // the committer's and the preparer's threads.
+  // Makes the first spare segment file (one segment's space reserved from the start), unless the
+  // file system has less than kRoomForSpareAtOpen segments' space free; then starts the
+  // committer's and the preparer's threads.
   void start();
   // A new segment takes appends from now on (the one before it is committed one last time).
   void appending_to(const std::shared_ptr<Segment>& segment, bool prefaulted);
@@ -105,6 +106,8 @@ class SpoolCommitter {
   // Needs mu_. The preparer has work: a spare wanted, mappings to unmap, or stop.
   void wake_preparer();
   static constexpr std::size_t kSpareFirstStep = std::size_t{64} << 10;
+  static constexpr std::uint64_t kRoomForSpareAtOpen = 4;  // segments' space free
+  bool room_for_spare_at_open() const;
   // The next spare from the resolved segment kept in "<owner>.free", if there is one.
   std::shared_ptr<MappedFile> reuse_free_file();
   static bool clear_header(int fd);
