@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include "common/background_thread.hpp"
 #include "common/fork_registry.hpp"
@@ -29,9 +30,9 @@ void SpoolCommitter::start() {
       std::lock_guard<std::mutex> lk(mu_);
       want_spare_ = true;
     }
-    std::shared_ptr<MappedFile> spare = make_spare_if_wanted();
+    const bool made = make_spare_if_wanted() != nullptr;
     std::lock_guard<std::mutex> lk(mu_);
-    opened_spare_ = spare.get();
+    spare_made_at_open_ = made;
   }
   thread_ = std::make_unique<std::thread>([this] { run(); });
   preparer_ = std::make_unique<std::thread>([this] { prepare(); });
@@ -52,8 +53,8 @@ void SpoolCommitter::appending_to(const std::shared_ptr<Segment>& segment, bool 
   for (Dirty& d : dirty_) {
     if (d.map) to_unmap_.push_back(std::move(d.map));
   }
-  if (opened_spare_ != nullptr && segment->map.get() == opened_spare_) prefaulted = false;  // its first step only
-  opened_spare_ = nullptr;
+  // The first roll takes the spare start() made (no other is made before it asks), or makes its own.
+  if (std::exchange(spare_made_at_open_, false)) prefaulted = false;  // its first step only
   dirty_.push_back(Dirty{segment, segment->map, 0, prefaulted});
   appending_ = segment;
   appending_map_ = segment->map.get();

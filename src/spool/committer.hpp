@@ -59,9 +59,9 @@ class SpoolCommitter {
   // The prepared segment file, if one is ready, with `header` written in and then renamed to
   // `path` (its flock held); asks for the next. start() makes the first one, on the opening
   // thread, so the first event does not wait for a file to be made. The next spare is asked for
-  // only after the rename, so the two never race over the spare's name. The preparer may not have prefaulted all of it yet: it
-  // makes the next spare first, then resumes ahead of the appends, holding a reference to the
-  // mapping until it is done or the segment is full.
+  // only after the rename, so the two never race over the spare's name. The preparer may not have
+  // prefaulted all of it yet: it makes the next spare first, then resumes ahead of the appends,
+  // holding a reference to the mapping until it is done or the segment is full.
   std::shared_ptr<MappedFile> take_spare(const std::string& path, const SegmentHeader& header);
   // Deletes the segment's file (or keeps it to be reused as a spare, if this process wrote it),
   // then lets go of it (and of its lock).
@@ -137,10 +137,10 @@ class SpoolCommitter {
   ParentOnlyFd free_;
   bool freeing_ = false;
   bool want_spare_ = false;
-  // The spare start() made, until a roll takes it: only its first step is prefaulted, so that a
-  // lane that never takes an event holds no more of it in memory. Once it takes appends, the
+  // start() made a spare and no roll has taken it yet. Only its first step is prefaulted, so that
+  // a lane that never takes an event holds no more of it in memory; once it takes appends, the
   // committer prefaults the rest, as for a segment a roll made itself.
-  const MappedFile* opened_spare_ = nullptr;
+  bool spare_made_at_open_ = false;
   // The segment taking appends (set by appending_to()), or only its mapping, between a roll's
   // take_spare() and its appending_to(). For the preparer, which prefaults ahead of the appends.
   std::weak_ptr<Segment> appending_;

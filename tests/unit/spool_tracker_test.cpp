@@ -267,7 +267,9 @@ TEST_CASE("the first event goes into a segment file made when the spool opened")
   // track() used to make the first segment itself: a file created, mapped and read ahead on the
   // caller's thread, over 1 ms on the 2-core VM. Now open() makes a spare, and the first roll
   // renames it: the first segment is the same file (inode) as the spare found right after open.
+  // Small segments: open makes the spare only with room for four of them on the disk.
   Durable d;
+  d.options.spool_segment_bytes = 64 * 1024;
   d.fake->set_handler(unavailable);
   Tracker t = d.open();
   fs::path spare;
